@@ -1,0 +1,116 @@
+import type { VoxpipeError } from './errors.js';
+import type { Format } from './format.js';
+
+/** How a run ended. */
+export type Outcome = 'completed' | 'aborted' | 'error';
+
+/** Every event a run can report, by type, with what it carries. */
+export interface RunEventMap {
+  start: Record<string, never>;
+  /** A request left for the server (each attempt). */
+  request: { url?: string; attempt?: number };
+  /** A response's status and declared audio format. */
+  response: { status: number; format?: Format };
+  'first-byte': Record<string, never>;
+  /** The first decoded PCM sample exists. */
+  'first-audio': Record<string, never>;
+  /** The first chunk above the audibility threshold passed the meter. */
+  'first-audible': { db: number };
+  /** A sink started playing. */
+  'playback-start': Record<string, never>;
+  /** A prebuffer is holding audio back (at start, or after an underrun). */
+  buffering: { bufferedMs: number; reason: 'start' | 'underrun' };
+  /** A prebuffer let audio flow. */
+  playing: { bufferedMs: number };
+  /** A consumer wanted audio and none was there. */
+  underrun: { bufferedMs: number };
+  /** Levels of one chunk, from `meter`. */
+  level: { rmsDb: number; peakDb: number };
+  reconnect: { attempt: number; offset: number; reason: string };
+  retry: { attempt: number; delayMs: number; reason: string };
+  'give-up': { attempts: number; reason: string };
+  /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped). */
+  warning: { code: string; message: string };
+  end: { outcome: Outcome };
+  error: { error: VoxpipeError };
+}
+
+export type RunEventType = keyof RunEventMap;
+
+/** One reported event: its type, when (ms since the run started), who said it, and its detail. */
+export interface RunEvent<K extends RunEventType = RunEventType> {
+  type: K;
+  /** Milliseconds since the run started. */
+  t: number;
+  /** The stage that reported it, if a stage did. */
+  stage?: string;
+  detail: RunEventMap[K];
+}
+
+export type RunEventListener<K extends RunEventType> = (event: RunEvent<K>) => void;
+type AnyListener = (event: RunEvent) => void;
+
+/**
+ * A run's events, typed, with no dependency on Node's EventEmitter or the
+ * DOM's EventTarget, so it works the same everywhere. `on('*', …)` hears all.
+ *
+ * ```ts
+ * run.events.on('underrun', (e) => console.log('underrun at', e.t, 'ms'));
+ * const first = await run.events.once('first-audio');
+ * ```
+ */
+export class RunEvents {
+  readonly #listeners = new Map<string, Set<AnyListener>>();
+  readonly #history: RunEvent[] = [];
+  readonly #keep: number;
+
+  constructor(options: { keep?: number } = {}) {
+    this.#keep = options.keep ?? 256;
+  }
+
+  on<K extends RunEventType>(type: K | '*', listener: RunEventListener<K>): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, (set = new Set()));
+    set.add(listener as AnyListener);
+    return () => this.off(type, listener);
+  }
+
+  off<K extends RunEventType>(type: K | '*', listener: RunEventListener<K>): void {
+    this.#listeners.get(type)?.delete(listener as AnyListener);
+  }
+
+  /** Resolves with the next event of `type`, or at once if it already happened. */
+  once<K extends RunEventType>(type: K): Promise<RunEvent<K>> {
+    const past = this.#history.find((e) => e.type === type);
+    if (past) return Promise.resolve(past as RunEvent<K>);
+    return new Promise((resolve) => {
+      const off = this.on(type, (event) => {
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  /** The events so far (the first `keep`, default 256, then only errors and ends). */
+  history(): readonly RunEvent[] {
+    return this.#history;
+  }
+
+  /** Reports an event to every listener. A listener that throws does not stop the run. */
+  emit<K extends RunEventType>(event: RunEvent<K>): void {
+    if (this.#history.length < this.#keep || event.type === 'end' || event.type === 'error') this.#history.push(event);
+    for (const key of [event.type, '*']) {
+      const set = this.#listeners.get(key);
+      if (!set) continue;
+      for (const listener of [...set]) {
+        try {
+          listener(event as RunEvent);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    }
+  }
+}

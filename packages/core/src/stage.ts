@@ -1,0 +1,112 @@
+import type { RunEventMap, RunEventType } from './events.js';
+import type { Format } from './format.js';
+import type { Milestone } from './metrics.js';
+import { TransformStream } from './streams.js';
+
+/** A stage as data: its registry name and its options, JSON all the way down. */
+export interface StageSpec {
+  stage: string;
+  options?: Record<string, unknown>;
+}
+
+/** What a stage gets from the run it is part of. One per stage per run. */
+export interface StageContext {
+  /** Aborted when the run is aborted or fails. */
+  readonly signal: AbortSignal;
+  /** The stage's own name, for errors and events. */
+  readonly stage: string;
+  /** Milliseconds since the run started. */
+  now(): number;
+  /** Reports an event as this stage. */
+  emit<K extends RunEventType>(type: K, detail: RunEventMap[K]): void;
+  /** Records a milestone the first time it happens (and emits its event). Later calls do nothing. */
+  mark(milestone: Milestone): void;
+  /** Adds to a counter in the run's metrics. */
+  count(counter: 'bytes' | 'underruns' | 'reconnects' | 'retries', amount?: number): void;
+  /**
+   * The format the source learned at run time (e.g. from Content-Type).
+   * Sources call `declare`; decoders read `declared`.
+   */
+  declare(format: Format): void;
+  readonly declared: Format | undefined;
+  /** Runs `cleanup` once when the run ends, however it ends (completed, aborted, failed). */
+  defer(cleanup: () => void): void;
+}
+
+interface StageBase {
+  /** Registry name, also used in errors and events. */
+  readonly name: string;
+  /** Set when the stage can be written back as data. */
+  readonly spec?: StageSpec;
+}
+
+/** Where audio comes from. */
+export interface SourceStage<O = unknown> extends StageBase {
+  readonly role: 'source';
+  readonly gives: Format;
+  /** A fresh stream for one run. */
+  open(ctx: StageContext): ReadableStream<O>;
+}
+
+/** Something in the middle: takes one kind of chunk, gives another. */
+export interface TransformStage<I = unknown, O = unknown> extends StageBase {
+  readonly role: 'transform';
+  readonly takes: Format;
+  /** The format it gives, for a given input format (known before anything flows). */
+  gives(input: Format): Format;
+  /** A fresh TransformStream for one run. */
+  create(ctx: StageContext, input: Format): TransformStream<I, O>;
+}
+
+/** A stage that wraps the source before it (e.g. `reconnect`). */
+export interface SourceWrapperStage extends StageBase {
+  readonly role: 'source-wrapper';
+  wrap(source: SourceStage<Uint8Array>): SourceStage<Uint8Array>;
+}
+
+/** What a sink opens for one run: where the chunks go, and what it gives back at the end. */
+export interface SinkHandle<I, R> {
+  sink: UnderlyingSink<I>;
+  strategy?: QueuingStrategy<I>;
+  /** The run's value, read after the last write (e.g. the collected audio). */
+  result(): R;
+}
+
+/** Where audio ends up. */
+export interface SinkStage<I = unknown, R = unknown> extends StageBase {
+  readonly role: 'sink';
+  readonly takes: Format;
+  open(ctx: StageContext, input: Format): SinkHandle<I, R>;
+}
+
+export type AnyStage = SourceStage | TransformStage | SourceWrapperStage | SinkStage;
+
+/**
+ * Makes a transform stage from a transformer factory; the factory runs once
+ * per run, so state lives in its closure.
+ *
+ * ```ts
+ * const invert = transformStage({ name: 'invert', takes: anyPcm, gives: (f) => f,
+ *   transformer: () => ({ transform(c, out) { out.enqueue({ ...c, channels: c.channels.map((x) => x.map((v) => -v)) }); } }) });
+ * ```
+ */
+export function transformStage<I, O>(definition: {
+  name: string;
+  takes: Format;
+  gives: (input: Format) => Format;
+  transformer: (ctx: StageContext, input: Format) => Transformer<I, O>;
+  writableStrategy?: QueuingStrategy<I>;
+  readableStrategy?: QueuingStrategy<O>;
+  spec?: StageSpec;
+}): TransformStage<I, O> {
+  return {
+    role: 'transform',
+    name: definition.name,
+    takes: definition.takes,
+    gives: definition.gives,
+    spec: definition.spec,
+    create(ctx, input) {
+      return new TransformStream<I, O>(definition.transformer(ctx, input), definition.writableStrategy, definition.readableStrategy);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import * as v from 'valibot';
+import { anyPcm } from '../format.js';
+import { parseOptions } from '../options.js';
+import type { PcmChunk } from '../pcm.js';
+import { transformStage, type TransformStage } from '../stage.js';
+
+const schema = v.strictObject({
+  /** Gain in decibels (−6 halves the amplitude). */
+  db: v.optional(v.pipe(v.number(), v.finite(), v.minValue(-120), v.maxValue(60))),
+  /** Linear factor; used when `db` is absent. */
+  factor: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1000))),
+});
+
+export type GainOptions = v.InferInput<typeof schema>;
+
+/**
+ * Scales PCM by a fixed gain. Use it to set a voice's level before mixing or
+ * playback. Samples are not clipped (float PCM has headroom); `pcmEncode` clips.
+ *
+ * ```ts
+ * pipeline(source, decode(), gain({ db: -6 }), speaker());
+ * ```
+ */
+export function gain(options: GainOptions = {}): TransformStage<PcmChunk, PcmChunk> {
+  const parsed = parseOptions('gain', schema, options);
+  const factor = parsed.db !== undefined ? 10 ** (parsed.db / 20) : (parsed.factor ?? 1);
+  return transformStage<PcmChunk, PcmChunk>({
+    name: 'gain',
+    takes: anyPcm,
+    gives: (input) => input,
+    spec: { stage: 'gain', options: { ...parsed } },
+    transformer: () => ({
+      transform(chunk, controller) {
+        const channels = chunk.channels.map((samples) => {
+          const out = new Float32Array(samples.length);
+          for (let i = 0; i < samples.length; i++) out[i] = samples[i] * factor;
+          return out;
+        });
+        controller.enqueue({ sampleRate: chunk.sampleRate, channels });
+      },
+    }),
+  });
+}

@@ -1,0 +1,129 @@
+import { RunEvents, type RunEvent, type RunEventMap, type RunEventType } from '../events.js';
+import type { Format } from '../format.js';
+import { emptyMetrics, MILESTONE_FIELD, type RunMetrics } from '../metrics.js';
+import type { StageContext, TransformStage } from '../stage.js';
+
+/** A StageContext for driving one stage by hand, that records what the stage did. */
+export interface TestContext extends StageContext {
+  readonly controller: AbortController;
+  readonly events: RunEvent[];
+  readonly metrics: RunMetrics;
+  /** Cleanups registered with `defer` and not yet run. */
+  pendingCleanups(): number;
+  /** Runs the registered cleanups, as a run does when it ends. */
+  finish(): void;
+}
+
+/**
+ * Makes a context for testing a stage outside a pipeline.
+ *
+ * ```ts
+ * const ctx = testContext('gain');
+ * const out = await runTransform(gain({ db: -6 }), chunks, anyPcm, ctx);
+ * ```
+ */
+export function testContext(stage = 'test', declared?: Format): TestContext {
+  const controller = new AbortController();
+  const events: RunEvent[] = [];
+  const bus = new RunEvents();
+  const metrics = emptyMetrics(Date.now());
+  const cleanups: Array<() => void> = [];
+  let format = declared;
+  const origin = performance.now();
+  const now = () => performance.now() - origin;
+  const emit = <K extends RunEventType>(type: K, detail: RunEventMap[K]) => {
+    const event = { type, t: now(), stage, detail } as RunEvent;
+    events.push(event);
+    bus.emit(event);
+  };
+  return {
+    controller,
+    events,
+    metrics,
+    signal: controller.signal,
+    stage,
+    now,
+    emit,
+    mark(milestone) {
+      const field = MILESTONE_FIELD[milestone];
+      if (metrics[field] !== undefined) return;
+      (metrics as unknown as Record<string, number>)[field] = now();
+      emit(milestone, {} as never);
+    },
+    count(counter, amount = 1) {
+      metrics[counter] += amount;
+    },
+    declare(f) {
+      format = f;
+    },
+    get declared() {
+      return format;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+    pendingCleanups: () => cleanups.length,
+    finish() {
+      for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+    },
+  };
+}
+
+/** Feeds `input` through one run of `stage` and returns every chunk it gave, in order. */
+export async function runTransform<I, O>(
+  stage: TransformStage<I, O>,
+  input: Iterable<I>,
+  format: Format,
+  ctx: TestContext = testContext(stage.name),
+): Promise<O[]> {
+  const stream = stage.create(ctx, format);
+  const out: O[] = [];
+  const reading = (async () => {
+    const reader = stream.readable.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      out.push(value);
+    }
+  })();
+  const writer = stream.writable.getWriter();
+  try {
+    for (const chunk of input) await writer.write(chunk);
+    await writer.close();
+    await reading;
+  } finally {
+    ctx.finish();
+  }
+  return out;
+}
+
+/**
+ * Writes into one run of `stage` while nobody reads, until the stage pushes
+ * back (a write stays pending) or the input runs out. Returns how many chunks
+ * were accepted — the stage's buffering behind a stalled reader.
+ */
+export async function acceptedWhileStalled<I>(
+  stage: TransformStage<I, unknown>,
+  input: Iterable<I>,
+  format: Format,
+  ctx: TestContext = testContext(stage.name),
+): Promise<number> {
+  const stream = stage.create(ctx, format);
+  const writer = stream.writable.getWriter();
+  let accepted = 0;
+  for (const chunk of input) {
+    const write = writer.write(chunk).then(() => true, () => false);
+    const settled = await Promise.race([write, settleTurns(20).then(() => false)]);
+    if (!settled) break;
+    accepted++;
+  }
+  ctx.controller.abort();
+  await writer.abort().catch(() => {});
+  ctx.finish();
+  return accepted;
+}
+
+/** Waits a number of macrotask turns (enough for stream machinery to settle). */
+export async function settleTurns(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+}

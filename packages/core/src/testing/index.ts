@@ -1,0 +1,3 @@
+// @voxpipe/core/testing — property-testing helpers for stages (yours and ours). Needs fast-check.
+export { acceptedWhileStalled, runTransform, settleTurns, testContext, type TestContext } from './harness.js';
+export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
