@@ -33,3 +33,4 @@ export { gain, type GainOptions } from './stages/gain.js';
 export { collect, type CollectOptions, type Collected } from './sinks/collect.js';
 // registry of every core stage that can be written as data
 export { coreStages } from './registry.js';
+export type { Engine, EngineVoice, SynthesisRequest } from './engine.js';

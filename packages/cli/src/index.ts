@@ -1,0 +1,1 @@
+// @voxpipe/cli — the table of contents.

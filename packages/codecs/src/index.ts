@@ -1,0 +1,1 @@
+// @voxpipe/codecs — the table of contents.

@@ -1,0 +1,43 @@
+import type { PcmChunk } from './pcm.js';
+
+/** One voice an engine can speak with. */
+export interface EngineVoice {
+  /** The engine's own id, e.g. `en-us+m3`. */
+  id: string;
+  /** BCP-47 language, e.g. `en-US`. */
+  language: string;
+  gender: 'male' | 'female' | 'neutral';
+}
+
+/** What to say and how. */
+export interface SynthesisRequest {
+  text: string;
+  /** An engine voice id (see `Engine.voices()`). */
+  voice: string;
+  /** Speaking speed as a multiple of normal (1 = normal, 2 = twice as fast). */
+  speed?: number;
+  /** Pitch shift in semitones (0 = the voice's own). */
+  pitch?: number;
+  /** Aborting stops synthesis and ends the stream. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A speech engine the server (or anything else) can drive. Implementations:
+ * `@voxpipe/engine-espeak` (embedded, no network); a cloud provider or
+ * another local engine plugs in the same way.
+ */
+export interface Engine {
+  readonly name: string;
+  /** The rate of the PCM it gives. */
+  readonly sampleRate: number;
+  voices(): readonly EngineVoice[];
+  /**
+   * Speaks `text` as mono PCM at `sampleRate`, each piece as soon as the
+   * engine has it. Deterministic: the same request gives the same samples.
+   * Cancelling the stream or aborting the signal stops synthesis.
+   */
+  synthesize(request: SynthesisRequest): ReadableStream<PcmChunk>;
+  /** Stops workers and frees everything. */
+  close(): Promise<void>;
+}

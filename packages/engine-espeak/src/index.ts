@@ -1,0 +1,1 @@
+// @voxpipe/engine-espeak — the table of contents.

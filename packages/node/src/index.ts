@@ -1,0 +1,1 @@
+// @voxpipe/node — the table of contents.

@@ -1,0 +1,1 @@
+// @voxpipe/server — the table of contents.
