@@ -1,1 +1,13 @@
 // @voxpipe/codecs — the table of contents.
+// decoding: bytes → PCM
+export { decode, type DecodeOptions } from './decode.js';
+export { sniffContainer, type Sniffed } from './sniff.js';
+export { readMpegHeader, type MpegFrameHeader } from './mpeg-header.js';
+// encoding: PCM → bytes
+export { mp3Encode, type Mp3EncodeOptions } from './mp3-encode.js';
+export { wavEncode, wavHeader, patchWavSizes, WAV_HEADER_BYTES, type WavEncodeOptions, type WavHeaderOptions } from './wav-encode.js';
+// G.711 µ-law / A-law
+export { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from './g711.js';
+export { alawDecode, alawEncode, mulawDecode, mulawEncode, type G711DecodeOptions } from './g711-stages.js';
+// registry of every codecs stage that can be written as data
+export { codecStages } from './registry.js';

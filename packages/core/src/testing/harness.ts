@@ -118,6 +118,8 @@ export async function acceptedWhileStalled<I>(
     accepted++;
   }
   ctx.controller.abort();
+  // Node 20's streams leave writer.abort() pending while a write waits on backpressure: cancel the readable first.
+  await stream.readable.cancel().catch(() => {});
   await writer.abort().catch(() => {});
   ctx.finish();
   return accepted;
@@ -126,4 +128,79 @@ export async function acceptedWhileStalled<I>(
 /** Waits a number of macrotask turns (enough for stream machinery to settle). */
 export async function settleTurns(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Feeds `input` through one run of `stage` while reading everything it gives,
+ * and returns the error the run failed with (undefined when it completed)
+ * together with the output given before it. Unlike `runTransform` it leaves
+ * no unhandled rejection behind when the stage throws.
+ */
+export async function failureOf<I, O>(
+  stage: TransformStage<I, O>,
+  input: Iterable<I>,
+  format: Format,
+  ctx: TestContext = testContext(stage.name),
+): Promise<{ error: unknown; output: O[] }> {
+  const output: O[] = [];
+  let error: unknown;
+  try {
+    const stream = stage.create(ctx, format);
+    const reading = (async () => {
+      const reader = stream.readable.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return undefined;
+        output.push(value);
+      }
+    })().catch((e: unknown) => e);
+    const writer = stream.writable.getWriter();
+    try {
+      for (const chunk of input) await writer.write(chunk);
+      await writer.close();
+    } catch (e) {
+      error = e;
+    }
+    const readError = await reading;
+    error ??= readError;
+  } catch (e) {
+    error = e;
+  } finally {
+    ctx.finish();
+  }
+  return { error, output };
+}
+
+/**
+ * Like `acceptedWhileStalled`, but a consumer first asks for `reads` chunks
+ * and then stalls — so with `reads` ≥ 1 the count includes what the stage
+ * holds back while it has nothing to give yet (a partial frame, a fade's
+ * tail). Returns how many input chunks were accepted before a write stayed
+ * pending. It ends the run by cancelling the readable before aborting the
+ * writer: on Node 20's native TransformStream, aborting a writer whose write
+ * waits on backpressure never settles.
+ */
+export async function acceptedAfterReads<I>(
+  stage: TransformStage<I, unknown>,
+  input: Iterable<I>,
+  format: Format,
+  reads = 0,
+  ctx: TestContext = testContext(stage.name),
+): Promise<number> {
+  const stream = stage.create(ctx, format);
+  const reader = stream.readable.getReader();
+  for (let i = 0; i < reads; i++) reader.read().catch(() => {});
+  const writer = stream.writable.getWriter();
+  let accepted = 0;
+  for (const chunk of input) {
+    const write = writer.write(chunk).then(() => true, () => false);
+    const settled = await Promise.race([write, settleTurns(20).then(() => false)]);
+    if (!settled) break;
+    accepted++;
+  }
+  ctx.controller.abort();
+  await reader.cancel().catch(() => {});
+  await writer.abort().catch(() => {});
+  ctx.finish();
+  return accepted;
 }

@@ -1,3 +1,4 @@
 // @voxpipe/core/testing — property-testing helpers for stages (yours and ours). Needs fast-check.
 export { acceptedWhileStalled, runTransform, settleTurns, testContext, type TestContext } from './harness.js';
 export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
+export { acceptedAfterReads, failureOf } from './harness.js';

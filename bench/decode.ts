@@ -1,0 +1,77 @@
+// MP3 decoding: voxpipe's `decode` stage against a bare mpg123-decoder loop on
+// the same 60 s 44.1 kHz stereo MP3 (128 kbit/s, made with `mp3Encode`), fed
+// in 16 KiB pieces; plus the full chain a TTS client runs on an MP3 response,
+// 44.1 kHz stereo MP3 → mono 24 kHz s16 bytes (decode, mix, resample,
+// pcmEncode). Also times `mp3Encode` on the same audio.
+// Run: npx tsx bench/decode.ts
+import { MPEGDecoder } from '../packages/codecs/src/mp3-decoder.js'; // mpg123-decoder, as the codecs package resolves it
+import { anyPcm, assemble, fromBytes, mix, pcmEncode, type AnyStage, type PcmChunk, type SinkStage } from '../packages/core/src/index.js';
+import { decode } from '../packages/codecs/src/decode.js';
+import { encodeMp3 } from '../packages/codecs/src/testing/fixtures.js';
+
+const RATE = 44100;
+const SECONDS = 60;
+const PIECE = 16384;
+const ROUNDS = 5;
+
+const pcm: PcmChunk = {
+  sampleRate: RATE,
+  channels: [0, 1].map((c) => Float32Array.from({ length: RATE * SECONDS }, (_, i) => 0.4 * Math.sin((2 * Math.PI * (220 + 110 * c) * i) / RATE) + 0.05 * Math.sin(i * 1.7))),
+};
+
+let start = performance.now();
+const mp3 = await encodeMp3(pcm, { bitrate: 128 });
+const encodeMs = performance.now() - start;
+
+const pieces: Uint8Array[] = [];
+for (let i = 0; i < mp3.byteLength; i += PIECE) pieces.push(mp3.subarray(i, i + PIECE));
+
+async function best(run: () => Promise<unknown>): Promise<number> {
+  let ms = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    await run();
+    ms = Math.min(ms, performance.now() - t);
+  }
+  return ms;
+}
+
+/** The peer: mpg123-decoder used by hand, a fresh decoder per run, the same pieces. */
+async function rawMpg123(): Promise<number> {
+  const decoder = new MPEGDecoder();
+  await decoder.ready;
+  let frames = 0;
+  for (const piece of pieces) frames += decoder.decode(piece).samplesDecoded;
+  decoder.free();
+  return frames;
+}
+
+const nullSink = (kind: 'pcm' | 'bytes'): SinkStage<unknown, void> => ({ role: 'sink', name: 'null', takes: { kind }, open: () => ({ sink: {}, result: () => undefined }) });
+const mp3Source = () => fromBytes(pieces, { format: { kind: 'bytes', container: 'mp3' } });
+const runStages = (stages: AnyStage[]) => assemble(...(stages as [AnyStage, ...AnyStage[], SinkStage<unknown, void>])).run().done;
+
+// resample is core's, written alongside; skip the chain line if it is not there yet.
+let resample: ((o: { rate: number }) => AnyStage) | undefined;
+try {
+  resample = ((await import('../packages/core/src/stages/resample.js')) as { resample: (o: { rate: number }) => AnyStage }).resample;
+} catch {
+  resample = undefined;
+}
+
+const rawMs = await best(rawMpg123);
+const stageMs = await best(() => runStages([mp3Source(), decode(), nullSink('pcm')]));
+const chainMs = resample ? await best(() => runStages([mp3Source(), decode(), mix({ channels: 1 }), resample!({ rate: 24000 }), pcmEncode(), nullSink('bytes')])) : undefined;
+void anyPcm;
+
+const audioMs = SECONDS * 1000;
+const xrt = (ms: number) => `${Math.round(audioMs / ms).toLocaleString('en')}×`;
+console.log(`${SECONDS} s of ${RATE} Hz stereo, MP3 ${(mp3.byteLength / 1024).toFixed(0)} KiB at 128 kbit/s, ${PIECE}-byte pieces, best of ${ROUNDS}\n`);
+console.log(`${'case'.padEnd(58)} ${'ms'.padStart(8)} ${'× real time'.padStart(12)}`);
+const line = (name: string, ms: number | undefined) =>
+  console.log(`${name.padEnd(58)} ${ms === undefined ? 'skipped'.padStart(8) : ms.toFixed(1).padStart(8)} ${ms === undefined ? '' : xrt(ms).padStart(12)}`);
+line('mpg123-decoder by hand (peer)', rawMs);
+line('decode() stage in a pipeline', stageMs);
+line('full chain: decode → mix 1 → resample 24 kHz → pcmEncode s16', chainMs);
+line('mp3Encode 128 kbit/s (one run, includes WASM start)', encodeMs);
+console.log(`\ndecode() / bare mpg123-decoder time: ${(stageMs / rawMs).toFixed(3)}`);
+if (!resample) console.log('full chain skipped: packages/core/src/stages/resample.ts is not there yet');

@@ -1,0 +1,92 @@
+// Throughput of the PCM edge and shaping stages (pcmDecode, pcmEncode, mix,
+// frames, fade) on 60 s of 24 kHz audio, as multiples of real time, each
+// alone in a pipeline from an in-memory source, against a bare identity
+// TransformStream over the same chunks. Run: npx tsx bench/pcm-stages.ts
+import {
+  anyPcm,
+  assemble,
+  fade,
+  frames,
+  mix,
+  pcmDecode,
+  pcmEncode,
+  ReadableStream,
+  transformStage,
+  type AnyStage,
+  type Format,
+  type PcmChunk,
+  type SinkStage,
+  type SourceStage,
+} from '../packages/core/src/index.js';
+
+const RATE = 24000;
+const SECONDS = 60;
+const FRAMES = RATE * SECONDS;
+const ROUNDS = 5;
+
+const pcm = Float32Array.from({ length: FRAMES }, (_, i) => 0.5 * Math.sin(i / 7));
+const pcmChunks = (frames: number, channels = 1): PcmChunk[] => {
+  const out: PcmChunk[] = [];
+  for (let i = 0; i < FRAMES; i += frames) {
+    const part = pcm.subarray(i, i + frames);
+    out.push({ sampleRate: RATE, channels: Array.from({ length: channels }, () => part.slice()) });
+  }
+  return out;
+};
+const s16 = new Uint8Array(new Int16Array(FRAMES).map((_, i) => Math.round(pcm[i] * 32767)).buffer);
+const byteChunks = (size: number): Uint8Array[] => {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < s16.byteLength; i += size) out.push(s16.subarray(i, i + size));
+  return out;
+};
+
+function source<T>(chunks: T[], gives: Format): SourceStage<T> {
+  return {
+    role: 'source',
+    name: 'memory',
+    gives,
+    open: () => {
+      let i = 0;
+      return new ReadableStream<T>({ pull: (c) => (i < chunks.length ? c.enqueue(chunks[i++]) : c.close()) }, { highWaterMark: 0 });
+    },
+  };
+}
+const nullSink = (kind: 'pcm' | 'bytes'): SinkStage<unknown, void> => ({
+  role: 'sink',
+  name: 'null',
+  takes: { kind },
+  open: () => ({ sink: {}, result: () => undefined }),
+});
+const identity = transformStage<unknown, unknown>({ name: 'identity', takes: anyPcm, gives: (f) => f, transformer: () => ({}) });
+
+async function timeIt(make: () => AnyStage[]): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    const stages = make();
+    const start = performance.now();
+    await assemble(...(stages as [AnyStage, ...AnyStage[], SinkStage<unknown, void>])).run().done;
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
+}
+
+const pcmIn: Format = { kind: 'pcm', sampleRate: RATE, channels: 1 };
+const rawIn: Format = { kind: 'bytes', container: 'pcm', encoding: 's16le', sampleRate: RATE, channels: 1 };
+const cases: Array<[string, () => AnyStage[]]> = [
+  ['identity TransformStream (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), identity, nullSink('pcm')]],
+  ['pcmDecode s16le (960-byte chunks)', () => [source(byteChunks(960), rawIn), pcmDecode(), nullSink('pcm')]],
+  ['pcmDecode s16le (4097-byte odd chunks)', () => [source(byteChunks(4097), rawIn), pcmDecode(), nullSink('pcm')]],
+  ['pcmEncode s16le (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), pcmEncode(), nullSink('bytes')]],
+  ['pcmEncode f32le (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), pcmEncode({ encoding: 'f32le' }), nullSink('bytes')]],
+  ['mix 1 → 2 (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), mix({ channels: 2 }), nullSink('pcm')]],
+  ['mix 2 → 1 (20 ms chunks)', () => [source(pcmChunks(480, 2), { ...pcmIn, channels: 2 }), mix({ channels: 1 }), nullSink('pcm')]],
+  ['frames 20 ms (from 7 ms chunks)', () => [source(pcmChunks(168), pcmIn), frames({ ms: 20 }), nullSink('pcm')]],
+  ['fade in 10 / out 50 ms (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), fade({ inMs: 10, outMs: 50 }), nullSink('pcm')]],
+];
+
+console.log(`${SECONDS} s of ${RATE} Hz audio, best of ${ROUNDS} runs\n`);
+console.log(`${'stage'.padEnd(42)} ${'ms'.padStart(8)} ${'× real time'.padStart(12)}`);
+for (const [name, make] of cases) {
+  const ms = await timeIt(make);
+  console.log(`${name.padEnd(42)} ${ms.toFixed(1).padStart(8)} ${Math.round((SECONDS * 1000) / ms).toLocaleString('en').padStart(12)}`);
+}

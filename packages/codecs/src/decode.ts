@@ -1,0 +1,151 @@
+import { VoxpipeError, anyBytes, parseOptions, pcmFrames, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
+import * as v from 'valibot';
+import { concatBytes, type InnerDecoder } from './inner-decoder.js';
+import { Mp3Decoder } from './mp3-decoder.js';
+import { RawDecoder } from './raw-decoder.js';
+import { sniffContainer } from './sniff.js';
+import { WavDecoder } from './wav-decoder.js';
+
+const schema = v.strictObject({
+  /** How to read bytes that have no header and no declared format (raw PCM). */
+  fallback: v.optional(
+    v.strictObject({
+      encoding: v.optional(v.picklist(['s16le', 'f32le'])),
+      sampleRate: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(384000))),
+      channels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32))),
+    }),
+  ),
+});
+
+export type DecodeOptions = v.InferInput<typeof schema>;
+
+const DEFAULT_RAW = { encoding: 's16le', sampleRate: 24000, channels: 1 } as const;
+const HEADERLESS: ReadonlySet<Container | undefined> = new Set<Container | undefined>(['pcm', 'mulaw', 'alaw']);
+
+/**
+ * Turns encoded audio bytes into PCM: MP3, WAV, raw PCM, µ-law or A-law. Use
+ * it right after a source. The container comes from the format the source
+ * declared (e.g. a response's Content-Type) or the pipeline's static format;
+ * when neither says, the first bytes decide (ID3 or an MPEG frame → MP3,
+ * RIFF/WAVE → WAV, anything else → raw PCM as `fallback` says, by default
+ * s16le 24 kHz mono). Decode problems that can be skipped are `warning`
+ * events; unusable input fails the run with a `decode` error.
+ *
+ * ```ts
+ * pipeline(fromBytes(mp3), decode(), collect());
+ * pipeline(httpSource(url), decode({ fallback: { sampleRate: 16000 } }), speaker());
+ * ```
+ */
+export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, PcmChunk> {
+  const parsed = parseOptions('decode', schema, options);
+  const fallback = parsed.fallback ?? {};
+  const raw = { ...DEFAULT_RAW, ...fallback };
+  return transformStage<Uint8Array, PcmChunk>({
+    name: 'decode',
+    takes: anyBytes,
+    gives: (input) => {
+      const out: Format = { kind: 'pcm' };
+      if (HEADERLESS.has(input.container)) {
+        const g711 = input.container !== 'pcm';
+        out.sampleRate = input.sampleRate ?? fallback.sampleRate ?? (g711 ? 8000 : raw.sampleRate);
+        out.channels = input.channels ?? raw.channels;
+      } else {
+        if (input.sampleRate !== undefined) out.sampleRate = input.sampleRate;
+        if (input.channels !== undefined) out.channels = input.channels;
+      }
+      return out;
+    },
+    spec: { stage: 'decode', options: { ...parsed } },
+    transformer: (ctx, input) => {
+      let inner: InnerDecoder | undefined;
+      let head: Uint8Array = new Uint8Array(0);
+      const warn = (message: string) => ctx.emit('warning', { code: 'decode', message });
+
+      const open = async (format: Format, container: Container): Promise<InnerDecoder> => {
+        if (container === 'mp3') {
+          const mp3 = new Mp3Decoder(warn, { channels: format.channels });
+          ctx.defer(() => mp3.free());
+          await mp3.ready;
+          return mp3;
+        }
+        if (container === 'wav') return new WavDecoder(warn);
+        const g711 = container === 'mulaw' || container === 'alaw';
+        const encoding = g711 ? container : (format.encoding ?? raw.encoding);
+        const sampleRate = format.sampleRate ?? fallback.sampleRate ?? (g711 ? 8000 : raw.sampleRate);
+        return new RawDecoder(warn, encoding, sampleRate, format.channels ?? raw.channels);
+      };
+
+      const enqueue = (chunks: PcmChunk[], controller: TransformStreamDefaultController<PcmChunk>) => {
+        for (const chunk of chunks) {
+          if (pcmFrames(chunk) === 0) continue;
+          ctx.mark('first-audio');
+          controller.enqueue(chunk);
+        }
+      };
+
+      /** Picks the decoder once enough is known; returns the bytes to feed it, or undefined to wait. */
+      const choose = async (bytes: Uint8Array, ended: boolean): Promise<Uint8Array | undefined> => {
+        const format = effectiveFormat(ctx, input);
+        let container = format.container;
+        const all = concatBytes(head, bytes);
+        if (!container) {
+          container = sniffContainer(all, ended);
+          if (!container) {
+            head = all.slice();
+            return undefined;
+          }
+        }
+        head = new Uint8Array(0);
+        inner = await open(format, container);
+        return all;
+      };
+
+      return {
+        async transform(bytes, controller) {
+          try {
+            if (bytes.byteLength === 0) return;
+            let feed: Uint8Array | undefined = bytes;
+            if (!inner) feed = await choose(bytes, false);
+            if (feed && inner) enqueue(inner.push(feed), controller);
+          } catch (error) {
+            inner?.free();
+            throw asDecodeError(error, ctx);
+          }
+        },
+        async flush(controller) {
+          try {
+            if (!inner) {
+              if (head.byteLength === 0) return;
+              const feed = await choose(new Uint8Array(0), true);
+              if (feed && inner) enqueue((inner as InnerDecoder).push(feed), controller);
+            }
+            if (inner) enqueue(inner.end(), controller);
+          } catch (error) {
+            inner?.free();
+            throw asDecodeError(error, ctx);
+          }
+        },
+      };
+    },
+  });
+}
+
+/** The format to decode by: what the source declared at run time over what assembly knew. */
+function effectiveFormat(ctx: StageContext, input: Format): Format {
+  const declared = ctx.declared;
+  if (!declared || declared.kind !== 'bytes') return input;
+  const out: Format = { ...input };
+  for (const key of ['container', 'encoding', 'sampleRate', 'channels'] as const) {
+    if (declared[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = declared[key];
+  }
+  return out;
+}
+
+/** Whatever went wrong, as a VoxpipeError naming this stage (`decode` unless it says otherwise). */
+function asDecodeError(error: unknown, ctx: StageContext): VoxpipeError {
+  if (error instanceof VoxpipeError) {
+    return error.stage ? error : new VoxpipeError(error.code, error.message, { stage: ctx.stage, cause: error.cause ?? error, retryable: error.retryable });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new VoxpipeError('decode', message, { stage: ctx.stage, cause: error });
+}

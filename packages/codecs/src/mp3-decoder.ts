@@ -1,0 +1,227 @@
+import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { MPEGDecoder } from 'mpg123-decoder';
+import { concatBytes, type InnerDecoder, type Warn } from './inner-decoder.js';
+import { id3v2Length, readMpegHeader, sameStream } from './mpeg-header.js';
+
+let live = 0;
+/** How many MP3 decoders hold WASM memory right now (for leak tests). */
+export function liveMp3Decoders(): number {
+  return live;
+}
+
+/** Past this much input without two agreeing frame headers, the channel count falls back to what the first header said (or stereo). */
+const SCAN_LIMIT = 1 << 20;
+const MAX_WARNINGS = 20;
+
+/** The stream's shape, as its frame headers say. */
+interface StreamShape {
+  channels: 1 | 2;
+  sampleRate: number;
+}
+
+/**
+ * Finds the stream's channel count and sample rate from its first frame
+ * header that the next frame header confirms, skipping ID3v2 tags, without
+ * buffering more than a frame or two. mpg123 always gives two channels (this
+ * says whether they are one channel twice), and labels each decode call with
+ * the rate of its last frame (so in corrupt data the label would depend on
+ * how the input was cut; this does not).
+ */
+class StreamFinder {
+  #skip = 0;
+  #window: Uint8Array = new Uint8Array(0);
+  #scanned = 0;
+  #firstGuess: StreamShape | undefined;
+  result: StreamShape | undefined;
+
+  push(bytes: Uint8Array): void {
+    if (this.result !== undefined) return;
+    let input = bytes;
+    if (this.#skip > 0) {
+      const n = Math.min(this.#skip, input.byteLength);
+      this.#skip -= n;
+      input = input.subarray(n);
+    }
+    this.#window = concatBytes(this.#window, input.slice());
+    let offset = 0;
+    const w = this.#window;
+    while (offset < w.byteLength) {
+      const id3 = id3v2Length(w, offset);
+      if (id3 < 0) break; // need more to size the tag
+      if (id3 > 0) {
+        const inWindow = Math.min(id3, w.byteLength - offset);
+        offset += inWindow;
+        this.#skip = id3 - inWindow;
+        if (this.#skip > 0) break;
+        continue;
+      }
+      const header = readMpegHeader(w, offset);
+      if (!header) {
+        if (w.byteLength - offset < 4) break; // maybe a header cut short
+        offset++;
+        this.#scanned++;
+        if (this.#scanned > SCAN_LIMIT) return this.#decide(this.#firstGuess);
+        continue;
+      }
+      const shape = { channels: header.channels, sampleRate: header.sampleRate };
+      this.#firstGuess ??= shape;
+      if (header.frameLength === 0) return this.#decide(shape); // free format: trust it
+      const next = offset + header.frameLength;
+      if (next + 4 > w.byteLength) break; // wait for the next header
+      const following = readMpegHeader(w, next);
+      if (following && sameStream(header, following)) return this.#decide(shape);
+      offset++;
+      this.#scanned++;
+    }
+    this.#window = w.slice(offset);
+  }
+
+  /** The input ended: the best guess (undefined when no header was seen at all). */
+  finish(): StreamShape | undefined {
+    return (this.result ??= this.#firstGuess);
+  }
+
+  #decide(shape: StreamShape | undefined): void {
+    this.result = shape ?? { channels: 2, sampleRate: 0 };
+    this.#window = new Uint8Array(0);
+  }
+}
+
+/**
+ * The MP3 decoder of the `decode` stage: mpg123 (WASM) in feed mode, which
+ * carries partial frames across pushes itself. Output is mono when the stream
+ * is (or `channels: 1` was asked for), stereo otherwise, at the rate the
+ * stream's frame headers state. PCM waits until those headers are confirmed
+ * (the first frame and the next header's 4 bytes), so the output is
+ * identical however the input is cut. mpg123's own console messages are
+ * swallowed and reported through `warn`.
+ */
+export class Mp3Decoder implements InnerDecoder {
+  /** Settles when the WASM decoder is ready; `push` must wait for it. */
+  readonly ready: Promise<void>;
+  readonly #wantChannels: 1 | 2 | undefined;
+  #decoder: MPEGDecoder | undefined;
+  #freed = false;
+  readonly #finder = new StreamFinder();
+  #shape: StreamShape | undefined;
+  #held: PcmChunk[] = [];
+  #otherRates = new Set<number>();
+  #bytesIn = 0;
+  #framesOut = 0;
+  #warnings = 0;
+
+  constructor(
+    private readonly warn: Warn,
+    options: { channels?: number } = {},
+  ) {
+    if (options.channels === 1 || options.channels === 2) this.#wantChannels = options.channels;
+    const decoder = new MPEGDecoder();
+    live++;
+    this.ready = decoder.ready.then(
+      () => {
+        if (this.#freed) {
+          live--;
+          decoder.free();
+        } else this.#decoder = decoder;
+      },
+      (error: unknown) => {
+        live--;
+        this.#freed = true;
+        throw new VoxpipeError('decode', `The MP3 decoder failed to start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      },
+    );
+    this.ready.catch(() => {});
+  }
+
+  push(bytes: Uint8Array): PcmChunk[] {
+    const decoder = this.#decoder;
+    if (!decoder) throw new VoxpipeError('internal', this.#freed ? 'The MP3 decoder was freed' : 'The MP3 decoder is not ready');
+    this.#bytesIn += bytes.byteLength;
+    if (!this.#shape) {
+      this.#finder.push(bytes);
+      if (this.#finder.result) this.#settle(this.#finder.result);
+    }
+    const decoded = this.#decode(decoder, bytes);
+    if (decoded) this.#held.push(decoded);
+    return this.#shape ? this.#release() : [];
+  }
+
+  end(): PcmChunk[] {
+    if (!this.#shape) this.#settle(this.#finder.finish() ?? { channels: 2, sampleRate: 0 });
+    const out = this.#release();
+    this.free();
+    if (this.#bytesIn > 0 && this.#framesOut === 0) {
+      throw new VoxpipeError('decode', `No MPEG audio could be decoded from ${this.#bytesIn} bytes`);
+    }
+    return out;
+  }
+
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    const decoder = this.#decoder;
+    this.#decoder = undefined;
+    if (decoder) {
+      live--;
+      decoder.free();
+    }
+    // not ready yet: `ready` frees it when it settles
+  }
+
+  #settle(found: StreamShape): void {
+    // no header rate (nothing found): the first decoded rate
+    this.#shape = { channels: this.#wantChannels ?? found.channels, sampleRate: found.sampleRate || (this.#held[0]?.sampleRate ?? 0) };
+  }
+
+  #decode(decoder: MPEGDecoder, bytes: Uint8Array): PcmChunk | undefined {
+    const original = console.error;
+    let result: ReturnType<MPEGDecoder['decode']>;
+    try {
+      console.error = () => {}; // mpg123-decoder prints every error; we report them as warnings instead
+      result = decoder.decode(bytes);
+    } catch (error) {
+      throw new VoxpipeError('decode', `MP3 decoding failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    } finally {
+      console.error = original;
+    }
+    for (const error of result.errors) this.#note(`MP3: ${error.message} (after ${error.inputBytes} bytes)`);
+    if (result.samplesDecoded === 0) return undefined;
+    return { sampleRate: result.sampleRate, channels: result.channelData.slice(0, 2) };
+  }
+
+  #release(): PcmChunk[] {
+    const shape = this.#shape!;
+    const out: PcmChunk[] = [];
+    for (const chunk of this.#held) {
+      if (shape.sampleRate === 0) shape.sampleRate = chunk.sampleRate;
+      if (chunk.sampleRate !== shape.sampleRate && !this.#otherRates.has(chunk.sampleRate)) {
+        // In a voice stream this is a false frame header inside corrupt data: the output keeps one format.
+        this.#otherRates.add(chunk.sampleRate);
+        this.#note(`MP3: frames at ${chunk.sampleRate} Hz in a ${shape.sampleRate} Hz stream (corrupt data?) are given as ${shape.sampleRate} Hz`);
+      }
+      const channels = shape.channels === 1 ? [mean(chunk.channels)] : chunk.channels;
+      out.push({ sampleRate: shape.sampleRate, channels });
+      this.#framesOut += channels[0].length;
+    }
+    this.#held = [];
+    return out;
+  }
+
+  #note(message: string): void {
+    this.#warnings++;
+    if (this.#warnings <= MAX_WARNINGS) this.warn(message);
+    else if (this.#warnings === MAX_WARNINGS + 1) this.warn('MP3: further decode warnings suppressed');
+  }
+}
+
+/** Two channels → one, as their mean (exact when they are one channel twice, as mpg123 gives mono). */
+function mean(channels: Float32Array[]): Float32Array {
+  const [left, right] = channels;
+  if (!right) return left;
+  const mono = new Float32Array(left.length);
+  for (let i = 0; i < left.length; i++) mono[i] = (left[i] + right[i]) * 0.5;
+  return mono;
+}
+
+/** The bare WASM decoder this wraps (for benchmarks that compare against it). */
+export { MPEGDecoder };

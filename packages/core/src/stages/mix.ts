@@ -1,0 +1,68 @@
+import * as v from 'valibot';
+import { anyPcm } from '../format.js';
+import { channelsSchema, parseOptions } from '../options.js';
+import type { PcmChunk } from '../pcm.js';
+import { transformStage, type TransformStage } from '../stage.js';
+import { pcmChecker } from './pcm-check.js';
+
+const schema = v.strictObject({
+  /** Channels out. */
+  channels: channelsSchema,
+});
+
+export type MixOptions = v.InferInput<typeof schema>;
+
+/**
+ * Changes the channel count: up-mixes a mono voice for a stereo sink, or
+ * down-mixes stereo for a mono encoder. The rule is one and layout-free
+ * (no speaker positions are assumed), from M channels in to N out:
+ * - M = N: unchanged.
+ * - M < N (up-mix): output k is a copy of input k mod M — mono goes to every
+ *   channel, stereo to 4 channels is L R L R.
+ * - M > N (down-mix): output k is the average of the inputs j with
+ *   j mod N = k — N = 1 averages them all ((L + R) / 2), 4 to stereo is
+ *   ((c0 + c2) / 2, (c1 + c3) / 2). Averaging never raises the level, so it never clips.
+ *
+ * ```ts
+ * pipeline(ttsSource({ baseUrl, text }), decode(), mix({ channels: 2 }), speaker());
+ * ```
+ */
+export function mix(options: MixOptions): TransformStage<PcmChunk, PcmChunk> {
+  const { channels: count } = parseOptions('mix', schema, options);
+  return transformStage<PcmChunk, PcmChunk>({
+    name: 'mix',
+    takes: anyPcm,
+    gives: (input) => ({ ...input, channels: count }),
+    spec: { stage: 'mix', options: { channels: count } },
+    transformer: (_ctx, input) => {
+      const check = pcmChecker('mix', input);
+      return {
+        transform(chunk, controller) {
+          const { sampleRate, channelCount, frames } = check(chunk);
+          if (frames === 0) return;
+          controller.enqueue({ sampleRate, channels: mixChannels(chunk.channels, channelCount, count, frames) });
+        },
+      };
+    },
+  });
+}
+
+function mixChannels(input: readonly Float32Array[], m: number, n: number, frames: number): Float32Array[] {
+  if (m === n) return input.slice();
+  if (m < n) return Array.from({ length: n }, (_, k) => (k < m ? input[k] : input[k % m].slice()));
+  const out: Float32Array[] = [];
+  for (let k = 0; k < n; k++) {
+    const sources: Float32Array[] = [];
+    for (let j = k; j < m; j += n) sources.push(input[j]);
+    const scale = 1 / sources.length;
+    const mixed = new Float32Array(frames);
+    // Sum in double precision, so the average is rounded to float32 once.
+    for (let i = 0; i < frames; i++) {
+      let sum = 0;
+      for (const x of sources) sum += x[i];
+      mixed[i] = sources.length === 1 ? sum : sum * scale;
+    }
+    out.push(mixed);
+  }
+  return out;
+}

@@ -1,0 +1,315 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { errorFromStatus } from '../client/http-error.js';
+import type { ResumableSourceStage } from '../client/resumable.js';
+import { VoxpipeError } from '../errors.js';
+import { pipeline } from '../pipeline.js';
+import { collect } from '../sinks/collect.js';
+import type { SourceStage } from '../stage.js';
+import { ReadableStream } from '../streams.js';
+import { settleTurns, testContext } from '../testing/harness.js';
+import { reconnect } from './reconnect.js';
+
+/** What one connection of the fake server does. */
+type Plan =
+  | { kind: 'pass' }
+  /** Sends the body until absolute byte `at`, then breaks. */
+  | { kind: 'drop'; at: number }
+  /** Sends the body until absolute byte `at`, then sends nothing more (until the request is aborted). */
+  | { kind: 'stall'; at: number }
+  | { kind: 'status'; status: number; retryAfter?: number; message?: string };
+
+/** A resumable in-memory byte server: each open takes the next plan (then passes). */
+function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: boolean; chunk?: number } = {}) {
+  const log: Array<{ offset: number; attempt: number }> = [];
+  let open = 0;
+  const honour = options.honourRange ?? true;
+  const chunk = options.chunk ?? 64;
+  const source: ResumableSourceStage = {
+    role: 'source',
+    name: 'fake',
+    gives: { kind: 'bytes' },
+    open() {
+      throw new Error('reconnect must use resumable.open');
+    },
+    resumable: {
+      async open(_ctx, { offset, attempt, signal }) {
+        log.push({ offset, attempt });
+        const plan = plans[open++] ?? { kind: 'pass' };
+        if (plan.kind === 'status') {
+          const headers = new Headers(plan.retryAfter === undefined ? {} : { 'retry-after': String(plan.retryAfter) });
+          throw errorFromStatus(plan.status, JSON.stringify({ error: { message: plan.message ?? 'no' } }), headers, 'fake');
+        }
+        const start = honour ? offset : 0;
+        const end = plan.kind === 'pass' ? bytes.byteLength : Math.max(start, plan.at);
+        let position = start;
+        const body = new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (position < end) {
+                const n = Math.min(chunk, end - position);
+                controller.enqueue(bytes.slice(position, position + n));
+                position += n;
+                return;
+              }
+              if (plan.kind === 'pass') return controller.close();
+              if (plan.kind === 'drop') return controller.error(new TypeError('terminated'));
+              return new Promise<void>((_, reject) => {
+                if (signal.aborted) reject(signal.reason);
+                signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+              });
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        return { status: honour && offset > 0 ? 206 : 200, start, total: bytes.byteLength, body };
+      },
+    },
+  };
+  return { source, log };
+}
+
+function testBytes(n: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+const fast = { initialMs: 0, maxMs: 0, factor: 1, jitter: 0 };
+
+async function collectBytes(source: SourceStage<Uint8Array>, options: Parameters<typeof reconnect>[0]) {
+  const run = pipeline(source, reconnect(options), collect({ kind: 'bytes' }));
+  const result = await run.done;
+  return { bytes: result.value!.bytes!, metrics: result.metrics, events: run.events.history() };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('reconnect', () => {
+  it('gives the undisturbed bytes for any drop schedule, with or without Range support', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4000 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 700 }),
+        async (length, fractions, honourRange, chunk) => {
+          const bytes = testBytes(length, length);
+          const points = [...new Set(fractions.map((f) => Math.floor(f * length)))].sort((a, b) => a - b);
+          const { source, log } = fakeServer(bytes, points.map((at) => ({ kind: 'drop', at })), { honourRange, chunk });
+          const { bytes: got, metrics, events } = await collectBytes(source, { retries: 10, backoff: fast });
+          expect(got).toEqual(bytes);
+          expect(metrics.bytes).toBe(length);
+          expect(log.length).toBe(points.length + 1);
+          // every re-open asked for exactly the bytes delivered so far
+          expect(log.slice(1).map((l) => l.offset)).toEqual(points);
+          expect(events.filter((e) => e.type === 'reconnect').length).toBe(points.length);
+          expect(metrics.reconnects).toBe(points.length);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('skips what was delivered when the server answers 200 instead of 206, and says so', async () => {
+    const bytes = testBytes(1000);
+    const { source } = fakeServer(bytes, [{ kind: 'drop', at: 333 }], { honourRange: false, chunk: 100 });
+    const { bytes: got, events } = await collectBytes(source, { backoff: fast });
+    expect(got).toEqual(bytes);
+    const warning = events.find((e) => e.type === 'warning');
+    expect(warning?.detail).toMatchObject({ code: 'range-ignored' });
+  });
+
+  it('resumes a stalled connection', async () => {
+    const bytes = testBytes(2000);
+    const { source, log } = fakeServer(bytes, [{ kind: 'stall', at: 777 }, { kind: 'stall', at: 777 }], { chunk: 50 });
+    const { bytes: got, events } = await collectBytes(source, { stallMs: 20, backoff: fast });
+    expect(got).toEqual(bytes);
+    expect(log.map((l) => l.offset)).toEqual([0, 777, 777]);
+    const reconnects = events.filter((e) => e.type === 'reconnect');
+    expect(reconnects.map((e) => e.detail)).toEqual([
+      { attempt: 2, offset: 777, reason: expect.stringMatching(/stalled/) },
+      { attempt: 3, offset: 777, reason: expect.stringMatching(/stalled/) },
+    ]);
+  });
+
+  it('retries 429 and 503 before the first byte, honouring Retry-After', async () => {
+    const bytes = testBytes(300);
+    const { source, log } = fakeServer(bytes, [
+      { kind: 'status', status: 429, retryAfter: 0.02 },
+      { kind: 'status', status: 503, retryAfter: 0.01 },
+      { kind: 'status', status: 502 },
+    ]);
+    // Retry-After wins over the backoff (5, 10, 20 ms) where the server sent it
+    const { bytes: got, events, metrics } = await collectBytes(source, { backoff: { initialMs: 5, jitter: 0 } });
+    expect(got).toEqual(bytes);
+    expect(log.length).toBe(4);
+    const retries = events.filter((e) => e.type === 'retry').map((e) => e.detail);
+    expect(retries).toEqual([
+      { attempt: 2, delayMs: 20, reason: expect.stringMatching(/429/) },
+      { attempt: 3, delayMs: 10, reason: expect.stringMatching(/503/) },
+      { attempt: 4, delayMs: 20, reason: expect.stringMatching(/502/) },
+    ]);
+    expect(metrics.retries).toBe(3);
+    expect(metrics.reconnects).toBe(0);
+  });
+
+  it.each([
+    [400, 'bad-request'],
+    [401, 'auth'],
+    [403, 'auth'],
+    [413, 'bad-request'],
+    [404, 'bad-request'],
+  ] as const)('never retries HTTP %i (%s)', async (status, code) => {
+    const { source, log } = fakeServer(testBytes(10), [{ kind: 'status', status, message: 'the server said why' }]);
+    const run = pipeline(source, reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
+    const error = await run.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect((error as VoxpipeError).code).toBe(code);
+    expect((error as VoxpipeError).status).toBe(status);
+    expect(log.length).toBe(1);
+    expect(run.events.history().some((e) => e.type === 'retry')).toBe(false);
+  });
+
+  it('gives up after the retry budget with a typed error and a give-up event', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.boolean(), async (retries, midStream) => {
+        const bytes = testBytes(500);
+        // mid-stream: the first connection delivers 100 bytes, then every connection breaks at once
+        const plans: Plan[] = midStream
+          ? [{ kind: 'drop', at: 100 }, ...Array.from({ length: 20 }, (): Plan => ({ kind: 'drop', at: 0 }))]
+          : Array.from({ length: 20 }, (): Plan => ({ kind: 'status', status: 503 }));
+        const { source, log } = fakeServer(bytes, plans);
+        const run = pipeline(source, reconnect({ retries, backoff: fast }), collect({ kind: 'bytes' }));
+        const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+        expect(error).toBeInstanceOf(VoxpipeError);
+        expect(error.code).toBe(midStream ? 'network' : 'server');
+        expect(error.message).toMatch(/Gave up after/);
+        const opens = retries + 1; // the first failure, then `retries` more
+        expect(log.length).toBe(opens);
+        const giveUp = run.events.history().find((e) => e.type === 'give-up');
+        expect(giveUp?.detail).toMatchObject({ attempts: opens });
+        expect(run.events.history().at(-1)?.detail).toEqual({ outcome: 'error' });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('gives up when an outage outlasts timeoutMs', async () => {
+    const { source, log } = fakeServer(testBytes(10), Array.from({ length: 50 }, (): Plan => ({ kind: 'status', status: 500 })));
+    const run = pipeline(source, reconnect({ retries: 50, timeoutMs: 100, backoff: { initialMs: 40, factor: 2, jitter: 0 } }), collect({ kind: 'bytes' }));
+    const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+    expect(error.code).toBe('server');
+    expect(error.message).toMatch(/out of time/);
+    expect(log.length).toBe(2); // waits 40 ms once; the next 80 ms wait would pass 100 ms
+  });
+
+  it('stops at once when aborted during a backoff wait, leaving no timer behind', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { source, log } = fakeServer(testBytes(10), [{ kind: 'status', status: 503 }]);
+    const run = pipeline(source, reconnect({ backoff: { initialMs: 600_000, maxMs: 600_000 } }), collect({ kind: 'bytes' }));
+    const retry = await run.events.once('retry');
+    expect(retry.detail.delayMs).toBeGreaterThanOrEqual(480_000);
+    expect(vi.getTimerCount()).toBe(1);
+    run.abort();
+    const result = await run.done;
+    expect(result.outcome).toBe('aborted');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(log.length).toBe(1);
+  });
+
+  it('aborting at any point ends the run with no timer left', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 30 }), fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 3 }), async (abortAfter, drops) => {
+        const points = [...new Set(drops)].sort((a, b) => a - b);
+        const { source } = fakeServer(testBytes(2000), points.map((at) => ({ kind: 'drop', at })), { chunk: 50 });
+        let seen = 0;
+        const sink = collect({ kind: 'bytes' });
+        const run = pipeline(source, reconnect({ backoff: fast }), sink);
+        run.events.on('*', () => {
+          if (seen++ === abortAfter) run.abort();
+        });
+        const result = await run.done;
+        expect(['aborted', 'completed']).toContain(result.outcome);
+        expect(vi.getTimerCount()).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('re-opens a source without a resumable capability from the start and skips what it delivered', async () => {
+    const bytes = testBytes(1500);
+    let opens = 0;
+    const schedule = [400, 401, 1200];
+    const plain: SourceStage<Uint8Array> = {
+      role: 'source',
+      name: 'plain',
+      gives: { kind: 'bytes' },
+      open(ctx) {
+        const stopAt = schedule[opens++] ?? Infinity;
+        let position = 0;
+        return new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (position >= stopAt) return controller.error(new TypeError('reset'));
+              if (position >= bytes.length) return controller.close();
+              const n = Math.min(97, bytes.length - position, stopAt - position);
+              ctx.count('bytes', n); // the wrapper ignores the inner count: it counts what it delivers
+              controller.enqueue(bytes.slice(position, position + n));
+              position += n;
+            },
+          },
+          { highWaterMark: 0 },
+        );
+      },
+    };
+    const { bytes: got, metrics } = await collectBytes(plain, { backoff: fast });
+    expect(got).toEqual(bytes);
+    expect(metrics.bytes).toBe(1500);
+    expect(metrics.reconnects).toBe(3);
+  });
+
+  it('reads no further ahead than its consumer: one chunk behind a stalled reader', async () => {
+    let pulled = 0;
+    const bytes = testBytes(10_000);
+    const counting: SourceStage<Uint8Array> = {
+      role: 'source',
+      name: 'counting',
+      gives: { kind: 'bytes' },
+      open: () =>
+        new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (pulled * 100 >= bytes.length) return controller.close();
+              controller.enqueue(bytes.slice(pulled * 100, ++pulled * 100));
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+    };
+    const ctx = testContext('counting');
+    const reader = reconnect().wrap(counting).open(ctx).getReader();
+    expect((await reader.read()).value).toEqual(bytes.slice(0, 100));
+    await settleTurns(20);
+    expect(pulled).toBeLessThanOrEqual(2);
+    await reader.cancel();
+    ctx.finish();
+    expect(ctx.pendingCleanups()).toBe(0);
+  });
+
+  it('checks its options and writes them back as data', () => {
+    expect(() => reconnect({ retries: -1 })).toThrow(/reconnect.*retries/);
+    expect(() => reconnect({ backoff: { jitter: 2 } })).toThrow(/reconnect.*jitter/);
+    expect(reconnect({ retries: 3 }).spec).toEqual({
+      stage: 'reconnect',
+      options: { retries: 3, backoff: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 }, stallMs: 10000 },
+    });
+  });
+});
