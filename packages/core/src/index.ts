@@ -34,3 +34,25 @@ export { collect, type CollectOptions, type Collected } from './sinks/collect.js
 // registry of every core stage that can be written as data
 export { coreStages } from './registry.js';
 export type { Engine, EngineVoice, SynthesisRequest } from './engine.js';
+// text
+export { sentences, splitSentences, type SentencesOptions } from './text/sentences.js';
+// the TTS HTTP client and reconnect
+export { ttsSource, type TtsSourceOptions, type FetchLike } from './client/tts-source.js';
+export { errorFromResponse, errorFromStatus, parseRetryAfter } from './client/http-error.js';
+export { isResumable, type Resumable, type ResumableSourceStage, type ResumeRequest, type ResumeResponse } from './client/resumable.js';
+export { reconnect, type ReconnectOptions } from './stages/reconnect.js';
+// PCM edges and shaping (pcmDecode, pcmEncode, mix, frames, fade)
+export { pcmDecode, type PcmDecodeOptions } from './stages/pcm-decode.js';
+export { pcmEncode, type PcmEncodeOptions } from './stages/pcm-encode.js';
+export { mix, type MixOptions } from './stages/mix.js';
+export { frames, type FramesOptions } from './stages/frames.js';
+export { fade, type FadeOptions, type FadeStage } from './stages/fade.js';
+// prebuffer, meter, fromIterable, fromResponse (issue 2, part 3)
+export { prebuffer, type PrebufferOptions } from './stages/prebuffer.js';
+export { meter, type MeterOptions } from './stages/meter.js';
+export { fromIterable, type FromIterableOptions } from './sources/from-iterable.js';
+export { fromResponse, type FromResponseOptions } from './sources/from-response.js';
+export { formatFromHeaders, type HeadersLike } from './sources/format-from-headers.js';
+// resampling: the stage, and the stream-free core (AudioWorklet-ready)
+export { resample, type ResampleOptions } from './stages/resample.js';
+export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';

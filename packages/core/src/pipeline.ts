@@ -232,17 +232,27 @@ function startRun<R>(
 
 /** Wraps a sink so the run counts the audio that reaches it; one function call per chunk, no extra stream. */
 function countingSink<I>(sink: UnderlyingSink<I>, format: Format, metrics: RunMetrics): UnderlyingSink<I> {
-  if (format.kind !== 'pcm') return sink;
+  const duration = audioDuration(format);
+  if (!duration) return sink;
   const write = sink.write;
   return {
     start: sink.start?.bind(sink),
     close: sink.close?.bind(sink),
     abort: sink.abort?.bind(sink),
     write(chunk, controller) {
-      metrics.audioMs += pcmDurationMs(chunk as PcmChunk);
+      metrics.audioMs += duration(chunk);
       return write?.call(sink, chunk, controller);
     },
   };
+}
+
+/** How to measure a chunk's audio time in this format: PCM, or raw PCM bytes of a known layout. */
+function audioDuration(format: Format): ((chunk: unknown) => number) | undefined {
+  if (format.kind === 'pcm') return (chunk) => pcmDurationMs(chunk as PcmChunk);
+  const { container, encoding, sampleRate, channels } = format;
+  if (format.kind !== 'bytes' || container !== 'pcm' || !encoding || !sampleRate || !channels) return undefined;
+  const bytesPerMs = ((encoding === 'f32le' ? 4 : 2) * channels * sampleRate) / 1000;
+  return (chunk) => (chunk as Uint8Array).byteLength / bytesPerMs;
 }
 
 /**

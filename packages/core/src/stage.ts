@@ -79,7 +79,8 @@ export interface SinkStage<I = unknown, R = unknown> extends StageBase {
   open(ctx: StageContext, input: Format): SinkHandle<I, R>;
 }
 
-export type AnyStage = SourceStage | TransformStage | SourceWrapperStage | SinkStage;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stages of any chunk type fit in a list
+export type AnyStage = SourceStage<any> | TransformStage<any, any> | SourceWrapperStage | SinkStage<any, any>;
 
 /**
  * Makes a transform stage from a transformer factory; the factory runs once

@@ -91,6 +91,9 @@ export async function runTransform<I, O>(
     for (const chunk of input) await writer.write(chunk);
     await writer.close();
     await reading;
+  } catch (error) {
+    await reading.catch(() => {});
+    throw error;
   } finally {
     ctx.finish();
   }

@@ -1,0 +1,131 @@
+// The `voxpipe` command: say, serve, run, bench.
+import { toVoxpipeError, VoxpipeError } from '@voxpipe/core';
+import { cac } from 'cac';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { text as readText } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
+import { EXIT_CODES } from './exit-codes.js';
+import { runSpecFile } from './run-spec.js';
+import { say, sayText, type SayOptions } from './say.js';
+import { serve } from './serve.js';
+import { latencySummary } from './summary.js';
+
+const controller = new AbortController();
+let interrupted = 0;
+process.on('SIGINT', () => {
+  if (interrupted++ > 0) process.exit(EXIT_CODES.aborted);
+  controller.abort();
+});
+process.on('SIGTERM', () => controller.abort());
+
+const num = (value: unknown, name: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new VoxpipeError('bad-request', `--${name} must be a number, not "${value}"`);
+  return n;
+};
+const str = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value));
+
+const cli = cac('voxpipe');
+
+cli
+  .command('say <text>', 'Speak text (use - to read stdin) into a file, stdout or a player')
+  .option('--model <model>', 'aura-lite, aura, aura-*, rapid-max, rapid-flash (server default: rapid-flash)')
+  .option('--voice <voice>', 'Voice name, e.g. Peter')
+  .option('--language <language>', 'BCP-47 language, e.g. en-US')
+  .option('--speed <speed>', 'Speed multiple, 0.5–2')
+  .option('--pitch <semitones>', 'Pitch shift in semitones (rapid-flash only; write --pitch=-2 for negative)')
+  .option('--format <format>', 'What to ask the server for: pcm, mp3 or wav')
+  .option('--prebuffer <ms>', 'Audio to hold before playback starts (with --play)')
+  .option('--out <file>', 'Write to file.wav, file.mp3 or file.raw (s16le 24 kHz mono)')
+  .option('--play', 'Play through aplay, paplay, ffplay, play or afplay (or VOXPIPE_PLAYER)')
+  .option('--player <command>', 'The player to use with --play')
+  .option('--url <url>', 'A compatible server (default: VOXPIPE_URL, else an embedded server)')
+  .option('--api-key <key>', 'API key for --url (default: VOXPIPE_API_KEY)')
+  .option('--retries <n>', 'Reconnect attempts when the connection drops', { default: 5 })
+  .option('--json', 'Print the report as JSON')
+  .example('voxpipe say "Hello there" --out hello.wav')
+  .example('echo "Read from stdin" | voxpipe say - --model aura-lite --play')
+  .action(async (input: string, flags: Record<string, unknown>) => {
+    const text = input === '-' ? await readText(process.stdin) : input;
+    const options: SayOptions = {
+      model: str(flags.model),
+      voice: str(flags.voice),
+      language: str(flags.language),
+      speed: num(flags.speed, 'speed'),
+      pitch: num(flags.pitch, 'pitch'),
+      format: str(flags.format) as SayOptions['format'],
+      prebuffer: num(flags.prebuffer, 'prebuffer'),
+      out: str(flags.out),
+      play: flags.play === true,
+      player: str(flags.player),
+      url: str(flags.url) ?? process.env.VOXPIPE_URL,
+      apiKey: str(flags.apiKey) ?? process.env.VOXPIPE_API_KEY,
+      json: flags.json === true,
+      retries: num(flags.retries, 'retries'),
+    };
+    const report = await say(text, options, {
+      stderr: process.stderr,
+      stdoutIsTty: Boolean(process.stdout.isTTY),
+      stderrIsTty: Boolean(process.stderr.isTTY),
+      signal: controller.signal,
+    });
+    const toStdout = Boolean(options.out || options.play);
+    const line = options.json ? JSON.stringify(report) : sayText(report);
+    (toStdout ? process.stdout : process.stderr).write(`${line}\n`);
+    if (report.outcome === 'aborted') process.exitCode = EXIT_CODES.aborted;
+  });
+
+cli
+  .command('serve', 'Run the /v1/tts/stream server with the embedded speech engine')
+  .option('--port <port>', 'Port (0 picks a free one)', { default: 8787 })
+  .option('--host <host>', 'Interface to listen on', { default: '127.0.0.1' })
+  .option('--keys <keys>', 'Comma-separated API keys (default: VOXPIPE_API_KEYS, else a development key is printed)')
+  .action(async (flags: Record<string, unknown>) => {
+    await serve({ port: num(flags.port, 'port'), host: str(flags.host), keys: str(flags.keys) }, controller.signal, (l) => console.log(l));
+  });
+
+cli
+  .command('run <spec>', 'Run a pipeline spec (JSON); ttsSource with baseUrl "embedded" uses an in-process server')
+  .option('--json', 'Print the result as JSON')
+  .action(async (spec: string, flags: Record<string, unknown>) => {
+    const result = await runSpecFile(spec, controller.signal);
+    const report = { outcome: result.outcome, metrics: result.metrics };
+    console.log(flags.json ? JSON.stringify(report) : `${result.outcome}\n${latencySummary(result.metrics)}`);
+    if (result.outcome === 'aborted') process.exitCode = EXIT_CODES.aborted;
+  });
+
+cli
+  .command('bench [...names]', 'Run the benchmarks (pipeline, resample, decode, client, server) and print figures')
+  .action((names: string[]) => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'run.ts'), ...names], { stdio: 'inherit' });
+    process.exitCode = result.status ?? 1;
+  });
+
+cli.help();
+
+async function main(): Promise<void> {
+  try {
+    cli.parse(process.argv, { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options.help) return;
+      cli.outputHelp();
+      process.exitCode = EXIT_CODES.usage;
+      return;
+    }
+    await cli.runMatchedCommand();
+  } catch (error) {
+    const failure = error instanceof VoxpipeError ? error : isUsageError(error) ? new VoxpipeError('bad-request', (error as Error).message) : toVoxpipeError(error);
+    const usage = isUsageError(error);
+    process.stderr.write(`voxpipe: ${failure.code}: ${failure.message}\n`);
+    process.exitCode = usage ? EXIT_CODES.usage : EXIT_CODES[failure.code];
+  }
+}
+
+function isUsageError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'CACError';
+}
+
+await main();

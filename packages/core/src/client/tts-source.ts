@@ -1,0 +1,184 @@
+import * as v from 'valibot';
+import { VoxpipeError, isAbortError } from '../errors.js';
+import { refineFormat, type Format } from '../format.js';
+import { parseOptions } from '../options.js';
+import type { StageContext } from '../stage.js';
+import { formatFromHeaders } from '../sources/format-from-headers.js';
+import { ReadableStream } from '../streams.js';
+import { errorFromResponse } from './http-error.js';
+import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resumable.js';
+
+/** The fetch the client calls; pass your own to add proxies, logging or a test double. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+const schema = v.strictObject({
+  /** The service's origin, e.g. `https://api.example.com` (`/v1/tts/stream` is added). */
+  baseUrl: v.pipe(v.string(), v.url()),
+  /** Sent as `X-API-Key`. */
+  apiKey: v.optional(v.pipe(v.string(), v.minLength(1))),
+  text: v.pipe(v.string(), v.minLength(1, 'text must not be empty')),
+  voice: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** BCP-47, e.g. `en-US`. */
+  language: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** e.g. `aura-lite`, `rapid-flash`. */
+  model: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Speaking speed as a multiple of normal. */
+  speed: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0.1), v.maxValue(10))),
+  /** Pitch shift (where the model supports it). */
+  pitch: v.optional(v.pipe(v.number(), v.finite())),
+  /** What to ask the server for; the response's Content-Type has the last word. */
+  format: v.optional(v.picklist(['mp3', 'pcm', 'wav'])),
+  /** Not part of the spec: a fetch to call instead of the global one. */
+  fetch: v.optional(v.custom<FetchLike>((x) => typeof x === 'function', 'fetch must be a function')),
+});
+
+export type TtsSourceOptions = v.InferInput<typeof schema>;
+
+const STREAM_PATH = '/v1/tts/stream';
+
+function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Format {
+  if (format === 'mp3') return { kind: 'bytes', container: 'mp3' };
+  if (format === 'pcm') return { kind: 'bytes', container: 'pcm', encoding: 's16le' };
+  if (format === 'wav') return { kind: 'bytes', container: 'wav' };
+  return { kind: 'bytes' };
+}
+
+/**
+ * A source that streams speech from a `/v1/tts/stream` service: POSTs the
+ * text with `X-API-Key`, declares the response's format (from Content-Type
+ * and `X-Sample-Rate`) so `decode()` picks the decoder, and fails with a typed
+ * error (`auth`, `rate-limit`, `bad-request`, `server`, `network`). Put
+ * `reconnect()` after it to survive dropped connections.
+ *
+ * ```ts
+ * const run = pipeline(ttsSource({ baseUrl, apiKey, text: 'Hello', voice: 'Peter', model: 'aura-lite' }),
+ *   reconnect(), decode(), collect());
+ * ```
+ */
+export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
+  const o = parseOptions('ttsSource', schema, options);
+  const url = `${o.baseUrl.replace(/\/+$/, '')}${STREAM_PATH}`;
+  const doFetch: FetchLike = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const gives = expectedFormat(o.format);
+  const { fetch: _fetch, ...specOptions } = o;
+  const body = JSON.stringify({
+    text: o.text,
+    voice: o.voice,
+    language: o.language,
+    model: o.model,
+    speed: o.speed,
+    pitch: o.pitch,
+    format: o.format,
+  });
+
+  /** One request: resolves with the response's body once the status says audio follows. */
+  async function request(ctx: StageContext, { offset, attempt, signal }: ResumeRequest): Promise<ResumeResponse> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (o.apiKey) headers['X-API-Key'] = o.apiKey;
+    if (offset > 0) headers.Range = `bytes=${offset}-`;
+    ctx.mark('request');
+    ctx.emit('request', { url, attempt });
+    let response: Response;
+    try {
+      response = await doFetch(url, { method: 'POST', headers, body, signal });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      if (isAbortError(error)) throw error;
+      throw new VoxpipeError('network', `Could not reach ${url}: ${describe(error)}`, { stage: ctx.stage, cause: error });
+    }
+    if (response.status === 416) return rangeNotSatisfiable(ctx, response, offset);
+    if (!response.ok) {
+      const error = await errorFromResponse(response, ctx.stage);
+      ctx.emit('response', { status: response.status });
+      throw error;
+    }
+    const format = refineFormat(gives, formatFromHeaders(response.headers));
+    ctx.declare(format);
+    ctx.emit('response', { status: response.status, format });
+    if (response.status === 206) {
+      // A live stream's end is unknown when its headers leave, so accept `bytes N-*/*` too; without a
+      // Content-Range the one range asked for is the one given.
+      const range = parseContentRange(response.headers.get('content-range'));
+      return { status: 206, start: range?.start ?? offset, total: range?.total, body: response.body };
+    }
+    return { status: response.status, start: 0, total: lengthOf(response.headers), body: response.body };
+  }
+
+  return {
+    role: 'source',
+    name: 'ttsSource',
+    gives,
+    spec: { stage: 'ttsSource', options: JSON.parse(JSON.stringify(specOptions)) as Record<string, unknown> },
+    resumable: { open: request },
+    open(ctx) {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      let ended = false;
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            if (!reader) {
+              const response = await request(ctx, { offset: 0, attempt: 1, signal: ctx.signal });
+              if (!response.body) return controller.close();
+              reader = response.body.getReader();
+            }
+            let result: ReadableStreamReadResult<Uint8Array>;
+            try {
+              result = await reader.read();
+            } catch (error) {
+              throw bodyError(ctx, error);
+            }
+            if (result.done) {
+              ended = true;
+              return controller.close();
+            }
+            if (result.value.byteLength === 0) return;
+            ctx.mark('first-byte');
+            ctx.count('bytes', result.value.byteLength);
+            controller.enqueue(result.value);
+          },
+          async cancel(reason) {
+            if (!ended) await reader?.cancel(reason).catch(() => {});
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    },
+  };
+}
+
+/** The error for a response body that broke: the run's abort when it was aborted, else `network`. */
+export function bodyError(ctx: StageContext, error: unknown, signal: AbortSignal = ctx.signal): unknown {
+  if (signal.aborted) return signal.reason ?? error;
+  if (error instanceof VoxpipeError) return error;
+  return new VoxpipeError('network', `The connection dropped mid-stream: ${describe(error)}`, { stage: ctx.stage, cause: error });
+}
+
+async function rangeNotSatisfiable(ctx: StageContext, response: Response, offset: number): Promise<ResumeResponse> {
+  await response.body?.cancel().catch(() => {});
+  const range = parseContentRange(response.headers.get('content-range'));
+  // The drop came after the last byte: there is nothing left to send.
+  if (range?.total === offset) return { status: 416, start: offset, total: offset, body: null };
+  throw new VoxpipeError('bad-request', `The server cannot resume at byte ${offset} (HTTP 416)`, { stage: ctx.stage, status: 416 });
+}
+
+/** `bytes 100-199/1000`, `bytes 100-199/*`, `bytes 100-*\/*` (live streams) or `bytes *\/1000`. */
+function parseContentRange(value: string | null): { start?: number; total?: number } | undefined {
+  const match = value?.trim().match(/^bytes\s+(?:(\d+)-(?:\d+|\*)|\*)\/(\d+|\*)$/i);
+  if (!match) return undefined;
+  return {
+    start: match[1] === undefined ? undefined : Number(match[1]),
+    total: match[2] === '*' ? undefined : Number(match[2]),
+  };
+}
+
+function lengthOf(headers: Headers): number | undefined {
+  const value = headers.get('content-length');
+  return value && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  const code = cause && typeof cause === 'object' ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+}
