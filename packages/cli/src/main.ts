@@ -27,6 +27,7 @@ const num = (value: unknown, name: string): number | undefined => {
 };
 const str = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value));
 
+const STDIN = '\u0000stdin';
 const cli = cac('voxpipe');
 
 cli
@@ -48,7 +49,7 @@ cli
   .example('voxpipe say "Hello there" --out hello.wav')
   .example('echo "Read from stdin" | voxpipe say - --model aura-lite --play')
   .action(async (input: string, flags: Record<string, unknown>) => {
-    const text = input === '-' ? await readText(process.stdin) : input;
+    const text = input === STDIN ? await readText(process.stdin) : input;
     const options: SayOptions = {
       model: str(flags.model),
       voice: str(flags.voice),
@@ -60,8 +61,8 @@ cli
       out: str(flags.out),
       play: flags.play === true,
       player: str(flags.player),
-      url: str(flags.url) ?? process.env.VOXPIPE_URL,
-      apiKey: str(flags.apiKey) ?? process.env.VOXPIPE_API_KEY,
+      url: str(flags.url) ?? (process.env.VOXPIPE_URL || undefined),
+      apiKey: str(flags.apiKey) ?? (process.env.VOXPIPE_API_KEY || undefined),
       json: flags.json === true,
       retries: num(flags.retries, 'retries'),
     };
@@ -108,7 +109,8 @@ cli.help();
 
 async function main(): Promise<void> {
   try {
-    cli.parse(process.argv, { run: false });
+    // The argument parser reads a lone `-` as a flag; it means stdin here.
+    cli.parse(process.argv.map((arg, i) => (i > 1 && arg === '-' ? STDIN : arg)), { run: false });
     if (!cli.matchedCommand) {
       if (cli.options.help) return;
       cli.outputHelp();

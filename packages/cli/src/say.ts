@@ -1,7 +1,11 @@
 import { decode, mp3Encode } from '@voxpipe/codecs';
 import {
+  anyPcm,
   assemble,
   meter,
+  pcmDurationMs,
+  transformStage,
+  type PcmChunk,
   pcmEncode,
   prebuffer,
   reconnect,
@@ -53,7 +57,7 @@ export interface SayReport {
 const FORMATS = new Set(['pcm', 'mp3', 'wav']);
 
 /** Chooses the sink and what to ask the server for, from where the audio goes. */
-function destination(options: SayOptions, io: SayIo): { stages: AnyStage[]; format: 'pcm' | 'mp3' | 'wav' } {
+function destination(options: SayOptions, io: SayIo, tally: AnyStage): { stages: AnyStage[]; format: 'pcm' | 'mp3' | 'wav' } {
   const asked = options.format;
   if (asked !== undefined && !FORMATS.has(asked)) throw new VoxpipeError('bad-request', `--format must be pcm, mp3 or wav, not "${asked}"`);
   if (options.play) {
@@ -70,7 +74,7 @@ function destination(options: SayOptions, io: SayIo): { stages: AnyStage[]; form
   if (ext === '.mp3') {
     // Server MP3 passes through untouched; otherwise encode here once.
     if (asked === 'mp3') return { format: 'mp3', stages: [rawFile(out)] };
-    return { format: asked ?? 'pcm', stages: [decode(), meter(), mp3Encode(), rawFile(out)] };
+    return { format: asked ?? 'pcm', stages: [decode(), meter(), tally, mp3Encode(), rawFile(out)] };
   }
   if (ext === '.raw' || ext === '.pcm') return { format: asked ?? 'pcm', stages: [decode(), meter(), pcmEncode({ encoding: 's16le' }), rawFile(out)] };
   throw new VoxpipeError('bad-request', `--out must end in .wav, .mp3, .raw or .pcm, not "${ext || out}"`);
@@ -82,7 +86,19 @@ function destination(options: SayOptions, io: SayIo): { stages: AnyStage[]; form
  */
 export async function say(text: string, options: SayOptions, io: SayIo): Promise<SayReport> {
   if (!text.trim()) throw new VoxpipeError('bad-request', 'There is no text to say');
-  const { stages, format } = destination(options, io);
+  let talliedMs = 0;
+  const tally = transformStage<PcmChunk, PcmChunk>({
+    name: 'tally',
+    takes: anyPcm,
+    gives: (f) => f,
+    transformer: () => ({
+      transform(chunk, controller) {
+        talliedMs += pcmDurationMs(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  });
+  const { stages, format } = destination(options, io, tally);
   let embedded: EmbeddedServer | undefined;
   if (!options.url) embedded = await startEmbeddedServer();
   const url = options.url ?? embedded!.url;
@@ -108,6 +124,11 @@ export async function say(text: string, options: SayOptions, io: SayIo): Promise
     }
     try {
       const result = await run.done;
+      // An encoded sink (MP3) cannot count audio time; the tally before the encoder did.
+      if (result.metrics.audioMs === 0 && talliedMs > 0) {
+        result.metrics.audioMs = talliedMs;
+        result.metrics.realTimeFactor = ((result.metrics.endMs ?? 0) - (result.metrics.requestMs ?? 0)) / talliedMs;
+      }
       return { out: options.out, url, embedded: !options.url, outcome: result.outcome, metrics: result.metrics };
     } finally {
       if (ticker) {
