@@ -148,11 +148,12 @@ function startRun<R>(
     stage,
     now,
     emit: (type, detail) => emit(type, detail, stage),
-    mark(milestone: Milestone) {
+    mark<M extends Milestone>(milestone: M, detail?: RunEventMap[M]) {
       const field = MILESTONE_FIELD[milestone];
-      if (metrics[field] !== undefined) return;
+      if (metrics[field] !== undefined) return false;
       (metrics as unknown as Record<string, number>)[field] = now();
-      emit(milestone, (milestone === 'first-audible' ? { db: NaN } : {}) as RunEventMap[typeof milestone], stage);
+      emit(milestone, detail ?? ((milestone === 'first-audible' ? { db: NaN } : {}) as RunEventMap[M]), stage);
+      return true;
     },
     count(counter, amount = 1) {
       metrics[counter] += amount;

@@ -19,8 +19,11 @@ export interface StageContext {
   now(): number;
   /** Reports an event as this stage. */
   emit<K extends RunEventType>(type: K, detail: RunEventMap[K]): void;
-  /** Records a milestone the first time it happens (and emits its event). Later calls do nothing. */
-  mark(milestone: Milestone): void;
+  /**
+   * Records a milestone the first time it happens and emits its event (with
+   * `detail` when given). Later calls do nothing; returns whether this call recorded it.
+   */
+  mark<M extends Milestone>(milestone: M, detail?: RunEventMap[M]): boolean;
   /** Adds to a counter in the run's metrics. */
   count(counter: 'bytes' | 'underruns' | 'reconnects' | 'retries', amount?: number): void;
   /**

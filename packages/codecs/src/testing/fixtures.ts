@@ -28,7 +28,7 @@ export async function encodeMp3(pcm: PcmChunk, options: Mp3EncodeOptions = {}): 
     stage: stage.name,
     now: () => 0,
     emit() {},
-    mark() {},
+    mark: () => false,
     count() {},
     declare() {},
     declared: undefined,

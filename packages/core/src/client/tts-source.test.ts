@@ -70,8 +70,7 @@ describe('ttsSource', () => {
     });
     const format = { kind: 'bytes', container: 'pcm', encoding: 's16le', sampleRate: 24000, channels: 1 };
     const events = run.events.history();
-    // ctx.mark('request') also reports a bare 'request' milestone event; the stage's own one carries url and attempt
-    expect(events.filter((e) => e.type === 'request' && 'url' in e.detail).map((e) => e.detail)).toEqual([{ url: 'http://tts.test/api/v1/tts/stream', attempt: 1 }]);
+    expect(events.filter((e) => e.type === 'request').map((e) => e.detail)).toEqual([{ url: 'http://tts.test/api/v1/tts/stream', attempt: 1 }]);
     expect(events.find((e) => e.type === 'response')?.detail).toEqual({ status: 200, format });
     expect(metrics.bytes).toBe(pcmBytes.byteLength);
     expect(metrics.requestMs).toBeLessThanOrEqual(metrics.firstByteMs!);

@@ -76,8 +76,7 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (o.apiKey) headers['X-API-Key'] = o.apiKey;
     if (offset > 0) headers.Range = `bytes=${offset}-`;
-    ctx.mark('request');
-    ctx.emit('request', { url, attempt });
+    if (!ctx.mark('request', { url, attempt })) ctx.emit('request', { url, attempt });
     let response: Response;
     try {
       response = await doFetch(url, { method: 'POST', headers, body, signal });

@@ -64,7 +64,7 @@ export function meter(options: MeterOptions = {}): TransformStage<PcmChunk, PcmC
             const level = toDb(sum / (frames * channelCount), chunkPeak);
             if (level.rmsDb > o.thresholdDb) {
               audible = true;
-              ctx.mark('first-audible');
+              ctx.mark('first-audible', { db: level.rmsDb });
               ctx.emit('level', level);
             }
           }

@@ -299,9 +299,7 @@ function innerContext(ctx: StageContext, signal: AbortSignal): StageContext {
     stage: ctx.stage,
     now: () => ctx.now(),
     emit: (type, detail) => ctx.emit(type, detail),
-    mark: (milestone) => {
-      if (milestone !== 'first-byte') ctx.mark(milestone);
-    },
+    mark: (milestone, detail) => milestone !== 'first-byte' && ctx.mark(milestone, detail),
     count: (counter, amount) => {
       if (counter !== 'bytes') ctx.count(counter, amount);
     },

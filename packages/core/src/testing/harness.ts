@@ -44,11 +44,12 @@ export function testContext(stage = 'test', declared?: Format): TestContext {
     stage,
     now,
     emit,
-    mark(milestone) {
+    mark(milestone, detail) {
       const field = MILESTONE_FIELD[milestone];
-      if (metrics[field] !== undefined) return;
+      if (metrics[field] !== undefined) return false;
       (metrics as unknown as Record<string, number>)[field] = now();
-      emit(milestone, {} as never);
+      emit(milestone, (detail ?? {}) as never);
+      return true;
     },
     count(counter, amount = 1) {
       metrics[counter] += amount;
