@@ -1,0 +1,181 @@
+import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createEspeakEngine, type EspeakEngine, type EspeakEngineStats } from './engine.js';
+import { LONG_TEXT, readAll, rejectionOf, sameSamples } from './test-helpers.js';
+
+/** Generous: the test machine may be busy. */
+const WAIT = { timeout: 15_000, interval: 20 };
+
+const engines: EspeakEngine[] = [];
+async function engineWith(workers: number, segmentChars?: number): Promise<EspeakEngine> {
+  const engine = await createEspeakEngine({ workers, ...(segmentChars ? { segmentChars } : {}) });
+  engines.push(engine);
+  return engine;
+}
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.close()));
+});
+
+/** One worker, short segments; shared by the tests that leave it idle. */
+let solo: EspeakEngine;
+beforeAll(async () => {
+  solo = await createEspeakEngine({ workers: 1, segmentChars: 60 });
+});
+afterAll(async () => {
+  await solo?.close();
+});
+
+type Counter = 'started' | 'completed' | 'cancelled' | 'failed' | 'stoppedEarly' | 'crashed';
+/** How much each counter of `engine` grew since `before`. */
+function since(engine: EspeakEngine, before: EspeakEngineStats): Record<Counter, number> {
+  const now = engine.stats();
+  const keys: Counter[] = ['started', 'completed', 'cancelled', 'failed', 'stoppedEarly', 'crashed'];
+  return Object.fromEntries(keys.map((k) => [k, now[k] - before[k]])) as Record<Counter, number>;
+}
+
+/** Seconds of audio in a chunk. */
+const seconds = (chunk: PcmChunk) => chunk.channels[0].length / chunk.sampleRate;
+
+describe('espeak engine: cancellation, backpressure, crashes', () => {
+  it('aborting mid-stream stops the worker part-way, errors the stream as aborted, and frees the worker', async () => {
+    const engine = solo;
+    const before = engine.stats();
+    const controller = new AbortController();
+    // The worker pauses after its first piece (test hook), so the abort surely lands mid-synthesis.
+    const stream = engine.synthesize({ text: LONG_TEXT, voice: 'en-us', signal: controller.signal, __test: { pauseAfterChunks: 1 } });
+    const reader = stream.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(engine.stats().busy).toBe(1);
+    controller.abort();
+    const error = await rejectionOf(reader.read());
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect((error as VoxpipeError).code).toBe('aborted');
+    await vi.waitFor(() => expect(engine.stats()).toMatchObject({ busy: 0, active: 0 }), WAIT);
+    expect(since(engine, before)).toMatchObject({ cancelled: 1, stoppedEarly: 1, completed: 0 });
+    const next = await readAll(engine.synthesize({ text: 'Next please.', voice: 'en-us' }));
+    expect(next.seconds).toBeGreaterThan(0.3);
+    expect(since(engine, before)).toMatchObject({ completed: 1, cancelled: 1 });
+  });
+
+  it('cancelling the stream stops synthesis too', async () => {
+    const engine = solo;
+    const before = engine.stats();
+    const reader = engine.synthesize({ text: LONG_TEXT, voice: 'en-us+f3', __test: { pauseAfterChunks: 2 } }).getReader();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    await vi.waitFor(() => expect(engine.stats().busy).toBe(0), WAIT);
+    expect(since(engine, before)).toMatchObject({ cancelled: 1, stoppedEarly: 1, failed: 0 });
+  });
+
+  it('an already-aborted signal gives an aborted error and no synthesis', async () => {
+    const engine = solo;
+    const before = engine.stats();
+    const error = await rejectionOf(readAll(engine.synthesize({ text: 'Hello', voice: 'en-us', signal: AbortSignal.abort() })));
+    expect((error as VoxpipeError).code).toBe('aborted');
+    expect(engine.stats()).toMatchObject({ busy: 0, queued: 0 });
+    expect(since(engine, before)).toMatchObject({ cancelled: 1, stoppedEarly: 0 });
+  });
+
+  it('aborting a queued request removes it from the queue', async () => {
+    const engine = solo;
+    const blocker = engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { pauseAfterChunks: 1 } }).getReader();
+    await blocker.read();
+    const controller = new AbortController();
+    const queued = engine.synthesize({ text: 'Waiting in line.', voice: 'en-us', signal: controller.signal });
+    await vi.waitFor(() => expect(engine.stats().queued).toBe(1), WAIT);
+    controller.abort();
+    expect(((await rejectionOf(readAll(queued))) as VoxpipeError).code).toBe('aborted');
+    expect(engine.stats().queued).toBe(0);
+    await blocker.cancel();
+    await vi.waitFor(() => expect(engine.stats().busy).toBe(0), WAIT);
+  });
+
+  it('a stalled reader holds about 1 s of audio plus one segment, never a worker', async () => {
+    const engine = solo;
+    const text = `${LONG_TEXT} ${LONG_TEXT}`;
+    const stalled = engine.synthesize({ text, voice: 'en-us' });
+    // Nobody reads: synthesis runs until ≥ 1 s is buffered, then stops.
+    await vi.waitFor(() => {
+      const stats = engine.stats();
+      expect(stats.bufferedMs).toBeGreaterThanOrEqual(1000);
+      expect(stats).toMatchObject({ busy: 0, queued: 0 });
+    }, WAIT);
+    const buffered = engine.stats().bufferedMs;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(engine.stats()).toMatchObject({ busy: 0, queued: 0, bufferedMs: buffered });
+    // one 60-character segment is well under 6 s of speech
+    expect(buffered).toBeLessThan(1000 + 6000);
+    // The worker is free for someone else meanwhile.
+    const other = await readAll(engine.synthesize({ text: 'Someone else.', voice: 'en-us' }));
+    expect(other.seconds).toBeGreaterThan(0.3);
+    // Reading everything gives the whole text, identical to an unhurried reading.
+    const parts: PcmChunk[] = [];
+    let maxBuffered = 0;
+    const reader = stalled.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      maxBuffered = Math.max(maxBuffered, engine.stats().bufferedMs);
+    }
+    expect(maxBuffered).toBeLessThan(1000 + 6000);
+    const total = parts.reduce((s, c) => s + seconds(c), 0);
+    const reference = await readAll(engine.synthesize({ text, voice: 'en-us' }));
+    expect(total).toBeCloseTo(reference.seconds, 6);
+    expect(total).toBeGreaterThan(buffered / 1000 + 10);
+  });
+
+  it('a crashed worker fails only its own stream with a server error, is replaced, and the others finish intact', async () => {
+    const engine = await engineWith(2);
+    const requestB = { text: 'Second stream keeps going.', voice: 'en-us+m3' };
+    const requestC = { text: 'Third stream keeps going too.', voice: 'fr+f3' };
+    const [referenceB, referenceC] = [await readAll(engine.synthesize(requestB)), await readAll(engine.synthesize(requestC))];
+    const crashing = rejectionOf(readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { crashAfterChunks: 2 } })));
+    const [b, c] = await Promise.all([readAll(engine.synthesize(requestB)), readAll(engine.synthesize(requestC))]);
+    const error = await crashing;
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect((error as VoxpipeError).code).toBe('server');
+    expect((error as VoxpipeError).message).toMatch(/crash/i);
+    expect(sameSamples(b.samples, referenceB.samples)).toBe(true);
+    expect(sameSamples(c.samples, referenceC.samples)).toBe(true);
+    await vi.waitFor(() => expect(engine.stats()).toMatchObject({ workers: 2, crashed: 1, failed: 1, busy: 0 }), WAIT);
+    const after = await Promise.all([readAll(engine.synthesize(requestB)), readAll(engine.synthesize(requestB))]);
+    for (const heard of after) expect(sameSamples(heard.samples, referenceB.samples)).toBe(true);
+  });
+
+  it('a synthesis failure inside the worker gives a server error and keeps the worker', async () => {
+    const engine = solo;
+    const before = engine.stats();
+    const error = await rejectionOf(readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { throwAfterChunks: 1 } })));
+    expect((error as VoxpipeError).code).toBe('server');
+    expect(engine.stats().workers).toBe(1);
+    expect(since(engine, before)).toMatchObject({ crashed: 0, failed: 1 });
+    const heard = await readAll(engine.synthesize({ text: 'Still here.', voice: 'en-us' }));
+    expect(heard.seconds).toBeGreaterThan(0.3);
+  });
+
+  it('close() ends streams in flight with an error and refuses new ones', async () => {
+    const engine = await createEspeakEngine({ workers: 1 });
+    const reader = engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { pauseAfterChunks: 1 } }).getReader();
+    await reader.read();
+    await engine.close();
+    const error = await rejectionOf(reader.read());
+    expect((error as VoxpipeError).code).toBe('server');
+    expect(engine.stats().workers).toBe(0);
+    const late = await rejectionOf(readAll(engine.synthesize({ text: 'Too late.', voice: 'en-us' })));
+    expect((late as VoxpipeError).code).toBe('server');
+    await engine.close(); // twice is fine
+  });
+
+  it('gives the same samples from a different engine started later (the seed is pinned, not the clock)', async () => {
+    const request = { text: 'Resume me from the middle, please.', voice: 'es+f3', speed: 0.9 };
+    const first = await engineWith(1);
+    const a = await readAll(first.synthesize(request));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = await engineWith(1);
+    const b = await readAll(second.synthesize(request));
+    expect(sameSamples(a.samples, b.samples)).toBe(true);
+  });
+});

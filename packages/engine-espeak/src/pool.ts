@@ -1,0 +1,214 @@
+import { Worker } from 'node:worker_threads';
+import { VoxpipeError } from '@voxpipe/core';
+import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
+
+/** What a job's owner hears back, in order: chunks, then done or fail (never after cancel). */
+export interface JobHandlers {
+  chunk(samples: Float32Array): void;
+  done(): void;
+  fail(error: VoxpipeError): void;
+}
+
+/** A submitted job: cancel() stops it in the queue or in its worker. */
+export interface JobHandle {
+  cancel(): void;
+}
+
+export interface PoolCounters {
+  /** Jobs a worker stopped part-way because they were cancelled. */
+  stoppedEarly: number;
+  /** Workers that died and were replaced. */
+  crashed: number;
+}
+
+interface Job {
+  message: JobMessage;
+  handlers: JobHandlers;
+  cancelled: boolean;
+  slot: Slot | undefined;
+}
+
+interface Slot {
+  worker: Worker;
+  flag: Int32Array;
+  job: Job | undefined;
+  lastError: Error | undefined;
+}
+
+/** How long one worker took to get ready. */
+export interface WorkerStartup {
+  /** Loading the wasm and its 24 MB of data, creating the synthesizer. */
+  loadMs: number;
+  /** The warm-up synthesis (0 when not warmed). */
+  warmMs: number;
+}
+
+const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+
+/**
+ * A fixed-size pool of espeak worker threads with a FIFO job queue. A dead
+ * worker fails its job with a `server` error and is replaced; the others
+ * carry on. Idle workers are unref'd, so they never keep a process alive.
+ */
+export class WorkerPool {
+  readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0 };
+  readonly startups: WorkerStartup[] = [];
+  private readonly slots: Slot[] = [];
+  /** Every live thread, including ones still starting. */
+  private readonly threads = new Set<Worker>();
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private restarting = 0;
+
+  private constructor(private readonly warm: boolean) {}
+
+  static async start(size: number, warm: boolean): Promise<WorkerPool> {
+    const pool = new WorkerPool(warm);
+    const results = await Promise.allSettled(Array.from({ length: size }, () => pool.spawn()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await pool.close();
+      throw new VoxpipeError('internal', `The espeak worker did not start: ${String(failure.reason?.message ?? failure.reason)}`, { cause: failure.reason });
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get busy(): number {
+    return this.slots.filter((slot) => slot.job !== undefined).length;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a job; its handlers are called as the worker produces audio. */
+  submit(job: Omit<JobMessage, 'type' | 'id'>, handlers: JobHandlers): JobHandle {
+    const entry: Job = { message: { type: 'job', id: this.nextId++, ...job }, handlers, cancelled: false, slot: undefined };
+    if (this.closed) {
+      queueMicrotask(() => handlers.fail(new VoxpipeError('server', 'The espeak engine is closed')));
+    } else {
+      this.queue.push(entry);
+      this.dispatch();
+    }
+    return { cancel: () => this.cancel(entry) };
+  }
+
+  /** Terminates every worker; queued and running jobs are dropped silently. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    this.slots.length = 0;
+    await Promise.all([...this.threads].map((worker) => worker.terminate()));
+  }
+
+  private cancel(job: Job): void {
+    if (job.cancelled) return;
+    job.cancelled = true;
+    const index = this.queue.indexOf(job);
+    if (index >= 0) this.queue.splice(index, 1);
+    if (job.slot) {
+      Atomics.store(job.slot.flag, 0, job.message.id);
+      Atomics.notify(job.slot.flag, 0);
+    }
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job) continue;
+      const job = this.queue.shift()!;
+      job.slot = slot;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.message);
+    }
+  }
+
+  private spawn(): Promise<void> {
+    const flag = new SharedArrayBuffer(4);
+    const worker = new Worker(WORKER_URL, { workerData: { flag, warm: this.warm } satisfies WorkerInit });
+    const slot: Slot = { worker, flag: new Int32Array(flag), job: undefined, lastError: undefined };
+    this.threads.add(worker);
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'ready') {
+          ready = true;
+          worker.unref();
+          if (this.closed) {
+            void worker.terminate();
+            resolve();
+            return;
+          }
+          this.startups.push({ loadMs: message.loadMs, warmMs: message.warmMs });
+          this.slots.push(slot);
+          resolve();
+          this.dispatch();
+          return;
+        }
+        this.onMessage(slot, message);
+      });
+      worker.on('error', (error) => {
+        slot.lastError = error;
+      });
+      worker.on('exit', (code) => {
+        this.threads.delete(worker);
+        if (!ready) {
+          reject(slot.lastError ?? new Error(`worker exited with code ${code} before it was ready`));
+          return;
+        }
+        this.onExit(slot, code);
+      });
+    });
+  }
+
+  private onMessage(slot: Slot, message: WorkerMessage): void {
+    const job = slot.job;
+    if (!job || message.type === 'ready' || message.id !== job.message.id) return;
+    if (message.type === 'chunk') {
+      if (!job.cancelled) job.handlers.chunk(message.samples);
+      return;
+    }
+    slot.job = undefined;
+    slot.worker.unref();
+    if (message.type === 'done' && message.stopped) this.counters.stoppedEarly++;
+    if (!job.cancelled) {
+      if (message.type === 'done') job.handlers.done();
+      else job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
+    }
+    this.dispatch();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return; // terminated by close()
+    this.slots.splice(index, 1);
+    this.counters.crashed++;
+    const job = slot.job;
+    slot.job = undefined;
+    if (job && !job.cancelled) {
+      const why = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
+      job.handlers.fail(new VoxpipeError('server', `The espeak worker crashed${why}`, { cause: slot.lastError }));
+    }
+    if (this.closed) return;
+    this.restarting++;
+    this.spawn().then(
+      () => {
+        this.restarting--;
+      },
+      (error: unknown) => {
+        this.restarting--;
+        if (this.slots.length > 0 || this.restarting > 0) return;
+        // No worker left and none coming: fail what is waiting rather than hang.
+        for (const waiting of this.queue.splice(0)) {
+          waiting.handlers.fail(new VoxpipeError('server', `No espeak worker could be restarted: ${String((error as Error)?.message ?? error)}`));
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,37 @@
+// Messages between the engine (main thread) and worker.mjs. worker.mjs is
+// plain JavaScript; keep these types and its header comment in step.
+
+/** Test-only behaviour a job can ask of the worker (see `EspeakSynthesisRequest.__test`). */
+export interface WorkerTestHooks {
+  /** The worker calls `process.exit(70)` after sending this many chunks. */
+  crashAfterChunks?: number;
+  /** The worker throws (a handled synthesis failure) after this many chunks. */
+  throwAfterChunks?: number;
+  /** The worker blocks after this many chunks until the job is cancelled (or 30 s pass). */
+  pauseAfterChunks?: number;
+}
+
+export interface JobMessage {
+  type: 'job';
+  id: number;
+  text: string;
+  /** espeak's own voice name, e.g. `en+m3`. */
+  voice: string;
+  /** Words per minute. */
+  rate: number;
+  /** espeak pitch, 0–100. */
+  pitch: number;
+  test?: WorkerTestHooks;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; loadMs: number; warmMs: number }
+  | { type: 'chunk'; id: number; samples: Float32Array }
+  | { type: 'done'; id: number; stopped: boolean; frames: number }
+  | { type: 'failed'; id: number; message: string };
+
+export interface WorkerInit {
+  /** Int32Array[1]: the id of the job the worker must stop. */
+  flag: SharedArrayBuffer;
+  warm: boolean;
+}

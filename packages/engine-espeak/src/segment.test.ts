@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DIGIT_WEIGHT, segmentWeight, splitSegments } from './segment.js';
+
+const normalise = (text: string) => text.replace(/\s+/gu, ' ').trim();
+
+const wordy = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom('Hello', 'world', 'the', 'Mr.', 'quick', 'x', 'año', 'naïve', '😀', 'réalité'),
+      fc.constantFrom('.', ',', '!', '?', ';', ':', '…', ' — ', '"', ')'),
+      fc.constantFrom(' ', '  ', '\n', '\n\n', '\t'),
+      fc.string({ maxLength: 8 }),
+    ),
+    { maxLength: 80 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('splitSegments', () => {
+  it('keeps every character in order, drops only whitespace, and respects the limit', () => {
+    fc.assert(
+      fc.property(wordy, fc.integer({ min: 1, max: 60 }), (text, max) => {
+        const segments = splitSegments(text, max);
+        for (const segment of segments) {
+          expect(segment.length).toBeGreaterThan(0);
+          // over the limit only when the piece is one character that alone weighs more
+          if (segmentWeight(segment) > max) expect(Array.from(segment)).toHaveLength(1);
+          expect(segment).toBe(segment.trim());
+        }
+        expect(segments.join('').replace(/\s/gu, '')).toBe(text.replace(/\s/gu, ''));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('cuts only at spaces when no word is longer than the limit', () => {
+    fc.assert(
+      fc.property(wordy, fc.integer({ min: 20, max: 80 }), (text, max) => {
+        fc.pre(normalise(text).split(' ').every((word) => segmentWeight(word) <= max));
+        expect(splitSegments(text, max).join(' ')).toBe(normalise(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is deterministic', () => {
+    fc.assert(
+      fc.property(wordy, fc.integer({ min: 1, max: 60 }), (text, max) => {
+        expect(splitSegments(text, max)).toEqual(splitSegments(text, max));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('prefers sentence, then clause, then word boundaries', () => {
+    expect(splitSegments('One. Two, three.', 8)).toEqual(['One.', 'Two,', 'three.']);
+    expect(splitSegments('First sentence here. Second one!', 25)).toEqual(['First sentence here.', 'Second one!']);
+    expect(splitSegments('Short. Also short. Packed together.', 100)).toEqual(['Short. Also short. Packed together.']);
+    expect(splitSegments('alpha beta, gamma delta epsilon zeta', 20)).toEqual(['alpha beta,', 'gamma delta epsilon', 'zeta']);
+    expect(splitSegments('abcdefghij', 4)).toEqual(['abcd', 'efgh', 'ij']);
+    expect(splitSegments('  \n ')).toEqual([]);
+  });
+
+  it('weighs digits by how long they take to say', () => {
+    expect(segmentWeight('ab 12')).toBe(3 + 2 * DIGIT_WEIGHT);
+    const numbers = Array.from({ length: 40 }, (_, i) => String(1000 + i)).join(' ');
+    const segments = splitSegments(numbers, 60);
+    for (const segment of segments) expect(segmentWeight(segment)).toBeLessThanOrEqual(60);
+    expect(segments.join(' ')).toBe(numbers);
+    expect(splitSegments('1234567', 12)).toEqual(['12', '34', '56', '7']);
+  });
+
+  it('never splits a surrogate pair', () => {
+    const segments = splitSegments('😀😀😀😀😀', 3);
+    for (const segment of segments) expect(segment).not.toMatch(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/u);
+    expect(segments.join('')).toBe('😀😀😀😀😀');
+  });
+
+  it('rejects a bad limit', () => {
+    expect(() => splitSegments('a', 0)).toThrow(RangeError);
+  });
+});

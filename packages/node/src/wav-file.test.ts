@@ -1,0 +1,131 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { collect, concatPcm, pipeline, tone, VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { arbitraryPcm, pcmPartitions } from '@voxpipe/core/testing';
+import { openDescriptors, pcmSource, readWav, referenceS16, tempDir } from './test-support.js';
+import { wavFile } from './wav-file.js';
+
+const dir = await tempDir();
+let n = 0;
+const fresh = (ext = 'wav') => join(dir, `out-${n++}.${ext}`);
+
+async function toneFor(options: Parameters<typeof tone>[0]): Promise<PcmChunk> {
+  return (await pipeline(tone(options), collect()).done).value!.pcm!;
+}
+
+/** The file's sizes agree with its length: RIFF = file − 8, data = file − header. */
+function expectSized(info: ReturnType<typeof readWav>) {
+  expect(info.riffSize).toBe(info.fileSize - 8);
+  expect(info.dataOffset + info.dataSize).toBe(info.fileSize);
+  expect(info.dataSize % info.blockAlign).toBe(0);
+}
+
+describe('wavFile', () => {
+  it('writes a valid 16-bit WAV whose samples are the audio', async () => {
+    const path = fresh();
+    const { value } = await pipeline(tone({ ms: 250, frequency: 440, db: -3 }), wavFile(path)).done;
+    const info = readWav(await readFile(path));
+    expectSized(info);
+    expect(info).toMatchObject({ formatTag: 1, channels: 1, sampleRate: 24000, bitsPerSample: 16, blockAlign: 2, byteRate: 48000, dataOffset: 44 });
+    expect(info.dataSize).toBe(250 * 24 * 2);
+    expect(info.data).toEqual(referenceS16(await toneFor({ ms: 250, frequency: 440, db: -3 })));
+    expect(value).toMatchObject({ path, dataBytes: 12000, sampleRate: 24000, channels: 1, durationMs: 250 });
+  });
+
+  it('writes 32-bit float stereo exactly (options-object form)', async () => {
+    const path = fresh();
+    await pipeline(tone({ ms: 100, channels: 2, sampleRate: 16000 }), wavFile({ path, encoding: 'f32le' })).done;
+    const info = readWav(await readFile(path));
+    expectSized(info);
+    expect(info).toMatchObject({ formatTag: 3, channels: 2, sampleRate: 16000, bitsPerSample: 32, blockAlign: 8 });
+    const pcm = await toneFor({ ms: 100, channels: 2, sampleRate: 16000 });
+    const floats = new Float32Array(info.data.slice().buffer);
+    for (let i = 0; i < pcm.channels[0].length; i++) {
+      expect(floats[2 * i]).toBe(pcm.channels[0][i]);
+      expect(floats[2 * i + 1]).toBe(pcm.channels[1][i]);
+    }
+  });
+
+  it('gives the same file for any split of the same audio, clipping out-of-range samples', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbitraryPcm({ maxFrames: 600, maxChannels: 2 }).chain((pcm) => fc.tuple(fc.constant(pcm), pcmPartitions(pcm), fc.double({ min: 0.5, max: 3, noNaN: true }))),
+        async ([pcm, parts, boost]) => {
+          const loud = (c: PcmChunk): PcmChunk => ({ sampleRate: c.sampleRate, channels: c.channels.map((x) => x.map((s) => s * boost)) });
+          const path = fresh();
+          await pipeline(pcmSource(parts.map(loud)), wavFile(path)).done;
+          const info = readWav(await readFile(path));
+          expectSized(info);
+          expect(info.channels).toBe(pcm.channels.length);
+          expect(info.sampleRate).toBe(pcm.sampleRate);
+          expect(info.data).toEqual(referenceS16(loud(pcm)));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('leaves a valid, correctly sized file of what arrived when aborted mid-stream', async () => {
+    const full = await toneFor({ ms: 2000, chunkMs: 20 });
+    const chunks = concatPcm([full]).channels[0];
+    const piece = (i: number): PcmChunk | undefined =>
+      i * 480 < chunks.length ? { sampleRate: 24000, channels: [chunks.subarray(i * 480, (i + 1) * 480)] } : undefined;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 60 }), async (abortAt) => {
+        const path = fresh();
+        // eslint-disable-next-line prefer-const
+        let run: ReturnType<typeof pipeline<unknown>>;
+        run = pipeline(pcmSource(piece, (i) => i === abortAt && run.abort('stop')), wavFile(path));
+        const result = await run.done;
+        expect(result.outcome).toBe('aborted');
+        const info = readWav(await readFile(path));
+        expectSized(info);
+        expect(info.sampleRate).toBe(24000);
+        expect(info.dataSize).toBeLessThanOrEqual(abortAt * 960 + 960);
+        expect(info.data).toEqual(referenceS16(full).subarray(0, info.dataSize));
+        expect([0, undefined]).toContain(await openDescriptors(path));
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('leaves a valid empty WAV when aborted before any audio', async () => {
+    const path = fresh();
+    const controller = new AbortController();
+    controller.abort();
+    const result = await pipeline({ signal: controller.signal }, tone({ ms: 100 }), wavFile(path)).done.catch((e) => e);
+    // The run may end before the sink opens the file; if the file exists, it is valid.
+    if ((await stat(path).catch(() => undefined)) !== undefined) expectSized(readWav(await readFile(path)));
+    expect(result.outcome ?? result.code).toBe('aborted');
+  });
+
+  it('patches the sizes when the audio format changes mid-stream, and fails with a format error', async () => {
+    const path = fresh();
+    const a = { sampleRate: 24000, channels: [new Float32Array(100).fill(0.25)] };
+    const b = { sampleRate: 16000, channels: [new Float32Array(100)] };
+    const error = await pipeline(pcmSource([a, b]), wavFile(path)).done.catch((e) => e);
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect(error.code).toBe('format');
+    const info = readWav(await readFile(path));
+    expectSized(info);
+    expect(info.dataSize).toBe(200);
+  });
+
+  it('fails at once with a bad-request error naming an unwritable path', async () => {
+    for (const path of [join(dir, 'missing-dir', 'x.wav'), dir]) {
+      const error = await pipeline(tone({ ms: 100 }), wavFile(path)).done.catch((e) => e);
+      expect(error).toBeInstanceOf(VoxpipeError);
+      expect(error.code).toBe('bad-request');
+      expect(error.stage).toBe('wavFile');
+      expect(error.message).toContain(path);
+    }
+  });
+
+  it('rejects bad options and round-trips its spec', () => {
+    expect(() => wavFile({ path: '' })).toThrow(/wavFile.*path/);
+    expect(() => wavFile('x.wav', { encoding: 'u8' as never })).toThrow(/wavFile.*encoding/);
+    expect(wavFile('x.wav').spec).toEqual({ stage: 'wavFile', options: { path: 'x.wav', encoding: 's16le' } });
+  });
+});

@@ -1,0 +1,135 @@
+import { mp3Encode, wavEncode } from '@voxpipe/codecs';
+import { ReadableStream, concatPcm, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type TransformStage } from '@voxpipe/core';
+import type { AudioFormatName, ModelPath } from './catalog.js';
+import { runStages } from './run-stages.js';
+
+/** Every response is 24 kHz mono, whatever the engine's own rate. */
+export const OUTPUT_RATE = 24000;
+/** MP3 bitrate: constant, so bytes track time and a stream can be resumed by offset. */
+const MP3_KBPS = 48;
+/** Pseudo-streaming sends a finished sentence in pieces of this length. */
+const PIECE_MS = 100;
+
+export interface AudioRequest {
+  path: ModelPath;
+  text: string;
+  /** Engine voice id. */
+  voice: string;
+  speed?: number;
+  pitch?: number;
+  format: AudioFormatName;
+}
+
+export const CONTENT_TYPES: Record<AudioFormatName, string> = {
+  pcm: `audio/pcm; rate=${OUTPUT_RATE}; channels=1`,
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+};
+
+/** The headers that say what the audio is. */
+export function audioHeaders(format: AudioFormatName): Record<string, string> {
+  return {
+    'Content-Type': CONTENT_TYPES[format],
+    'X-Audio-Format': format,
+    ...(format === 'mp3' ? {} : { 'X-Audio-Encoding': 's16le' }),
+    'X-Sample-Rate': String(OUTPUT_RATE),
+    'X-Channels': '1',
+  };
+}
+
+/**
+ * The engine's PCM for a request: straight from the engine (provider
+ * streaming), or sentence by sentence (pseudo-streaming: each sentence is
+ * synthesized whole, the next one while the current one is sent).
+ */
+export function speech(engine: Engine, request: AudioRequest, signal: AbortSignal): ReadableStream<PcmChunk> {
+  if (request.path === 'provider-streaming') {
+    return engine.synthesize({ text: request.text, voice: request.voice, speed: request.speed, signal });
+  }
+  return sentenceBySentence(engine, request, signal);
+}
+
+function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal): ReadableStream<PcmChunk> {
+  const sentences = splitSentences(request.text);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  let index = 0;
+  let pieces: PcmChunk[] = [];
+  let ahead: Promise<PcmChunk[]> | undefined;
+
+  const synthesizeWhole = async (text: string): Promise<PcmChunk[]> => {
+    const reader = engine.synthesize({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal }).getReader();
+    const chunks: PcmChunk[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    if (chunks.length === 0) return [];
+    const whole = concatPcm(chunks, engine.sampleRate, 1);
+    const step = Math.round((engine.sampleRate * PIECE_MS) / 1000);
+    const out: PcmChunk[] = [];
+    for (let i = 0; i < whole.channels[0].length; i += step) out.push({ sampleRate: engine.sampleRate, channels: [whole.channels[0].slice(i, i + step)] });
+    return out;
+  };
+  const start = (i: number) => {
+    const promise = synthesizeWhole(sentences[i]);
+    promise.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
+    return promise;
+  };
+  const end = () => {
+    signal.removeEventListener('abort', onAbort);
+    stop.abort();
+  };
+
+  return new ReadableStream<PcmChunk>(
+    {
+      async pull(controller) {
+        try {
+          while (pieces.length === 0) {
+            if (index >= sentences.length) {
+              end();
+              return controller.close();
+            }
+            const current = ahead ?? start(index);
+            index++;
+            ahead = index < sentences.length ? start(index) : undefined;
+            pieces = await current;
+          }
+          controller.enqueue(pieces.shift()!);
+        } catch (error) {
+          end();
+          throw error;
+        }
+      },
+      cancel() {
+        end();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The stages from engine PCM to response bytes. */
+export function encodingStages(format: AudioFormatName): TransformStage[] {
+  const toRate = resample({ rate: OUTPUT_RATE }) as TransformStage;
+  if (format === 'pcm') return [toRate, pcmEncode({ encoding: 's16le' }) as TransformStage];
+  if (format === 'mp3') return [toRate, mp3Encode({ bitrate: MP3_KBPS }) as TransformStage];
+  return [toRate, wavEncode({ encoding: 's16le' }) as TransformStage];
+}
+
+/**
+ * The response bytes for a request, built from voxpipe stages: engine →
+ * resample to 24 kHz → pcmEncode / mp3Encode / wavEncode. Cancelling the
+ * stream (or aborting `signal`) stops the engine.
+ */
+export function audioBytes(engine: Engine, request: AudioRequest, signal: AbortSignal, onWarning?: (stage: string, detail: { code: string; message: string }) => void): ReadableStream<Uint8Array> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  const pcm = speech(engine, request, stop.signal);
+  const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
+  return runStages<Uint8Array>(pcm, input, encodingStages(request.format), { signal: stop.signal, onWarning });
+}
