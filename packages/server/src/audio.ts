@@ -94,8 +94,10 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
             }
             const current = ahead ?? start(index);
             index++;
-            ahead = index < sentences.length ? start(index) : undefined;
             pieces = await current;
+            // The next sentence is made while this one is sent; starting it only now keeps every
+            // stream's first sentence ahead of other streams' second ones in the engine's queue.
+            ahead = index < sentences.length ? start(index) : undefined;
           }
           controller.enqueue(pieces.shift()!);
         } catch (error) {
