@@ -4,7 +4,7 @@ export { decode, type DecodeOptions } from './decode.js';
 export { sniffContainer, type Sniffed } from './sniff.js';
 export { readMpegHeader, type MpegFrameHeader } from './mpeg-header.js';
 // encoding: PCM → bytes
-export { mp3Encode, type Mp3EncodeOptions } from './mp3-encode.js';
+export { mp3Encode, warmMp3Encoders, type Mp3EncodeOptions } from './mp3-encode.js';
 export { wavEncode, wavHeader, patchWavSizes, WAV_HEADER_BYTES, type WavEncodeOptions, type WavHeaderOptions } from './wav-encode.js';
 // G.711 µ-law / A-law
 export { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from './g711.js';

@@ -79,7 +79,7 @@ describe('mp3Encode', () => {
     expect(await acceptedAfterReads(mp3Encode(), parts, anyPcm, 0, ctx)).toBeLessThanOrEqual(4);
     expect(ctx.pendingCleanups()).toBe(0);
     const run = pipeline(tone({ ms: 5000, chunkMs: 20 }), mp3Encode(), collect({ kind: 'bytes' }));
-    setTimeout(() => run.abort(), 5);
+    run.events.on('first-audio', () => run.abort());
     expect((await run.done).outcome).toBe('aborted');
   });
 

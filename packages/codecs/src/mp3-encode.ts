@@ -21,6 +21,36 @@ export type Mp3EncodeOptions = v.InferInput<typeof schema>;
 type Mp3Encoder = Awaited<ReturnType<typeof createMp3Encoder>>;
 
 /**
+ * Idle LAME instances. Starting one compiles and instantiates ~800 kB of
+ * WASM (25–50 ms); `configure()` resets an instance completely, so a finished
+ * stream's encoder serves the next one and the first MP3 bytes leave sooner.
+ */
+const idle: Mp3Encoder[] = [];
+const MAX_IDLE = 8;
+
+function takeEncoder(): Promise<Mp3Encoder> {
+  const encoder = idle.pop();
+  return encoder ? Promise.resolve(encoder) : createMp3Encoder();
+}
+
+function returnEncoder(encoder: Mp3Encoder): void {
+  if (idle.length < MAX_IDLE && !idle.includes(encoder)) idle.push(encoder);
+}
+
+/**
+ * Starts `count` MP3 encoders ahead of time so the first streams don't wait
+ * for WASM to compile (a server calls it at start).
+ *
+ * ```ts
+ * await warmMp3Encoders(2);
+ * ```
+ */
+export async function warmMp3Encoders(count = 1): Promise<void> {
+  const made = await Promise.all(Array.from({ length: Math.max(0, count - idle.length) }, () => createMp3Encoder()));
+  for (const encoder of made) returnEncoder(encoder);
+}
+
+/**
  * Encodes PCM (mono or stereo) to MP3 with LAME (WASM), chunk by chunk: bytes
  * leave as soon as LAME has whole frames, the rest at the end. The output
  * keeps the input's sample rate when an MP3 can have it. Use it to serve
@@ -52,14 +82,18 @@ export function mp3Encode(options: Mp3EncodeOptions = {}): TransformStage<PcmChu
     transformer: (ctx) => {
       let creating: Promise<Mp3Encoder> | undefined;
       let encoder: Mp3Encoder | undefined;
+      let released = false; // the encoder went back to the idle set: never touch it again
       let shape: { sampleRate: number; channels: number } | undefined;
       ctx.defer(() => {
-        encoder = undefined; // LAME's memory lives in the encoder's own WASM instance: dropping it frees it
+        // Back to the idle set, whether the run finished or was aborted: the next configure() resets it.
+        released = true;
+        creating?.then(returnEncoder, () => {});
+        encoder = undefined;
       });
       const fail = (message: string, cause?: unknown) => new VoxpipeError('format', message, { stage: ctx.stage, cause });
       return {
         start() {
-          creating = createMp3Encoder();
+          creating = takeEncoder();
           creating.catch(() => {}); // reported when first used
         },
         async transform(chunk, controller) {
@@ -69,7 +103,9 @@ export function mp3Encode(options: Mp3EncodeOptions = {}): TransformStage<PcmChu
             if (channels !== 1 && channels !== 2) throw fail(`mp3Encode takes mono or stereo PCM, not ${channels} channels`);
             shape = { sampleRate: chunk.sampleRate, channels };
             try {
-              encoder = await creating!;
+              const started = await creating!;
+              if (released) return;
+              encoder = started;
             } catch (error) {
               throw new VoxpipeError('internal', `The MP3 encoder failed to start: ${(error as Error).message}`, { stage: ctx.stage, cause: error });
             }

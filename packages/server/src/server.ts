@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { VoxpipeError, type Engine, type EngineVoice } from '@voxpipe/core';
+import { warmMp3Encoders } from '@voxpipe/codecs';
 import { createEspeakEngine } from '@voxpipe/engine-espeak';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -113,7 +114,8 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
   let catalog: { voices: readonly EngineVoice[]; public: PublicVoice[] } | undefined;
   let closed = false;
   const ready = (): Promise<Engine> => {
-    starting ??= Promise.resolve(options.engine ?? createEspeakEngine()).then((e) => {
+    // Warming two MP3 encoders alongside the engine lets the first MP3 streams skip LAME's start-up.
+    starting ??= Promise.all([Promise.resolve(options.engine ?? createEspeakEngine()), warmMp3Encoders(2).catch(() => {})]).then(([e]) => {
       engine = e;
       const voices = e.voices();
       catalog = { voices, public: buildVoiceCatalog(voices) };
