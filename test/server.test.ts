@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from '@voxpipe/server';
 import { semitonesBetween } from '../packages/engine-espeak/src/index.js';
 import { decodeMp3, describeSpeech, longText, s16leToFloat, startTestServer, ttsStream, type TestServer } from './support/tts-server.js';
 
@@ -227,10 +228,15 @@ describe('catalogue', () => {
     expect(filtered.every((v: { language: string }) => v.language === 'de-DE')).toBe(true);
   });
 
-  it('GET / is a page listing models and voices; GET /healthz says ok', async () => {
+  it('GET / is the browser player, GET /demo.js its script; with demoPage false, a page listing models and voices; GET /healthz says ok', async () => {
     const page = await fetch(`${t.url}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    const html = await page.text();
+    expect(await page.text()).toMatch(/<script[^>]+src="\/?demo\.js"/);
+    const script = await fetch(`${t.url}/demo.js`);
+    expect(script.headers.get('content-type')).toMatch(/text\/javascript/);
+    expect((await script.text()).length).toBeGreaterThan(10_000);
+    const plain = createServer({ logger: false, env: {}, keys: ['k'], engine: t.engine, demoPage: false });
+    const html = await (await plain.app.fetch(new Request('http://127.0.0.1/'))).text();
     expect(html).toContain('rapid-flash');
     expect(html).toContain('Peter');
     const health = await (await fetch(`${t.url}/healthz`)).json();

@@ -1,5 +1,5 @@
 import { mp3Encode, wavEncode } from '@voxpipe/codecs';
-import { ReadableStream, concatPcm, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type TransformStage } from '@voxpipe/core';
+import { ReadableStream, concatPcm, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type SynthesisRequest, type TransformStage } from '@voxpipe/core';
 import type { AudioFormatName, ModelPath } from './catalog.js';
 import { runStages } from './run-stages.js';
 
@@ -42,14 +42,17 @@ export function audioHeaders(format: AudioFormatName): Record<string, string> {
  * streaming), or sentence by sentence (pseudo-streaming: each sentence is
  * synthesized whole, the next one while the current one is sent).
  */
-export function speech(engine: Engine, request: AudioRequest, signal: AbortSignal): ReadableStream<PcmChunk> {
+export function speech(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate = (r) => r): ReadableStream<PcmChunk> {
   if (request.path === 'provider-streaming') {
-    return engine.synthesize({ text: request.text, voice: request.voice, speed: request.speed, signal });
+    return engine.synthesize(decorate({ text: request.text, voice: request.voice, speed: request.speed, signal }));
   }
-  return sentenceBySentence(engine, request, signal);
+  return sentenceBySentence(engine, request, signal, decorate);
 }
 
-function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal): ReadableStream<PcmChunk> {
+/** Lets the server's owner see or adjust each engine request (ServerHooks.synthesis). */
+export type Decorate = (request: SynthesisRequest) => SynthesisRequest;
+
+function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate): ReadableStream<PcmChunk> {
   const sentences = splitSentences(request.text);
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
@@ -59,7 +62,7 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
   let ahead: Promise<PcmChunk[]> | undefined;
 
   const synthesizeWhole = async (text: string): Promise<PcmChunk[]> => {
-    const reader = engine.synthesize({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal }).getReader();
+    const reader = engine.synthesize(decorate({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal })).getReader();
     const chunks: PcmChunk[] = [];
     for (;;) {
       const { done, value } = await reader.read();
@@ -126,12 +129,18 @@ export function encodingStages(format: AudioFormatName): TransformStage[] {
  * resample to 24 kHz → pcmEncode / mp3Encode / wavEncode. Cancelling the
  * stream (or aborting `signal`) stops the engine.
  */
-export function audioBytes(engine: Engine, request: AudioRequest, signal: AbortSignal, onWarning?: (stage: string, detail: { code: string; message: string }) => void): ReadableStream<Uint8Array> {
+export function audioBytes(
+  engine: Engine,
+  request: AudioRequest,
+  signal: AbortSignal,
+  onWarning?: (stage: string, detail: { code: string; message: string }) => void,
+  decorate?: Decorate,
+): ReadableStream<Uint8Array> {
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
-  const pcm = speech(engine, request, stop.signal);
+  const pcm = speech(engine, request, stop.signal, decorate);
   const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
   return runStages<Uint8Array>(pcm, input, encodingStages(request.format), { signal: stop.signal, onWarning });
 }

@@ -14,6 +14,8 @@ export interface KeyStore {
   /** The development key generated because none was configured (undefined when keys were configured). */
   readonly developmentKey: string | undefined;
   readonly size: number;
+  /** True when `id` names one of the configured keys (browser tokens carry the id of the key that issued them). */
+  hasId(id: string): boolean;
 }
 
 function digestOf(key: string): Buffer {
@@ -53,9 +55,11 @@ export function createKeyStore(keys: readonly string[]): KeyStore {
     const digest = digestOf(key);
     return { digest, id: digest.toString('hex').slice(0, 8) };
   });
+  const ids = new Set(stored.map((key) => key.id));
   return {
     developmentKey,
     size: stored.length,
+    hasId: (id) => ids.has(id),
     check(presented) {
       if (typeof presented !== 'string' || presented.length === 0 || presented.length > 1024) return undefined;
       const digest = digestOf(presented);

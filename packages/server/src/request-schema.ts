@@ -75,6 +75,8 @@ export const limitsSchema = v.object({
   concurrentStreamsPerKey: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 16),
   /** Streams the whole server may have open at the same time. */
   maxConcurrentStreams: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 256),
+  /** A stream whose client reads nothing for this long (while audio waits for it) is ended and logged. */
+  idleTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(3_600_000)), 30_000),
 });
 
 export type ServerLimits = v.InferOutput<typeof limitsSchema>;

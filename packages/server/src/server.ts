@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { VoxpipeError, type Engine, type EngineVoice } from '@voxpipe/core';
+import { VoxpipeError, type Engine, type EngineVoice, type SynthesisRequest } from '@voxpipe/core';
+import { buildDemo, type DemoPage } from '@voxpipe/browser/demo';
 import { warmMp3Encoders } from '@voxpipe/codecs';
-import { createEspeakEngine } from '@voxpipe/engine-espeak';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -11,12 +11,15 @@ import * as v from 'valibot';
 import { formatFromAccept } from './accept.js';
 import { apiError } from './api-error.js';
 import { audioBytes, audioHeaders, OUTPUT_RATE, type AudioRequest } from './audio.js';
+import { DEFAULT_ENGINE_MODULE, loadEngine } from './engine-loader.js';
+import { guardBody } from './guard.js';
 import { buildVoiceCatalog, DEFAULT_MODEL, findModel, findVoice, MODELS, type PublicVoice } from './catalog.js';
 import { createKeyStore, keysFromEnv, readKeysFile } from './keys.js';
 import { Limiter } from './limiter.js';
 import { indexPage } from './page.js';
 import { bodyFrom, parseRange, skipTo } from './range.js';
 import { limitsSchema, parseTtsRequest, ttsRequestSchema, type ServerLimitsInput } from './request-schema.js';
+import { createTokenSigner, DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, normalOrigin } from './tokens.js';
 
 /** Where the server writes what it has to say. Keys are never passed to it (except the generated development key, once, at start). */
 export interface Logger {
@@ -31,9 +34,22 @@ export interface CorsOptions {
   origins?: '*' | string[];
 }
 
+/** Instrumentation set in code by whoever runs the server (tests, monitoring); nothing an API caller can reach. */
+export interface ServerHooks {
+  /** Sees (and may replace) every request the server sends to the engine. */
+  synthesis?(request: SynthesisRequest, context: { keyId: string; text: string }): SynthesisRequest;
+}
+
 export interface ServerOptions {
-  /** The speech engine; without one the server starts (and later closes) the embedded espeak engine. */
-  engine?: Engine | Promise<Engine>;
+  /**
+   * The speech engine: an `Engine` (or a promise of one), or `'espeak'` (the
+   * default): the server loads `@voxpipe/engine-espeak` (GPL-3.0) by dynamic
+   * import, starts it, and closes it with the server. A missing package is
+   * a clear error at `ready()` / `listen()`.
+   */
+  engine?: 'espeak' | Engine | Promise<Engine>;
+  /** The package to load for `engine: 'espeak'`. Default `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */
+  engineModule?: string;
   /** API keys. Added to those from `VOXPIPE_API_KEYS` and the keys file. */
   keys?: string[];
   /** A file of API keys, one per line (`#` comments). Default: `VOXPIPE_API_KEYS_FILE`. */
@@ -42,8 +58,13 @@ export interface ServerOptions {
   cors?: CorsOptions;
   /** `false` for silence. Default: console. */
   logger?: Logger | false;
+  /** `false` serves the plain model and voice listing at GET / instead of the browser player. */
+  demoPage?: boolean;
   /** Environment to read keys from (default `process.env`); for tests. */
   env?: NodeJS.ProcessEnv;
+  /** Browser tokens (`POST /v1/tokens`): the signing secret. Default `VOXPIPE_TOKEN_SECRET`, else random per process. */
+  tokens?: { secret?: string };
+  hooks?: ServerHooks;
 }
 
 export interface ListenOptions {
@@ -73,6 +94,8 @@ export interface VoxpipeServer {
   close(): Promise<void>;
   /** Streams open now. */
   readonly openStreams: number;
+  /** Streams ended because the client read nothing for `limits.idleTimeoutMs`. */
+  readonly idleCuts: number;
 }
 
 const consoleLogger: Logger = {
@@ -82,7 +105,7 @@ const consoleLogger: Logger = {
 };
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-const EXPOSED_HEADERS = ['Content-Type', 'Content-Range', 'Accept-Ranges', 'X-Audio-Format', 'X-Audio-Encoding', 'X-Sample-Rate', 'X-Channels', 'X-Model', 'Retry-After'];
+const EXPOSED_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'X-Audio-Format', 'X-Audio-Encoding', 'X-Sample-Rate', 'X-Channels', 'X-Model', 'Retry-After'];
 
 const corsSchema = v.optional(v.object({ origins: v.optional(v.union([v.literal('*'), v.array(v.pipe(v.string(), v.url()))]), '*') }), {});
 
@@ -105,7 +128,12 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
   const keys = createKeyStore([...(options.keys ?? []), ...keysFromEnv(env), ...(keysFile ? readKeysFile(keysFile) : [])]);
   const limiter = new Limiter(limits);
   const requestSchema = ttsRequestSchema({ maxTextChars: limits.maxTextChars });
-  const ownsEngine = options.engine === undefined;
+  const ownsEngine = options.engine === undefined || options.engine === 'espeak';
+  const engineModule = options.engineModule ?? env.VOXPIPE_ENGINE_MODULE ?? DEFAULT_ENGINE_MODULE;
+  const tokenSecret = options.tokens?.secret ?? env.VOXPIPE_TOKEN_SECRET;
+  if (tokenSecret !== undefined && tokenSecret.length < 16) throw new VoxpipeError('bad-request', 'Bad server option "tokens.secret": use at least 16 characters');
+  const tokens = createTokenSigner(tokenSecret);
+  let idleCuts = 0;
   const active = new Set<AbortController>();
   const listeners = new Set<ListeningServer>();
 
@@ -115,7 +143,7 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
   let closed = false;
   const ready = (): Promise<Engine> => {
     // Warming two MP3 encoders alongside the engine lets the first MP3 streams skip LAME's start-up.
-    starting ??= Promise.all([Promise.resolve(options.engine ?? createEspeakEngine()), warmMp3Encoders(2).catch(() => {})]).then(([e]) => {
+    starting ??= Promise.all([ownsEngine ? loadEngine(engineModule) : Promise.resolve(options.engine as Engine | Promise<Engine>), warmMp3Encoders(2).catch(() => {})]).then(([e]) => {
       engine = e;
       const voices = e.voices();
       catalog = { voices, public: buildVoiceCatalog(voices) };
@@ -131,7 +159,7 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     cors({
       origin: corsOptions.origins === '*' ? '*' : (origin) => ((corsOptions.origins as string[]).includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['X-API-Key', 'Content-Type', 'Range', 'Accept'],
+      allowHeaders: ['X-API-Key', 'Authorization', 'X-API-Token', 'Content-Type', 'Range', 'Accept'],
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     }),
@@ -162,9 +190,21 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     return c.json({ voices: voices.map(({ name, language: lang, gender, engineVoice }) => ({ name, language: lang, gender, engineVoice })) });
   });
 
+  // The browser player (built from @voxpipe/browser on first request); the plain listing if the build is unavailable.
+  let demo: Promise<DemoPage | undefined> | undefined;
+  const demoPage = () => (demo ??= buildDemo().catch((error: unknown) => {
+    logger.warn(`demo page unavailable, serving the plain listing: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }));
   app.get('/', async (c) => {
     await ready();
-    return c.html(indexPage(MODELS, catalog!.public, engine!.name));
+    const page = options.demoPage === false ? undefined : await demoPage();
+    return page ? c.html(page.html) : c.html(indexPage(MODELS, catalog!.public, engine!.name));
+  });
+  app.get('/demo.js', async (c) => {
+    const page = options.demoPage === false ? undefined : await demoPage();
+    if (!page) return apiError(404, 'not-found', 'There is no demo script on this server');
+    return c.body(page.js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
   });
 
   app.post(
@@ -175,15 +215,68 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     }),
     (c) => stream(c),
   );
+  app.post(
+    '/v1/tokens',
+    bodyLimit({ maxSize: 4096, onError: () => apiError(413, 'payload-too-large', 'The request body is larger than 4096 bytes') }),
+    (c) => issueToken(c),
+  );
+  app.all('/v1/tokens', () => apiError(405, 'method-not-allowed', 'Use POST /v1/tokens', { Allow: 'POST, OPTIONS' }));
   app.all('/v1/tts/stream', () => apiError(405, 'method-not-allowed', 'Use POST /v1/tts/stream', { Allow: 'POST, OPTIONS' }));
+
+  /** The key a request speaks for: an API key (X-API-Key), or a browser token (Authorization: Bearer, or X-API-Token) checked against the request's Origin. */
+  function authenticate(c: Context, allowToken: boolean): { keyId: string } | Response {
+    const apiKey = c.req.header('x-api-key');
+    if (apiKey !== undefined) {
+      const keyId = keys.check(apiKey);
+      return keyId ? { keyId } : apiError(401, 'unauthorized', 'The API key is not valid');
+    }
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = bearer ?? c.req.header('x-api-token');
+    if (token === undefined) return apiError(401, 'unauthorized', allowToken ? 'Missing X-API-Key header (or a browser token: Authorization: Bearer <token>)' : 'Missing X-API-Key header');
+    if (!allowToken) return apiError(401, 'unauthorized', 'Tokens cannot be used here: send X-API-Key');
+    const checked = tokens.verify(token, c.req.header('origin'), Date.now() / 1000);
+    if (!checked.ok) {
+      const why = {
+        malformed: 'The token is not valid',
+        'bad-signature': 'The token is not valid',
+        expired: 'The token has expired: ask your backend for a new one',
+        'wrong-origin': 'The token was issued for another origin',
+      }[checked.reason];
+      return apiError(401, checked.reason === 'expired' ? 'token-expired' : 'unauthorized', why);
+    }
+    if (!keys.hasId(checked.claims.keyId)) return apiError(401, 'unauthorized', 'The key that issued this token is no longer valid');
+    return { keyId: checked.claims.keyId };
+  }
+
+  /** POST /v1/tokens {origin, ttlSeconds?} with X-API-Key: a short-lived token a page at `origin` can use instead of the key. */
+  async function issueToken(c: Context): Promise<Response> {
+    const auth = authenticate(c, false);
+    if (auth instanceof Response) return auth;
+    const refused = limiter.take(auth.keyId);
+    if (refused) return apiError(429, 'rate-limited', refused.message, { 'Retry-After': String(refused.retryAfter) });
+    let body: { origin?: unknown; ttlSeconds?: unknown };
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch (error) {
+      if (error instanceof SyntaxError) return apiError(400, 'invalid-json', `The body is not valid JSON: ${error.message}`);
+      throw error;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return apiError(400, 'invalid-body', 'The body must be a JSON object: {"origin": "https://app.example", "ttlSeconds": 300}');
+    const origin = normalOrigin(body.origin);
+    if (!origin) return apiError(400, 'invalid-origin', 'origin must be an http(s) origin such as "https://app.example" (scheme, host and port only)');
+    if (corsOptions.origins !== '*' && !corsOptions.origins.includes(origin)) return apiError(400, 'origin-not-allowed', `${origin} is not an allowed origin on this server`);
+    const ttl = body.ttlSeconds ?? DEFAULT_TOKEN_TTL_S;
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_S) return apiError(400, 'invalid-ttl', `ttlSeconds must be a whole number from 1 to ${MAX_TOKEN_TTL_S}`);
+    const exp = Math.floor(Date.now() / 1000) + ttl;
+    const token = tokens.issue({ origin, exp, keyId: auth.keyId });
+    return c.json({ token, origin, expiresAt: new Date(exp * 1000).toISOString(), expiresIn: ttl }, 200, { 'Cache-Control': 'no-store' });
+  }
 
   async function stream(c: Context): Promise<Response> {
     if (closed) return apiError(503, 'unavailable', 'The server is shutting down', { 'Retry-After': '5' });
-    const keyId = keys.check(c.req.header('x-api-key'));
-    if (!keyId) {
-      const said = c.req.header('x-api-key') ? 'The API key is not valid' : 'Missing X-API-Key header';
-      return apiError(401, 'unauthorized', said);
-    }
+    const auth = authenticate(c, true);
+    if (auth instanceof Response) return auth;
+    const keyId = auth.keyId;
 
     const admitted = limiter.admit(keyId);
     if ('reason' in admitted) {
@@ -248,7 +341,8 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
       clientSignal.removeEventListener('abort', onClientGone);
     };
 
-    const reader = audioBytes(activeEngine, audio, stop.signal, (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`)).getReader();
+    const decorate = options.hooks?.synthesis ? (r: SynthesisRequest) => options.hooks!.synthesis!(r, { keyId, text: request.text }) : undefined;
+    const reader = audioBytes(activeEngine, audio, stop.signal, (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`), decorate).getReader();
     let start: Awaited<ReturnType<typeof skipTo>>;
     try {
       start = await skipTo(reader, ranged?.start ?? 0);
@@ -269,11 +363,25 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
 
     const release = takeRelease();
     const limit = ranged?.end !== undefined ? ranged.end - ranged.start + 1 : undefined;
-    const audioBody = bodyFrom(start.first, start.reader, limit, () => {
-      release();
-      finish();
-      logger.debug?.(`stream key=${keyId} model=${model.id} format=${format} ${Math.round(performance.now() - started)} ms`);
-    });
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    const audioBody = guardBody(
+      bodyFrom(start.first, start.reader, limit, () => {
+        release();
+        finish();
+        logger.debug?.(`stream key=${keyId} model=${model.id} format=${format} ${Math.round(performance.now() - started)} ms`);
+      }),
+      {
+        idleTimeoutMs: limits.idleTimeoutMs,
+        onIdle() {
+          idleCuts++;
+          logger.warn(`stream ended (key ${keyId}, model ${model.id}): the client read nothing for ${limits.idleTimeoutMs / 1000} s`);
+        },
+        onFailure(error) {
+          logger.error(`stream failed mid-way (key ${keyId}, model ${model.id}): ${error instanceof Error ? error.message : String(error)}`);
+        },
+        abortConnection: outgoing ? () => outgoing.destroy() : undefined,
+      },
+    );
     const headers: Record<string, string> = {
       ...audioHeaders(format),
       'Cache-Control': 'no-store',
@@ -292,13 +400,17 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     get openStreams() {
       return limiter.openStreams;
     },
+    get idleCuts() {
+      return idleCuts;
+    },
     async listen(listenOptions = {}) {
       await ready();
       const host = listenOptions.host ?? '127.0.0.1';
       const http = await new Promise<Server>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: listenOptions.port ?? 0, hostname: host, overrideGlobalObjects: false }) as Server;
+        const port = listenOptions.port ?? 0;
+        const s = serve({ fetch: app.fetch, port, hostname: host, overrideGlobalObjects: false }) as Server;
         s.once('listening', () => resolve(s));
-        s.once('error', reject);
+        s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
       });
       const port = (http.address() as AddressInfo).port;
       const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -337,6 +449,17 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     },
   };
   return server;
+}
+
+/** A listen failure in words: the port in use, a port that needs privileges, an address this machine does not have. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): VoxpipeError {
+  const where = `${host}:${port}`;
+  const said: Record<string, string> = {
+    EADDRINUSE: `Port ${port} on ${host} is already in use: stop the other server or pick another port (--port, or 0 for any free one)`,
+    EACCES: `Not allowed to listen on ${where}: ports below 1024 need privileges; pick a port above 1024`,
+    EADDRNOTAVAIL: `Cannot listen on ${where}: this machine has no such address`,
+  };
+  return new VoxpipeError('network', said[error.code ?? ''] ?? `Cannot listen on ${where}: ${error.message}`, { cause: error, retryable: false });
 }
 
 function parseServerOption<S extends v.GenericSchema>(name: string, schema: S, value: unknown): v.InferOutput<S> {

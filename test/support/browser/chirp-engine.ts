@@ -9,6 +9,8 @@ import { chirp } from './signals.js';
 export interface ChirpEngine extends Engine {
   /** Syntheses started, and those stopped early (stream cancelled or signal aborted). */
   readonly stats: { started: number; cut: number; finished: number };
+  /** Change pacing between requests (times faster than real time). */
+  readonly settings: { pace: number };
   /** The exact samples a text gives. */
   samplesFor(text: string): Float32Array;
 }
@@ -22,11 +24,13 @@ const VOICES: EngineVoice[] = [
 export function chirpEngine(options: { msPerChar?: number; pace?: number; pieceMs?: number } = {}): ChirpEngine {
   const { msPerChar = 40, pace = 4, pieceMs = 40 } = options;
   const stats = { started: 0, cut: 0, finished: 0 };
+  const settings = { pace };
   const samplesFor = (text: string) => chirp(Math.round((text.length * msPerChar * RATE) / 1000), RATE);
   return {
     name: 'chirp',
     sampleRate: RATE,
     stats,
+    settings,
     samplesFor,
     voices: () => VOICES,
     synthesize({ text, signal }) {
@@ -52,7 +56,7 @@ export function chirpEngine(options: { msPerChar?: number; pace?: number; pieceM
             signal?.removeEventListener('abort', cut);
             return controller.close();
           }
-          if (at > 0) await new Promise<void>((resolve) => (timer = setTimeout(resolve, pieceMs / pace)));
+          if (at > 0) await new Promise<void>((resolve) => (timer = setTimeout(resolve, pieceMs / settings.pace)));
           if (over) return;
           const end = Math.min(all.length, at + piece);
           controller.enqueue({ sampleRate: RATE, channels: [all.slice(at, end)] });

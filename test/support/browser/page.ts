@@ -130,6 +130,10 @@ export interface StreamCase {
   /** After playback starts, wait this long and then stop({ fadeMs }). */
   stopAfterMs?: number;
   fadeMs?: number;
+  /** Give the sink the run's AbortController (default true); without it stop() errors the sink to end the request. */
+  useController?: boolean;
+  /** The sink's rebuffer option. */
+  rebuffer?: boolean | number;
 }
 
 /** Streams from the server into the sink in a real-time AudioContext, recording the sink's output with a tap. */
@@ -138,7 +142,15 @@ async function stream(o: StreamCase) {
   await unlock(context);
   const tap = await recorder(context);
   const controller = new AbortController();
-  const sink = audioWorkletSink({ context, destination: tap.node, prebufferMs: o.prebufferMs ?? 300, bufferMs: 20_000, transport: o.transport ?? 'auto', controller });
+  const sink = audioWorkletSink({
+    context,
+    destination: tap.node,
+    prebufferMs: o.prebufferMs ?? 300,
+    bufferMs: 20_000,
+    transport: o.transport ?? 'auto',
+    rebuffer: o.rebuffer ?? false,
+    controller: o.useController === false ? undefined : controller,
+  });
   const source = ttsSource({ baseUrl: o.baseUrl, apiKey: o.apiKey, text: o.text, voice: 'Peter', language: 'en-US', model: o.model ?? 'aura-lite', format: o.format ?? 'pcm' });
   const run = pipeline({ signal: controller.signal }, source, decode(), sink);
   const events: Array<{ type: string; t: number }> = [];
@@ -159,5 +171,45 @@ async function stream(o: StreamCase) {
   return { recording: floatsToBase64(samples), first, rate: context.sampleRate, events, stopped, ...ended, crossOriginIsolated: globalThis.crossOriginIsolated };
 }
 
-Object.assign(globalThis, { vx: { offline, stream, canUseMediaSource, browserPlayer } });
+/** unlock() on a context this page suspended, and on one whose resume() the browser refuses. */
+async function unlockCases() {
+  const context = new AudioContext();
+  await context.suspend();
+  const before = context.state;
+  await unlock(context);
+  const after = context.state;
+  const refused = new AudioContext();
+  await refused.suspend();
+  refused.resume = () => Promise.reject(new DOMException('play() failed because the user did not interact with the document first', 'NotAllowedError'));
+  const error = await unlock(refused).then(
+    () => undefined,
+    (e: { name: string; code: string; message: string }) => ({ name: e.name, code: e.code, message: e.message }),
+  );
+  await context.close();
+  await refused.close();
+  return { before, after, error };
+}
+
+/** Plays an MP3 stream from the server through browserPlayer (MSE where Chromium supports audio/mpeg). */
+async function mse(o: { baseUrl: string; apiKey: string; text: string; stopAfterMs?: number }) {
+  const controller = new AbortController();
+  const player = browserPlayer({ format: 'mp3', controller });
+  const source = ttsSource({ baseUrl: o.baseUrl, apiKey: o.apiKey, text: o.text, voice: 'Peter', language: 'en-US', model: 'rapid-flash', format: 'mp3' });
+  const run = pipeline({ signal: controller.signal }, source, ...player.stages);
+  const events: string[] = [];
+  run.events.on('*', (e) => events.push(e.type));
+  let stopped: PlayedPosition | undefined;
+  if (o.stopAfterMs !== undefined) {
+    await run.events.once('playback-start');
+    await sleep(o.stopAfterMs);
+    stopped = await player.stop({ fadeMs: 50 });
+  }
+  const ended = await run.done.then(
+    (r) => ({ outcome: r.outcome as string, played: r.value?.played }),
+    (e: { code?: string; message?: string }) => ({ outcome: `error ${e.code}: ${e.message}`, played: undefined }),
+  );
+  return { via: player.via, canUseMediaSource: canUseMediaSource(), events, stopped, ...ended };
+}
+
+Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse } });
 (globalThis as { vxReady?: boolean }).vxReady = true;

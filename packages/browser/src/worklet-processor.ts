@@ -1,0 +1,234 @@
+// The AudioWorkletProcessor behind `audioWorkletSink`, kept as plain
+// JavaScript source so it loads from a Blob URL: users ship no extra file.
+//
+// It plays planar float PCM from a single-producer, single-consumer ring:
+// a SharedArrayBuffer the main thread writes into when the page is
+// crossOriginIsolated, otherwise a local ring filled by posted chunks.
+// Index layout (Int32): [0] write position, [1] read position, both in
+// 0…capacity−1; one slot stays empty so full and empty differ.
+
+/** The name the processor registers under. */
+export const PROCESSOR_NAME = 'voxpipe-ring-player';
+
+/** Messages the processor sends back to the main thread. */
+export type ProcessorMessage =
+  | { type: 'position'; played: number; buffered: number }
+  | { type: 'started'; frame: number; played: number; buffered: number }
+  | { type: 'underrun'; played: number; buffered: number }
+  | { type: 'buffering'; played: number; buffered: number }
+  | { type: 'playing'; played: number; buffered: number }
+  | { type: 'drained'; played: number; buffered: number }
+  | { type: 'stopping'; played: number; buffered: number }
+  | { type: 'stopped'; played: number; buffered: number }
+  | { type: 'status'; id: number; state: string; played: number; buffered: number }
+  | { type: 'warning'; code: string; message: string; played: number; buffered: number };
+
+/** What the main thread passes as `processorOptions`. */
+export interface ProcessorOptions {
+  channels: number;
+  /** Ring size in frames (one slot stays empty). */
+  capacity: number;
+  /** Frames to gather before playing. */
+  prebufferFrames: number;
+  /** Frames to gather again after an underrun; 0 plays on without waiting. */
+  rebufferFrames: number;
+  /** Frames between position reports. */
+  reportFrames: number;
+  /** Shared ring, when the page is crossOriginIsolated. */
+  shared?: { index: SharedArrayBuffer; data: SharedArrayBuffer };
+}
+
+/** The processor's source, registered as PROCESSOR_NAME. Plain ES2020; no imports. */
+export const PROCESSOR_SOURCE = String.raw`
+class VoxpipeRingPlayer extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const o = options.processorOptions;
+    this.channels = o.channels;
+    this.capacity = o.capacity;
+    this.threshold = o.prebufferFrames;
+    this.rebufferFrames = o.rebufferFrames;
+    this.reportFrames = Math.max(128, o.reportFrames);
+    this.shared = !!o.shared;
+    if (o.shared) {
+      this.index = new Int32Array(o.shared.index);
+      this.data = new Float32Array(o.shared.data);
+    } else {
+      this.index = new Int32Array(2);
+      this.data = new Float32Array(this.capacity * this.channels);
+    }
+    this.state = 'prebuffer'; // prebuffer | playing | fading | done
+    this.ended = false;
+    this.started = false;
+    this.starving = false;
+    this.played = 0;
+    this.sinceReport = 0;
+    this.fadeTotal = 0;
+    this.fadeDone = 0;
+    this.disposed = false;
+    this.port.onmessage = (event) => this.receive(event.data);
+  }
+
+  available() {
+    const w = Atomics.load(this.index, 0);
+    const r = Atomics.load(this.index, 1);
+    return w >= r ? w - r : w + this.capacity - r;
+  }
+
+  send(message) {
+    message.played = this.played;
+    message.buffered = this.available();
+    this.port.postMessage(message);
+  }
+
+  receive(m) {
+    switch (m.type) {
+      case 'data': this.append(m.channels); break;
+      case 'end': this.ended = true; break;
+      case 'stop': this.stop(m.fadeFrames); break;
+      case 'status': this.send({ type: 'status', id: m.id, state: this.state }); break;
+      case 'dispose': this.disposed = true; this.state = 'done'; break;
+    }
+  }
+
+  /** Message transport: copies a posted chunk into the local ring. */
+  append(channels) {
+    const frames = channels[0].length;
+    const room = this.capacity - 1 - this.available();
+    const n = Math.min(frames, room);
+    if (n < frames) this.send({ type: 'warning', code: 'overflow', message: 'ring full: ' + (frames - n) + ' frames dropped' });
+    let w = this.index[0];
+    const first = Math.min(n, this.capacity - w);
+    for (let c = 0; c < this.channels; c++) {
+      const src = channels[c] || channels[0];
+      const base = c * this.capacity;
+      this.data.set(src.subarray(0, first), base + w);
+      if (n > first) this.data.set(src.subarray(first, n), base);
+    }
+    w += n;
+    if (w >= this.capacity) w -= this.capacity;
+    Atomics.store(this.index, 0, w);
+  }
+
+  stop(fadeFrames) {
+    if (this.state === 'done' || this.state === 'fading') return;
+    if (this.state === 'prebuffer' || fadeFrames <= 0) {
+      this.flush();
+      this.state = 'done';
+      this.send({ type: 'stopped' });
+      return;
+    }
+    this.state = 'fading';
+    this.fadeTotal = fadeFrames;
+    this.fadeDone = 0;
+    this.send({ type: 'stopping' });
+  }
+
+  flush() {
+    Atomics.store(this.index, 1, Atomics.load(this.index, 0));
+  }
+
+  /** Copies up to n frames from the ring into the outputs at offset; returns how many. */
+  read(out, offset, n) {
+    const take = Math.min(n, this.available());
+    if (take === 0) return 0;
+    let r = this.index[1];
+    const first = Math.min(take, this.capacity - r);
+    for (let c = 0; c < out.length; c++) {
+      const base = Math.min(c, this.channels - 1) * this.capacity;
+      out[c].set(this.data.subarray(base + r, base + r + first), offset);
+      if (take > first) out[c].set(this.data.subarray(base, base + take - first), offset + first);
+    }
+    r += take;
+    if (r >= this.capacity) r -= this.capacity;
+    Atomics.store(this.index, 1, r);
+    this.played += take;
+    return take;
+  }
+
+  process(inputs, outputs) {
+    if (this.disposed) return false;
+    const out = outputs[0];
+    const n = out[0].length;
+    if (this.state === 'prebuffer') {
+      if (this.available() >= this.threshold || this.ended) {
+        this.state = 'playing';
+        if (this.started) this.send({ type: 'playing' });
+      }
+    }
+    if (this.state === 'playing') {
+      const got = this.read(out, 0, n);
+      if (got > 0 && !this.started) {
+        this.started = true;
+        this.send({ type: 'started', frame: currentFrame });
+      }
+      if (got > 0) this.starving = false;
+      if (got < n) {
+        if (this.ended) {
+          this.state = 'done';
+          this.send({ type: 'drained' });
+          return true;
+        }
+        if (!this.starving && this.started) {
+          this.starving = true;
+          this.send({ type: 'underrun' });
+          if (this.rebufferFrames > 0) {
+            this.state = 'prebuffer';
+            this.threshold = this.rebufferFrames;
+            this.send({ type: 'buffering' });
+          }
+        }
+      }
+    } else if (this.state === 'fading') {
+      const got = this.read(out, 0, Math.min(n, this.fadeTotal - this.fadeDone));
+      for (let i = 0; i < got; i++) {
+        const k = this.fadeDone + i + 1;
+        const g = k >= this.fadeTotal ? 0 : 0.5 * (1 + Math.cos((Math.PI * k) / this.fadeTotal));
+        for (let c = 0; c < out.length; c++) out[c][i] *= g;
+      }
+      this.fadeDone += Math.min(n, this.fadeTotal - this.fadeDone);
+      if (this.fadeDone >= this.fadeTotal) {
+        this.flush();
+        this.state = 'done';
+        this.send({ type: 'stopped' });
+        return true;
+      }
+    }
+    this.sinceReport += n;
+    if (this.sinceReport >= this.reportFrames && this.state !== 'done') {
+      this.sinceReport = 0;
+      this.send({ type: 'position' });
+    }
+    return true;
+  }
+}
+registerProcessor(${JSON.stringify(PROCESSOR_NAME)}, VoxpipeRingPlayer);
+`;
+
+const loaded = new WeakMap<BaseAudioContext, Promise<void>>();
+
+/**
+ * Registers the processor on a context once (later calls share the first
+ * load). By default from a Blob URL of PROCESSOR_SOURCE; pass `moduleUrl`
+ * where a Content-Security-Policy forbids `blob:` scripts.
+ */
+export function loadProcessor(context: BaseAudioContext, moduleUrl?: string): Promise<void> {
+  let done = loaded.get(context);
+  if (!done) {
+    done = (async () => {
+      if (!context.audioWorklet) {
+        throw new Error('AudioWorklet is not available here (it needs a secure context: https or localhost)');
+      }
+      if (moduleUrl) return context.audioWorklet.addModule(moduleUrl);
+      const url = URL.createObjectURL(new Blob([PROCESSOR_SOURCE], { type: 'text/javascript' }));
+      try {
+        await context.audioWorklet.addModule(url);
+      } finally {
+        URL.revokeObjectURL(url);
+      }
+    })();
+    loaded.set(context, done);
+    done.catch(() => loaded.delete(context));
+  }
+  return done;
+}
