@@ -13,9 +13,9 @@ export async function serve(options: ServeOptions, signal: AbortSignal, log: (li
   const server = createServer({ keys });
   const listening = await server.listen({ port: options.port ?? 8787, host: options.host ?? '127.0.0.1' });
   await server.ready();
-  log(`voxpipe server listening on ${listening.url}`);
+  // The server itself logs where it listens (and a development key, when it made one).
   log(`  POST ${listening.url}/v1/tts/stream   GET ${listening.url}/v1/models   GET ${listening.url}/v1/voices`);
-  if (server.developmentKey) log(`  development key (this run only): X-API-Key: ${server.developmentKey}`);
+  log(`  browser player: ${listening.url}/${server.developmentKey ? `?key=${server.developmentKey}` : ''}`);
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });

@@ -27,6 +27,9 @@ export function formatAfter(stages: readonly AnyStage[], from?: Format): Format 
   return current;
 }
 
+/** Errors a run handed to a bridge as it failed: when they come back through Node's destroy, the run is not aborted on top. */
+const fromRun = new WeakSet<object>();
+
 function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : toVoxpipeError(reason);
 }
@@ -51,7 +54,7 @@ export function readableEnd(format: Format, name: string): { sink: SinkStage<unk
     objectMode,
     read: wake,
     destroy(error, callback) {
-      if (run && !settled) run.abort(error ? `${name}: ${error.message}` : `${name} was destroyed`);
+      if (run && !settled && !(error && fromRun.has(error))) run.abort(error ? `${name}: ${error.message}` : `${name} was destroyed`);
       wake();
       callback(error);
     },
@@ -66,7 +69,7 @@ export function readableEnd(format: Format, name: string): { sink: SinkStage<unk
           write(chunk) {
             if (readable.destroyed) return;
             const value = objectMode ? chunk : toBytes(chunk, name);
-            if (readable.push(value)) return;
+            if (readable.push(value) || ctx.signal.aborted) return;
             return new Promise<void>((resolve) => {
               wanted = resolve;
               ctx.signal.addEventListener('abort', wake, { once: true });
@@ -76,7 +79,9 @@ export function readableEnd(format: Format, name: string): { sink: SinkStage<unk
             if (!readable.destroyed) readable.push(null);
           },
           abort(reason) {
-            if (!readable.destroyed) readable.destroy(asError(reason));
+            const error = asError(reason);
+            fromRun.add(error);
+            if (!readable.destroyed) readable.destroy(error);
           },
         },
         result: () => undefined,
@@ -163,7 +168,7 @@ export function writableEnd(format: Format, name: string): { source: SourceStage
       });
     },
     destroy(error, callback) {
-      if (run && !settled) run.abort(error ? `${name}: ${error.message}` : `${name} was destroyed`);
+      if (run && !settled && !(error && fromRun.has(error))) run.abort(error ? `${name}: ${error.message}` : `${name} was destroyed`);
       release(error ?? undefined);
       callback(error);
     },
@@ -184,6 +189,7 @@ export function writableEnd(format: Format, name: string): { source: SourceStage
           pull: () => release(),
           cancel(reason) {
             cancelled = asError(reason);
+            fromRun.add(cancelled);
             release(cancelled);
           },
         },

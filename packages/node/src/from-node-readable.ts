@@ -13,7 +13,8 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ET
  * A source that reads a Node Readable — an HTTP response, a child process's
  * stdout, `fs.createReadStream`, anything async-iterable — as the pipeline
  * asks for it, so Node's own backpressure holds. Bytes come through as
- * Uint8Array; with a `pcm` or `text` format, chunks pass as they are.
+ * Uint8Array; with a `pcm` or `text` format, chunks pass as they are
+ * (type them with `fromNodeReadable<PcmChunk>(…)`).
  * Aborting the run destroys the Node stream. A Node stream can be read once,
  * so the source runs once.
  *
@@ -22,7 +23,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ET
  * await pipeline(fromNodeReadable(res, { format: { kind: 'bytes', container: 'mp3' } }), decode(), play()).done;
  * ```
  */
-export function fromNodeReadable(readable: Readable | AsyncIterable<unknown>, options: FromNodeReadableOptions = {}): SourceStage<Uint8Array> {
+export function fromNodeReadable<T = Uint8Array>(readable: Readable | AsyncIterable<unknown>, options: FromNodeReadableOptions = {}): SourceStage<T> {
   const format = options.format ?? anyBytes;
   if (typeof (readable as AsyncIterable<unknown>)?.[Symbol.asyncIterator] !== 'function') {
     throw new VoxpipeError('bad-request', '"fromNodeReadable" takes a Node Readable (or any async iterable)', { stage: 'fromNodeReadable' });
@@ -44,7 +45,7 @@ export function fromNodeReadable(readable: Readable | AsyncIterable<unknown>, op
         await iterator.return?.();
       };
       ctx.defer(() => void stop().catch(() => {}));
-      return new ReadableStream<Uint8Array>(
+      return new ReadableStream<T>(
         {
           async pull(controller) {
             let step: IteratorResult<unknown>;
@@ -62,9 +63,9 @@ export function fromNodeReadable(readable: Readable | AsyncIterable<unknown>, op
               const bytes = toBytes(step.value, 'fromNodeReadable');
               ctx.mark('first-byte');
               ctx.count('bytes', bytes.byteLength);
-              controller.enqueue(bytes);
+              controller.enqueue(bytes as T);
             } else {
-              controller.enqueue(step.value as Uint8Array);
+              controller.enqueue(step.value as T);
             }
           },
           cancel: stop,

@@ -47,24 +47,3 @@ export function writeWithDrain(stream: Writable | NodeJS.WritableStream, bytes: 
     else signal?.addEventListener('abort', done, { once: true });
   });
 }
-
-/** Waits for `emitter` to emit `event`, or for `signal` to abort; returns which happened. */
-export function untilEvent(
-  emitter: NodeJS.EventEmitter,
-  event: string,
-  signal?: AbortSignal,
-): Promise<'event' | 'aborted'> {
-  return new Promise((resolve) => {
-    const onEvent = () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve('event');
-    };
-    const onAbort = () => {
-      emitter.off(event, onEvent);
-      resolve('aborted');
-    };
-    emitter.once(event, onEvent);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

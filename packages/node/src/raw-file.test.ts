@@ -1,13 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fromBytes, pipeline, ReadableStream, VoxpipeError, type SourceStage } from '@voxpipe/core';
 import { bytePartitions } from '@voxpipe/core/testing';
 import { rawFile } from './raw-file.js';
 import { concatBytes, openDescriptors, tempDir } from './test-support.js';
 
 const dir = await tempDir();
+afterAll(() => rm(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => join(dir, `out-${n++}.bin`);
 

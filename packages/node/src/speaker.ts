@@ -137,7 +137,7 @@ async function loadSpeaker(load?: () => Promise<unknown>): Promise<SpeakerConstr
     }
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module) ['"]?speaker/.test(String(error));
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /(Cannot find (package|module)|Could not resolve) ['"]?speaker['"]?/.test(String(error)); // Node, bundlers
     throw new VoxpipeError('bad-request', missing ? INSTALL_HINT : `speaker() could not load the "speaker" package: ${(error as Error).message ?? error}`, {
       stage: 'speaker',
       cause: error,

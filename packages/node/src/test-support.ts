@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, readlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReadableStream, type PcmChunk, type SourceStage } from '@voxpipe/core';
+import { ReadableStream, type Format, type PcmChunk, type SinkStage, type SourceStage } from '@voxpipe/core';
 
 /** What `readWav` finds in a file. */
 export interface WavInfo {
@@ -50,13 +50,17 @@ export function readWav(bytes: Uint8Array): WavInfo {
 }
 
 /** A source that gives the chunks in order; `onChunk(i)` runs as chunk i leaves (e.g. to abort the run there). */
-export function pcmSource(chunks: readonly PcmChunk[] | ((i: number) => PcmChunk | undefined), onChunk?: (i: number) => void): SourceStage<PcmChunk> {
+export function pcmSource(
+  chunks: readonly PcmChunk[] | ((i: number) => PcmChunk | undefined),
+  onChunk?: (i: number) => void,
+  format?: Format,
+): SourceStage<PcmChunk> {
   const next = typeof chunks === 'function' ? chunks : (i: number) => chunks[i];
   const first = next(0);
   return {
     role: 'source',
     name: 'pcmSource',
-    gives: { kind: 'pcm', sampleRate: first?.sampleRate, channels: first?.channels.length },
+    gives: format ?? { kind: 'pcm', sampleRate: first?.sampleRate, channels: first?.channels.length },
     open() {
       let i = 0;
       return new ReadableStream<PcmChunk>(
@@ -147,12 +151,34 @@ export function repeatBytes(piece: Uint8Array, times = Infinity, onPull?: (n: nu
         {
           pull(controller) {
             if (sent >= times) return controller.close();
-            onPull?.(++sent);
+            sent++;
+            onPull?.(sent);
             controller.enqueue(piece);
           },
         },
         { highWaterMark: 0 },
       );
     },
+  };
+}
+
+/** A byte sink whose writes stall until the run is aborted, as one waiting on a stalled device does; `writes()` counts them. */
+export function stalledSink(): SinkStage<Uint8Array, undefined> & { writes(): number } {
+  let writes = 0;
+  return {
+    role: 'sink',
+    name: 'stalled',
+    takes: { kind: 'bytes' },
+    writes: () => writes,
+    open: (ctx) => ({
+      sink: {
+        write: () => {
+          writes++;
+          if (ctx.signal.aborted) return;
+          return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        },
+      },
+      result: () => undefined,
+    }),
   };
 }

@@ -14,7 +14,8 @@ export interface ToNodeDuplexOptions {
  * Node Duplex (a transform stream), to drop voxpipe into an existing
  * `stream.pipeline` between Node streams: write `format` in, read the last
  * stage's output. Backpressure runs through both ends, `.run` has the
- * events and metrics, and destroying it aborts the run.
+ * events and metrics, and destroying it aborts the run (like any
+ * `Duplex.from`, a bare `destroy()` also emits an AbortError).
  *
  * ```ts
  * const toWav = toNodeDuplex([decode(), resample({ rate: 16000 }), wavEncode()], { format: { kind: 'bytes', container: 'mp3' } });

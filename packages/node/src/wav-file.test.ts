@@ -1,13 +1,14 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { collect, concatPcm, pipeline, tone, VoxpipeError, type PcmChunk } from '@voxpipe/core';
 import { arbitraryPcm, pcmPartitions } from '@voxpipe/core/testing';
 import { openDescriptors, pcmSource, readWav, referenceS16, tempDir } from './test-support.js';
 import { wavFile } from './wav-file.js';
 
 const dir = await tempDir();
+afterAll(() => rm(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (ext = 'wav') => join(dir, `out-${n++}.${ext}`);
 
@@ -55,7 +56,7 @@ describe('wavFile', () => {
         async ([pcm, parts, boost]) => {
           const loud = (c: PcmChunk): PcmChunk => ({ sampleRate: c.sampleRate, channels: c.channels.map((x) => x.map((s) => s * boost)) });
           const path = fresh();
-          await pipeline(pcmSource(parts.map(loud)), wavFile(path)).done;
+          await pipeline(pcmSource(parts.map(loud), undefined, { kind: 'pcm', sampleRate: pcm.sampleRate, channels: pcm.channels.length }), wavFile(path)).done;
           const info = readWav(await readFile(path));
           expectSized(info);
           expect(info.channels).toBe(pcm.channels.length);

@@ -84,8 +84,10 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
         })());
 
       ctx.defer(() => {
-        // Only reached when neither close nor abort ran (e.g. start failed half-way).
-        if (handle) void finish().catch(() => {});
+        // A safety net only: close, abort and a failed write have all patched and closed the file already.
+        const h = handle;
+        handle = undefined;
+        void h?.close().catch(() => {});
       });
 
       return {
