@@ -98,7 +98,7 @@ cli
   });
 
 cli
-  .command('bench [...names]', 'Run the benchmarks (pipeline, resample, decode, client, server) and print figures')
+  .command('bench [...names]', 'Run the benchmarks (all, or some of: pipeline pcm-stages prebuffer resample decode client espeak node-sinks server) and print figures')
   .action((names: string[]) => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
     const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'run.ts'), ...names], { stdio: 'inherit' });

@@ -29,6 +29,8 @@ export interface RunEventMap {
   reconnect: { attempt: number; offset: number; reason: string };
   retry: { attempt: number; delayMs: number; reason: string };
   'give-up': { attempts: number; reason: string };
+  /** `speak` began giving the audio of a sentence (index counts from 0). */
+  sentence: { index: number; text: string };
   /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped). */
   warning: { code: string; message: string };
   end: { outcome: Outcome };

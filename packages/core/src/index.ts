@@ -56,3 +56,5 @@ export { formatFromHeaders, type HeadersLike } from './sources/format-from-heade
 // resampling: the stage, and the stream-free core (AudioWorklet-ready)
 export { resample, type ResampleOptions } from './stages/resample.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';
+// speak: LLM tokens → ordered, prefetched speech (issue 8)
+export { speak, type SpeakOptions } from './speak/speak.js';

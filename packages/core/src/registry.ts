@@ -12,6 +12,7 @@ import { pcmEncode } from './stages/pcm-encode.js';
 import { prebuffer } from './stages/prebuffer.js';
 import { reconnect } from './stages/reconnect.js';
 import { resample } from './stages/resample.js';
+import { speak } from './speak/speak.js';
 import { sentences } from './text/sentences.js';
 
 /** Every core stage that can be built from JSON options, by name. */
@@ -32,6 +33,7 @@ export const coreStages: Registry = {
   meter,
   resample,
   sentences,
+  speak,
   // sinks
   collect,
 };

@@ -1,0 +1,158 @@
+// speak() against the real reference server and the embedded espeak engine:
+// the output is sample-identical to each sentence synthesized alone, in order
+// even when later sentences finish first, and aborting leaves no request open
+// (the server and the engine both see the streams end).
+// That sentences() gives the same sentences for any split of the text into
+// tokens (1-character pieces included) is shown by fast-check in
+// packages/core/src/text/sentences.test.ts ("gives the same sentences as
+// splitSentences for any split of the text"); here the same splits go
+// through the whole speak() path.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode } from '../packages/codecs/src/index.js';
+import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text, ttsSource, type FetchLike, type Run, type SpeakOptions } from '../packages/core/src/index.js';
+import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
+import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
+
+const KEY = 'speak-test-key';
+const VOICE = { voice: 'Peter', language: 'en-US' };
+const ANSWER = 'Hello there. The weather today is mild, with a light breeze from the west. Take a coat! Anything else?';
+
+let engine: EspeakEngine;
+let server: VoxpipeServer;
+let listening: ListeningServer;
+const alone = new Map<string, Float32Array>();
+
+const options = (more: Partial<SpeakOptions> = {}): SpeakOptions => ({ baseUrl: listening.url, apiKey: KEY, ...VOICE, model: 'aura-lite', maxWaitMs: 0, ...more });
+
+/** One sentence synthesized by itself, the plain way. */
+async function sayAlone(sentence: string, format: 'pcm' | 'mp3' = 'pcm'): Promise<Float32Array> {
+  const key = `${format}:${sentence}`;
+  if (!alone.has(key)) {
+    const model = format === 'pcm' ? 'aura-lite' : 'rapid-flash';
+    const source = ttsSource({ baseUrl: listening.url, apiKey: KEY, text: sentence, ...VOICE, model, format });
+    const { value } = await pipeline(source, format === 'pcm' ? pcmDecode() : decode(), collect()).done;
+    alone.set(key, value!.pcm!.channels[0]);
+  }
+  return alone.get(key)!;
+}
+
+async function concatAlone(input: string, format: 'pcm' | 'mp3' = 'pcm'): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for (const sentence of splitSentences(input)) parts.push(await sayAlone(sentence, format));
+  return Float32Array.from(parts.flatMap((p) => [...p]));
+}
+
+function tokensOf(input: string, cuts: number[]): string[] {
+  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let start = 0;
+  for (const point of [...points, input.length]) {
+    if (point > start) out.push(input.slice(start, point));
+    start = point;
+  }
+  return out;
+}
+
+/** Waits (up to 10 s) until `done()` holds; returns whether it did. */
+async function eventually(done: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  return done();
+}
+
+beforeAll(async () => {
+  engine = await createEspeakEngine();
+  server = createServer({ engine, keys: [KEY], logger: false, env: {}, limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  listening = await server.listen({ port: 0 });
+  await server.ready();
+}, 60_000);
+
+afterAll(async () => {
+  await listening?.close();
+  await server?.close();
+  await engine?.close();
+});
+
+describe('speak() with the real server', () => {
+  it('gives the same samples as each sentence synthesized alone, joined, for any token split and concurrency', async () => {
+    const expected = await concatAlone(ANSWER);
+    expect(expected.length).toBeGreaterThan(24000);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 40 }), fc.boolean(), fc.integer({ min: 1, max: 3 }), async (cuts, single, concurrency) => {
+        const tokens = single ? [...ANSWER] : tokensOf(ANSWER, cuts);
+        const run = pipeline(fromIterable(tokens, { format: text }), speak(options({ concurrency })), collect());
+        const said: string[] = [];
+        run.events.on('sentence', (e) => said.push(e.detail.text));
+        const { value } = await run.done;
+        expect(said).toEqual(splitSentences(ANSWER));
+        expect(value!.pcm!.sampleRate).toBe(24000);
+        expect(value!.pcm!.channels[0]).toEqual(expected);
+      }),
+      { numRuns: 5 },
+    );
+  }, 60_000);
+
+  it('keeps sentence order with concurrency 2 when a later sentence finishes first', async () => {
+    const long = `This first sentence is a long one, ${'and it goes on, '.repeat(8)}until it finally stops.`;
+    const input = `${long} Yes. No.`;
+    const finished: string[] = [];
+    /** Records when each response body has been read to its end. */
+    const recording: FetchLike = async (url, init) => {
+      const response = await fetch(url, init);
+      const sentence = (JSON.parse(String(init.body)) as { text: string }).text;
+      const body = response.body!.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: () => void finished.push(sentence) }));
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const { value } = await pipeline(fromIterable([input], { format: text }), speak(options({ concurrency: 2, fetch: recording })), collect()).done;
+    // The case this test is for: "Yes." was complete while the first sentence was still arriving.
+    expect(finished.indexOf('Yes.')).toBeLessThan(finished.indexOf(long));
+    expect(value!.pcm!.channels[0]).toEqual(await concatAlone(input));
+  }, 60_000);
+
+  it('speaks mp3 through a codecs decoder the same as each sentence decoded alone', async () => {
+    const input = 'Mp3 works too. It is decoded per sentence.';
+    const run = pipeline(fromIterable([input], { format: text }), speak(options({ model: 'rapid-flash', format: 'mp3', decoder: decode() })), collect());
+    const { value } = await run.done;
+    expect(value!.pcm!.channels[0]).toEqual(await concatAlone(input, 'mp3'));
+  }, 60_000);
+
+  it('aborting part-way ends every request: the server and the engine see their streams end', async () => {
+    const cancelledBefore = engine.stats().cancelled;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 3 }), async (afterChunks, concurrency) => {
+        const before = engine.stats();
+        const sentences = Array.from({ length: 6 }, (_, i) => `Sentence number ${i + 1} is here, and it is not very short at all.`).join(' ');
+        async function* llm() {
+          for (const token of sentences.split(/(?<= )/)) {
+            await new Promise((r) => setTimeout(r, 1));
+            yield token;
+          }
+        }
+        let chunks = 0;
+        let run!: Run<number>;
+        const counting = {
+          role: 'sink' as const,
+          name: 'counting',
+          takes: { kind: 'pcm' as const },
+          open: () => ({
+            sink: {
+              write() {
+                if (++chunks > afterChunks) run.abort();
+              },
+            },
+            result: () => chunks,
+          }),
+        };
+        run = pipeline(fromIterable(llm(), { format: text }), speak(options({ concurrency, maxWaitMs: 500 })), counting);
+        const { outcome } = await run.done;
+        expect(outcome).toBe('aborted');
+        expect(await eventually(() => server.openStreams === 0 && engine.stats().active === 0)).toBe(true);
+        const after = engine.stats();
+        expect(after.completed + after.cancelled + after.failed - (before.completed + before.cancelled + before.failed)).toBe(after.started - before.started);
+      }),
+      { numRuns: 6 },
+    );
+    // Requests were cut part-way, not merely left to finish.
+    expect(engine.stats().cancelled).toBeGreaterThan(cancelledBefore);
+  }, 60_000);
+});
