@@ -83,7 +83,9 @@ export function fade(options: FadeOptions = {}): FadeStage {
       /** Takes `n` frames off the queue, applies the fades, and gives them; `total` is the stream's length once known. */
       const give = (controller: TransformStreamDefaultController<PcmChunk>, n: number, total?: number) => {
         const channels = queue!.take(n);
-        for (let i = 0; i < n; i++) {
+        // Past the fade-in with no fade-out in sight, every gain is 1: nothing to do per sample.
+        const steady = position >= nIn && stopAt === undefined && (total === undefined || !o.fadeEnd || nOut === 0);
+        for (let i = 0; !steady && i < n; i++) {
           const q = position + i;
           let g = nIn > 0 && q < nIn ? q / nIn : 1;
           if (stopAt !== undefined) g = Math.min(g, (stopAt + nOut - 1 - q) / nOut);

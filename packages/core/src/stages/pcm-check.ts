@@ -22,7 +22,7 @@ export function pcmChecker(stage: string, input: Format): (chunk: PcmChunk) => P
   const fail = (message: string) => new VoxpipeError('format', `"${stage}" got ${message}`, { stage });
   return (chunk) => {
     const channels = (chunk as Partial<PcmChunk> | null)?.channels;
-    if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => c instanceof Float32Array)) {
+    if (!Array.isArray(channels) || channels.length === 0 || !allFloat32(channels)) {
       throw fail('a chunk that is not planar PCM (channels must be a non-empty array of Float32Array)');
     }
     const rate = chunk.sampleRate;
@@ -32,7 +32,18 @@ export function pcmChecker(stage: string, input: Format): (chunk: PcmChunk) => P
     if (rate !== sampleRate) throw fail(`a ${rate} Hz chunk in a ${sampleRate} Hz stream`);
     if (channels.length !== channelCount) throw fail(`a ${channels.length}-channel chunk in a ${channelCount}-channel stream`);
     const frames = channels[0].length;
-    if (channels.some((c) => c.length !== frames)) throw fail(`a chunk whose channels differ in length (${channels.map((c) => c.length).join(', ')})`);
+    if (!allLength(channels, frames)) throw fail(`a chunk whose channels differ in length (${channels.map((c) => c.length).join(', ')})`);
     return { sampleRate, channelCount, frames };
   };
+}
+
+// Plain loops: this runs on every chunk of every PCM stage.
+function allFloat32(channels: readonly unknown[]): boolean {
+  for (let c = 0; c < channels.length; c++) if (!(channels[c] instanceof Float32Array)) return false;
+  return true;
+}
+
+function allLength(channels: readonly Float32Array[], frames: number): boolean {
+  for (let c = 1; c < channels.length; c++) if (channels[c].length !== frames) return false;
+  return true;
 }

@@ -46,9 +46,8 @@ export function pcmEncode(options: PcmEncodeOptions = {}): TransformStage<PcmChu
           const { channelCount, frames } = check(chunk);
           if (frames === 0) return;
           const bytes = new Uint8Array(frames * channelCount * BYTES[encoding]);
-          const view = new DataView(bytes.buffer);
-          if (encoding === 's16le') encodeS16(chunk.channels, frames, view);
-          else encodeF32(chunk.channels, frames, view);
+          if (encoding === 's16le') encodeS16(chunk.channels, frames, bytes);
+          else encodeF32(chunk.channels, frames, bytes);
           controller.enqueue(bytes);
         },
       };
@@ -56,23 +55,51 @@ export function pcmEncode(options: PcmEncodeOptions = {}): TransformStage<PcmChu
   });
 }
 
-function encodeS16(channels: readonly Float32Array[], frames: number, view: DataView): void {
+/** True where typed arrays are little-endian (every mainstream CPU): then samples are written with Int16Array/Float32Array, else DataView. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * float → s16: scale by 32768, round to nearest (ties up), clip to [−32768, 32767].
+ * NaN fails both comparisons and `Math.round(NaN)` stores as 0 in an Int16Array (and in `| 0`).
+ */
+function toS16(x: number): number {
+  const v = x * 32768;
+  return v >= 32767 ? 32767 : v <= -32768 ? -32768 : Math.round(v) | 0;
+}
+
+function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uint8Array): void {
   const count = channels.length;
-  let p = 0;
-  for (let i = 0; i < frames; i++) {
-    for (let c = 0; c < count; c++, p += 2) {
-      const x = channels[c][i];
-      // Written so NaN fails both comparisons and lands on 0.
-      const s = x >= 1 ? 32767 : x <= -1 ? -32768 : x === x ? Math.min(32767, Math.round(x * 32768)) : 0;
-      view.setInt16(p, s, true);
+  if (LITTLE_ENDIAN) {
+    const out = new Int16Array(bytes.buffer, bytes.byteOffset, frames * count);
+    if (count === 1) {
+      const mono = channels[0];
+      for (let i = 0; i < frames; i++) out[i] = toS16(mono[i]);
+      return;
     }
+    for (let c = 0; c < count; c++) {
+      const samples = channels[c];
+      for (let i = 0, p = c; i < frames; i++, p += count) out[p] = toS16(samples[i]);
+    }
+    return;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, p = 0; i < frames; i++) {
+    for (let c = 0; c < count; c++, p += 2) view.setInt16(p, toS16(channels[c][i]), true);
   }
 }
 
-function encodeF32(channels: readonly Float32Array[], frames: number, view: DataView): void {
+function encodeF32(channels: readonly Float32Array[], frames: number, bytes: Uint8Array): void {
   const count = channels.length;
-  let p = 0;
-  for (let i = 0; i < frames; i++) {
+  if (LITTLE_ENDIAN) {
+    const out = new Float32Array(bytes.buffer, bytes.byteOffset, frames * count);
+    for (let c = 0; c < count; c++) {
+      const samples = channels[c];
+      for (let i = 0, p = c; i < frames; i++, p += count) out[p] = samples[i];
+    }
+    return;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, p = 0; i < frames; i++) {
     for (let c = 0; c < count; c++, p += 4) view.setFloat32(p, channels[c][i], true);
   }
 }
