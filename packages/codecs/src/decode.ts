@@ -1,7 +1,7 @@
 import { VoxpipeError, anyBytes, parseOptions, pcmFrames, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
 import * as v from 'valibot';
 import { concatBytes, type InnerDecoder } from './inner-decoder.js';
-import { Mp3Decoder } from './mp3-decoder.js';
+import { Mp3Decoder, warmMp3Decoders } from './mp3-decoder.js';
 import { RawDecoder } from './raw-decoder.js';
 import { sniffContainer } from './sniff.js';
 import { WavDecoder } from './wav-decoder.js';
@@ -63,7 +63,8 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
 
       const open = async (format: Format, container: Container): Promise<InnerDecoder> => {
         if (container === 'mp3') {
-          const mp3 = new Mp3Decoder(warn, { channels: format.channels });
+          // A source that declared MP3 is trusted from its first frame; sniffed bytes were already confirmed by two headers.
+          const mp3 = new Mp3Decoder(warn, { channels: format.channels, declared: format.container === 'mp3' });
           ctx.defer(() => mp3.free());
           await mp3.ready;
           return mp3;
@@ -101,6 +102,10 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
       };
 
       return {
+        start() {
+          // Maybe MP3: have a decoder ready by the time the first frame arrives.
+          if (input.container === undefined || input.container === 'mp3') warmMp3Decoders(1).catch(() => {});
+        },
         async transform(bytes, controller) {
           try {
             if (bytes.byteLength === 0) return;

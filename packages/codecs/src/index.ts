@@ -3,6 +3,7 @@
 export { decode, type DecodeOptions } from './decode.js';
 export { sniffContainer, type Sniffed } from './sniff.js';
 export { readMpegHeader, type MpegFrameHeader } from './mpeg-header.js';
+export { liveMp3Decoders, warmMp3Decoders } from './mp3-decoder.js';
 // encoding: PCM → bytes
 export { mp3Encode, warmMp3Encoders, type Mp3EncodeOptions } from './mp3-encode.js';
 export { wavEncode, wavHeader, patchWavSizes, WAV_HEADER_BYTES, type WavEncodeOptions, type WavHeaderOptions } from './wav-encode.js';

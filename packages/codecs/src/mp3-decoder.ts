@@ -4,9 +4,52 @@ import { concatBytes, type InnerDecoder, type Warn } from './inner-decoder.js';
 import { id3v2Length, readMpegHeader, sameStream } from './mpeg-header.js';
 
 let live = 0;
-/** How many MP3 decoders hold WASM memory right now (for leak tests). */
+/** How many MP3 decoders streams hold right now (for leak tests; warm spares not counted). */
 export function liveMp3Decoders(): number {
   return live;
+}
+
+/**
+ * Ready, never-used decoders. Instantiating mpg123's WASM takes from under a
+ * millisecond to tens of milliseconds; a spare started while the request is
+ * still in flight takes that off the time to first audio.
+ */
+const spares: MPEGDecoder[] = [];
+let sparesWanted = 0;
+let sparesStarting = 0;
+
+function refillSpares(): Promise<void> {
+  const starting: Promise<void>[] = [];
+  while (spares.length + sparesStarting < sparesWanted) {
+    sparesStarting++;
+    const decoder = new MPEGDecoder();
+    starting.push(
+      decoder.ready.then(
+        () => {
+          sparesStarting--;
+          spares.push(decoder);
+        },
+        () => {
+          sparesStarting--;
+        },
+      ),
+    );
+  }
+  return Promise.all(starting).then(() => {});
+}
+
+/**
+ * Keeps `count` MP3 decoders started and ready, so a stream's first frame
+ * decodes without waiting for WASM (`decode()` asks for one when a run
+ * starts; call this at start-up to have them sooner).
+ *
+ * ```ts
+ * await warmMp3Decoders(2);
+ * ```
+ */
+export function warmMp3Decoders(count = 1): Promise<void> {
+  sparesWanted = Math.max(sparesWanted, count);
+  return refillSpares();
 }
 
 /** Past this much input without two agreeing frame headers, the channel count falls back to what the first header said (or stereo). */
@@ -28,6 +71,8 @@ interface StreamShape {
  * how the input was cut; this does not).
  */
 class StreamFinder {
+  /** Trust a header found at the very start (after any ID3 tag) without waiting for the next: the source declared MP3. */
+  constructor(private readonly trustFirst = false) {}
   #skip = 0;
   #window: Uint8Array = new Uint8Array(0);
   #scanned = 0;
@@ -66,6 +111,7 @@ class StreamFinder {
       const shape = { channels: header.channels, sampleRate: header.sampleRate };
       this.#firstGuess ??= shape;
       if (header.frameLength === 0) return this.#decide(shape); // free format: trust it
+      if (this.trustFirst && this.#scanned === 0) return this.#decide(shape); // the first bytes of a declared MP3 stream
       const next = offset + header.frameLength;
       if (next + 4 > w.byteLength) break; // wait for the next header
       const following = readMpegHeader(w, next);
@@ -102,7 +148,7 @@ export class Mp3Decoder implements InnerDecoder {
   readonly #wantChannels: 1 | 2 | undefined;
   #decoder: MPEGDecoder | undefined;
   #freed = false;
-  readonly #finder = new StreamFinder();
+  readonly #finder: StreamFinder;
   #shape: StreamShape | undefined;
   #held: PcmChunk[] = [];
   #otherRates = new Set<number>();
@@ -112,9 +158,18 @@ export class Mp3Decoder implements InnerDecoder {
 
   constructor(
     private readonly warn: Warn,
-    options: { channels?: number } = {},
+    options: { channels?: number; declared?: boolean } = {},
   ) {
     if (options.channels === 1 || options.channels === 2) this.#wantChannels = options.channels;
+    this.#finder = new StreamFinder(options.declared === true);
+    const spare = spares.pop();
+    if (spare) {
+      live++;
+      this.#decoder = spare;
+      this.ready = Promise.resolve();
+      void refillSpares();
+      return;
+    }
     const decoder = new MPEGDecoder();
     live++;
     this.ready = decoder.ready.then(
