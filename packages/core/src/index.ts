@@ -58,3 +58,4 @@ export { resample, type ResampleOptions } from './stages/resample.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';
 // speak: LLM tokens → ordered, prefetched speech (issue 8)
 export { speak, type SpeakOptions } from './speak/speak.js';
+export { standaloneContext, type StandaloneContext } from './standalone-context.js';

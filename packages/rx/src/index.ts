@@ -7,6 +7,5 @@ export { audioOnly, UtteranceRun, type Say, type UtteranceEvent } from './uttera
 export { queue } from './queue.js';
 export { bargeIn, type BargeInOptions } from './barge-in.js';
 export { sayWith, type Speakable } from './say-with.js';
-export { standaloneContext, type StandaloneContext } from './context.js';
 // The rxjs this package is built on, for apps that do not install their own.
 export { Observable, Subject } from 'rxjs';

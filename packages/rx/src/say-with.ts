@@ -1,5 +1,5 @@
 import { fromIterable, ReadableStream, speak, text, type PcmChunk, type RunEvent, type SpeakOptions } from '@voxpipe/core';
-import { standaloneContext } from './context.js';
+import { standaloneContext } from '@voxpipe/core';
 import type { Say } from './utterance.js';
 
 /** What `sayWith` can say: a whole text, or a stream of pieces (an LLM's tokens). */

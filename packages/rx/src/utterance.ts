@@ -1,6 +1,6 @@
 import { anyPcm, fade, pcmFrames, VoxpipeError, type FadeStage, type PcmChunk } from '@voxpipe/core';
 import { filter, map, type OperatorFunction } from 'rxjs';
-import { standaloneContext, type StandaloneContext } from './context.js';
+import { standaloneContext, type StandaloneContext } from '@voxpipe/core';
 
 /**
  * Makes the speech for one utterance: a stream of PCM that stops (and stops

@@ -1,4 +1,6 @@
-import type { Milestone, RunEvent, StageContext } from '@voxpipe/core';
+import type { RunEvent } from './events.js';
+import type { Milestone } from './metrics.js';
+import type { StageContext } from './stage.js';
 
 /** A StageContext for running a stage outside a pipeline, and the handle that ends it. */
 export interface StandaloneContext extends StageContext {
@@ -7,8 +9,14 @@ export interface StandaloneContext extends StageContext {
 }
 
 /**
- * Makes a context for a stage run by hand (inside an operator): events go to
+ * Makes a context for a stage run by hand, outside a pipeline (inside an rx
+ * operator, or a server piping a response body through stages): events go to
  * `onEvent` when given, cleanups run at `finish()`.
+ *
+ * ```ts
+ * const ctx = standaloneContext('resample', controller.signal);
+ * const body = source.pipeThrough(resample({ rate: 24000 }).create(ctx, format)); // … ctx.finish() at the end
+ * ```
  */
 export function standaloneContext(stage: string, signal: AbortSignal, onEvent?: (event: RunEvent) => void): StandaloneContext {
   const origin = performance.now();
