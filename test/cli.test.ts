@@ -2,7 +2,7 @@
 import { decode } from '@voxpipe/codecs';
 import { collect, fromBytes, pipeline } from '@voxpipe/core';
 import { createServer, type ListeningServer, type VoxpipeServer } from '@voxpipe/server';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,15 @@ function readWav(bytes: Uint8Array) {
     dataSize: view.getUint32(40, true),
   };
 }
+
+const hasAplay = (() => {
+  try {
+    execFileSync('aplay', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 let dir: string;
 let server: VoxpipeServer;
@@ -117,6 +126,19 @@ describe('voxpipe say', () => {
     expect(played).toBeGreaterThan(10_000);
     expect(played / 2 / 24000).toBeCloseTo(report.metrics.audioMs / 1000, 1);
     expect(await readFile(`${count}.args`, 'utf8')).toMatch(/24000/);
+    expect(report.metrics.playbackStartMs).toBeGreaterThan(0);
+  });
+
+  it.runIf(hasAplay)('plays through real aplay on the ALSA null device', async () => {
+    const home = join(dir, 'alsa-home');
+    await import('node:fs/promises').then((fs) => fs.mkdir(home, { recursive: true }));
+    await writeFile(join(home, '.asoundrc'), 'pcm.!default { type null }\n');
+    const result = await voxpipe(['say', 'Played on the null device.', '--play', '--player', 'aplay', '--json', '--model', 'aura-lite'], { env: { HOME: home } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.outcome).toBe('completed');
+    expect(report.metrics.audioMs).toBeGreaterThan(500);
     expect(report.metrics.playbackStartMs).toBeGreaterThan(0);
   });
 
