@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import {
   ReadableStream,
   VoxpipeError,
-  pcmTimeStrategy,
   type Engine,
   type EngineVoice,
   type PcmChunk,
@@ -16,8 +15,8 @@ import { ESPEAK_VOICES, findVoice } from './voices.js';
 
 /** The rate of every chunk espeak gives. */
 export const ESPEAK_SAMPLE_RATE = 22050;
-/** Audio buffered per stream before the next segment waits for the reader. */
-const HIGH_WATER_MS = 1000;
+/** Audio a stream holds for its reader: no segment starts above it, and a stalled reader's surplus is dropped down to it. */
+export const HIGH_WATER_MS = 1000;
 
 export interface EspeakEngineOptions {
   /** Worker threads, each with its own espeak instance (~75 MB). Default: the number of cores. */
@@ -26,6 +25,13 @@ export interface EspeakEngineOptions {
   warm?: boolean;
   /** Longest text segment synthesized in one go, in characters (a digit counts as 6); bounds memory per stream. Default 200. */
   segmentChars?: number;
+  /**
+   * A reader that reads nothing for this long, while its stream holds more
+   * than 1 s, is stalled: the audio past 1 s is dropped (and its job stopped),
+   * and remade from its segment's start when the reader comes back (synthesis
+   * is deterministic, so the remade audio is identical). Default 1000 ms.
+   */
+  stallMs?: number;
 }
 
 
@@ -59,6 +65,10 @@ export interface EspeakEngineStats {
   stoppedEarly: number;
   /** Workers that died and were replaced. */
   crashed: number;
+  /** Times a stalled reader's surplus audio (past 1 s) was dropped. */
+  evicted: number;
+  /** Jobs started again to remake dropped audio. */
+  resumed: number;
 }
 
 /** The espeak engine: an `Engine` plus counters and start-up figures. */
@@ -70,6 +80,13 @@ export interface EspeakEngine extends Engine {
   readonly startupMs: number;
   /** Per worker: wasm load and warm-up times. */
   readonly workerStartups: readonly WorkerStartup[];
+}
+
+/** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
+interface QueuedPiece {
+  chunk: PcmChunk;
+  segment: number;
+  offset: number;
 }
 
 interface StreamEntry {
@@ -94,19 +111,29 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   const begin = performance.now();
   const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm);
   const startupMs = performance.now() - begin;
-  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0 };
+  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0 };
   const active = new Set<StreamEntry>();
   let closed = false;
 
   function synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk> {
     let segments: string[] = [];
+    /** The next segment to start (after any resume). */
     let next = 0;
-    let handle: JobHandle | undefined;
+    /** Audio made but not yet read, oldest first; each piece knows where in its segment it starts. */
+    const queue: QueuedPiece[] = [];
+    let queuedFrames = 0;
+    /** The job synthesizing now, with where its next piece starts. */
+    let running: { handle: JobHandle; segment: number; offset: number } | undefined;
+    /** Audio dropped behind a stalled reader: the segment to synthesize again, skipping `frames`. */
+    let resume: { segment: number; frames: number } | undefined;
     let finished = false;
-    let settlePull: (() => void) | undefined;
+    let waiting: (() => void) | undefined;
+    let lastRead = performance.now();
+    let stallTimer: ReturnType<typeof setTimeout> | undefined;
     let controller!: ReadableStreamDefaultController<PcmChunk>;
     let job: { voice: string; rate: number; pitch: number } | undefined;
     const signal = request.signal;
+    const queuedMs = () => (queuedFrames * 1000) / ESPEAK_SAMPLE_RATE;
 
     const finish = (outcome: 'completed' | 'cancelled' | 'failed'): void => {
       if (finished) return;
@@ -114,10 +141,15 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       counts[outcome]++;
       active.delete(entry);
       signal?.removeEventListener('abort', onAbort);
-      handle?.cancel();
-      handle = undefined;
-      settlePull?.();
-      settlePull = undefined;
+      running?.handle.cancel();
+      running = undefined;
+      resume = undefined;
+      queue.length = 0;
+      queuedFrames = 0;
+      if (stallTimer !== undefined) clearTimeout(stallTimer);
+      stallTimer = undefined;
+      waiting?.();
+      waiting = undefined;
     };
     const entry: StreamEntry = {
       fail(error) {
@@ -125,15 +157,108 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         finish('failed');
         controller.error(error);
       },
-      bufferedMs() {
-        return HIGH_WATER_MS - (controller.desiredSize ?? HIGH_WATER_MS);
-      },
+      bufferedMs: queuedMs,
     };
     function onAbort(): void {
       if (finished) return;
       finish('cancelled');
       controller.error(new VoxpipeError('aborted', 'Synthesis was aborted', { cause: signal?.reason }));
     }
+
+    /** Ends the stream once every segment is made and read. */
+    const closeIfDone = (): void => {
+      if (finished || running || resume || next < segments.length || queue.length > 0) return;
+      finish('completed');
+      controller.close();
+    };
+
+    /** Starts the next job when the stream holds less than HIGH_WATER_MS and no job runs. */
+    const startIfRoom = (): void => {
+      if (finished || running || !job || queuedMs() >= HIGH_WATER_MS) return;
+      let segment: number;
+      let skip = 0;
+      if (resume) {
+        ({ segment, frames: skip } = resume);
+        resume = undefined;
+        counts.resumed++;
+      } else if (next < segments.length) {
+        segment = next++;
+      } else {
+        return closeIfDone();
+      }
+      const test = segment === 0 && skip === 0 ? request.__test : undefined;
+      const current = { segment, offset: skip, handle: undefined as unknown as JobHandle };
+      running = current;
+      current.handle = pool.submit(
+        { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...(test ? { test } : {}) },
+        {
+          chunk(samples) {
+            if (finished || running !== current) return;
+            const piece: QueuedPiece = { chunk: { sampleRate: ESPEAK_SAMPLE_RATE, channels: [samples] }, segment, offset: current.offset };
+            current.offset += samples.length;
+            give(piece);
+          },
+          done() {
+            if (running !== current) return;
+            running = undefined;
+            startIfRoom();
+            closeIfDone();
+          },
+          fail(error) {
+            if (running !== current) return;
+            running = undefined;
+            entry.fail(error);
+          },
+        },
+      );
+    };
+
+    /** Hands a piece to a waiting reader, or queues it (watching for a stalled reader). */
+    const give = (piece: QueuedPiece): void => {
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        lastRead = performance.now();
+        controller.enqueue(piece.chunk);
+        resolve();
+        return;
+      }
+      queue.push(piece);
+      queuedFrames += piece.chunk.channels[0].length;
+      if (queuedMs() > HIGH_WATER_MS) watchStall();
+    };
+
+    const watchStall = (): void => {
+      if (stallTimer !== undefined || finished) return;
+      const wait = Math.max(1, o.stallMs - (performance.now() - lastRead));
+      stallTimer = setTimeout(onStallTimer, wait);
+      (stallTimer as { unref?: () => void }).unref?.();
+    };
+
+    /** The reader has read nothing for stallMs with more than HIGH_WATER_MS queued: drop the surplus, remake it later. */
+    const onStallTimer = (): void => {
+      stallTimer = undefined;
+      if (finished || queuedMs() <= HIGH_WATER_MS) return;
+      if (performance.now() - lastRead < o.stallMs) return watchStall();
+      let kept = 0;
+      let keep = 0;
+      while (keep < queue.length) {
+        const frames = queue[keep].chunk.channels[0].length;
+        if (keep > 0 && ((kept + frames) * 1000) / ESPEAK_SAMPLE_RATE > HIGH_WATER_MS) break;
+        kept += frames;
+        keep++;
+      }
+      const dropped = queue.splice(keep);
+      if (dropped.length === 0) return;
+      queuedFrames = kept;
+      // Everything past the high-water mark comes from the latest segment (no segment starts above it).
+      resume = { segment: dropped[0].segment, frames: dropped[0].offset };
+      if (running) {
+        running.handle.cancel();
+        running = undefined;
+      }
+      counts.evicted++;
+    };
 
     return new ReadableStream<PcmChunk>(
       {
@@ -152,42 +277,31 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
           active.add(entry);
           if (signal?.aborted) return onAbort();
           signal?.addEventListener('abort', onAbort, { once: true });
+          startIfRoom();
         },
         pull(c) {
-          if (finished || !job || next >= segments.length) return;
-          const text = segments[next];
-          const test = next === 0 ? request.__test : undefined;
-          next++;
+          if (finished) return;
+          const piece = queue.shift();
+          if (piece) {
+            queuedFrames -= piece.chunk.channels[0].length;
+            lastRead = performance.now();
+            c.enqueue(piece.chunk);
+            startIfRoom();
+            closeIfDone();
+            return;
+          }
+          startIfRoom();
+          closeIfDone();
+          if (finished) return;
           return new Promise<void>((resolve) => {
-            settlePull = resolve;
-            handle = pool.submit(
-              { text, voice: job!.voice, rate: job!.rate, pitch: job!.pitch, ...(test ? { test } : {}) },
-              {
-                chunk(samples) {
-                  if (!finished) c.enqueue({ sampleRate: ESPEAK_SAMPLE_RATE, channels: [samples] });
-                },
-                done() {
-                  handle = undefined;
-                  if (next >= segments.length) {
-                    finish('completed');
-                    c.close();
-                  }
-                  settlePull = undefined;
-                  resolve();
-                },
-                fail(error) {
-                  handle = undefined;
-                  entry.fail(error);
-                },
-              },
-            );
+            waiting = resolve;
           });
         },
         cancel() {
           finish('cancelled');
         },
       },
-      pcmTimeStrategy(HIGH_WATER_MS),
+      { highWaterMark: 0 },
     );
   }
 
@@ -228,13 +342,14 @@ function checkRequest(request: SynthesisRequest): { voice: string; rate: number;
 }
 
 /** Validates engine options (valibot is not a dependency of this package). */
-function checkOptions(options: EspeakEngineOptions): { workers: number | undefined; warm: boolean; segmentChars: number } {
+function checkOptions(options: EspeakEngineOptions): { workers: number | undefined; warm: boolean; segmentChars: number; stallMs: number } {
   const bad = (message: string) => new VoxpipeError('bad-request', `Bad options for "espeak": ${message}`, { stage: 'espeak' });
-  const known = new Set(['workers', 'warm', 'segmentChars']);
+  const known = new Set(['workers', 'warm', 'segmentChars', 'stallMs']);
   for (const key of Object.keys(options ?? {})) if (!known.has(key)) throw bad(`unknown option ${key}`);
-  const { workers, warm = true, segmentChars = DEFAULT_SEGMENT_CHARS } = options ?? {};
+  const { workers, warm = true, segmentChars = DEFAULT_SEGMENT_CHARS, stallMs = 1000 } = options ?? {};
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw bad('workers must be an integer from 1 to 256');
   if (typeof warm !== 'boolean') throw bad('warm must be a boolean');
   if (!(Number.isInteger(segmentChars) && segmentChars >= 20 && segmentChars <= 10_000)) throw bad('segmentChars must be an integer from 20 to 10000');
-  return { workers, warm, segmentChars };
+  if (!(typeof stallMs === 'number' && Number.isFinite(stallMs) && stallMs >= 10 && stallMs <= 600_000)) throw bad('stallMs must be a number of milliseconds from 10 to 600000');
+  return { workers, warm, segmentChars, stallMs };
 }

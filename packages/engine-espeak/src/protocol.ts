@@ -21,6 +21,8 @@ export interface JobMessage {
   rate: number;
   /** espeak pitch, 0–100. */
   pitch: number;
+  /** Frames to synthesize but not send: remaking a segment from where a stalled reader's audio was dropped. */
+  skipFrames?: number;
   test?: WorkerTestHooks;
 }
 

@@ -4,7 +4,7 @@
 //
 // Protocol (mirrored by the types in protocol.ts):
 //   workerData: { flag: SharedArrayBuffer /* Int32Array[1]: id of the job to stop */, warm: boolean }
-//   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, test? }
+//   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, skipFrames?, test? }
 //   out: { type: 'ready', loadMs, warmMs }
 //        { type: 'chunk', id, samples /* Float32Array, buffer transferred */ }
 //        { type: 'done', id, stopped /* true when cancelled part-way */, frames }
@@ -55,7 +55,7 @@ function restore() {
 }
 
 /**
- * @param {{ id: number, text: string, voice: string, rate: number, pitch: number,
+ * @param {{ id: number, text: string, voice: string, rate: number, pitch: number, skipFrames?: number,
  *           test?: { crashAfterChunks?: number, pauseAfterChunks?: number, throwAfterChunks?: number } }} job
  */
 function run(job) {
@@ -63,6 +63,8 @@ function run(job) {
   let chunks = 0;
   let frames = 0;
   let stopped = false;
+  // Remaking a segment: the first skipFrames frames were sent before (synthesis is deterministic).
+  const skip = job.skipFrames ?? 0;
   if (Atomics.load(flag, 0) === job.id) {
     port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0 });
     return;
@@ -81,11 +83,13 @@ function run(job) {
       return true;
     }
     if (!pcm || pcm.length === 0) return false;
-    const samples = new Float32Array(pcm.length);
-    for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
+    const from = Math.min(pcm.length, Math.max(0, skip - frames));
+    frames += pcm.length;
+    if (from === pcm.length) return false;
+    const samples = new Float32Array(pcm.length - from);
+    for (let i = 0; i < samples.length; i++) samples[i] = pcm[from + i] / 32768;
     port.postMessage({ type: 'chunk', id: job.id, samples }, [samples.buffer]);
     chunks++;
-    frames += pcm.length;
     if (chunks === test.crashAfterChunks) process.exit(70);
     if (chunks === test.throwAfterChunks) throw new Error('test: synthesis failed on purpose');
     if (chunks === test.pauseAfterChunks) {

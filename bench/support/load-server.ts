@@ -1,0 +1,50 @@
+// The server under test for bench/load.ts, in a process of its own so the
+// clients' work does not distort its event loop. Talks over IPC:
+//   → { type: 'ready', url }            once listening
+//   ← { type: 'reset' }                 starts a step: clears the event-loop histogram and the RSS peak
+//   ← { type: 'sample' } → { type: 'sample', ... }   figures since the last reset
+//   ← { type: 'close' }                 closes and exits
+import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
+import { createServer } from '../../packages/server/src/index.js';
+
+const engine = await createEspeakEngine({ workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()) });
+const server = createServer({
+  engine,
+  keys: ['load-key'],
+  env: {},
+  logger: false,
+  limits: { burst: 1e6, requestsPerSecond: 1e6, concurrentStreamsPerKey: 10_000, maxConcurrentStreams: Number(process.env.LOAD_MAX_STREAMS ?? 110) },
+});
+const listening = await server.listen();
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+
+process.on('message', async (message: { type: string }) => {
+  if (message.type === 'reset') {
+    delay.reset();
+    peakRss = process.memoryUsage.rss();
+  } else if (message.type === 'sample') {
+    const stats = engine.stats();
+    process.send!({
+      type: 'sample',
+      rss: process.memoryUsage.rss(),
+      peakRss,
+      heapUsed: process.memoryUsage().heapUsed,
+      loopDelayP50Ms: delay.percentile(50) / 1e6,
+      loopDelayP99Ms: delay.percentile(99) / 1e6,
+      loopDelayMaxMs: delay.max / 1e6,
+      openStreams: server.openStreams,
+      engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled },
+    });
+  } else if (message.type === 'close') {
+    clearInterval(sampler);
+    await listening.close();
+    await engine.close();
+    process.exit(0);
+  }
+});
+process.send!({ type: 'ready', url: listening.url, workers: engine.stats().workers });
