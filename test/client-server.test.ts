@@ -99,7 +99,10 @@ describe('ttsSource + reconnect against the reference server', () => {
     it(`${name}: the decoded output is sample-identical to the undisturbed run for any drop schedule`, async () => {
       const ref = reference[name];
       await fc.assert(
-        fc.asyncProperty(faultsArb(ref), async (faults) => {
+        fc.asyncProperty(faultsArb(ref), async (drawn) => {
+          // A drop after the last byte is met once: the reconnect then learns the stream has ended, and opens no more connections.
+          const end = ref.bytes.byteLength;
+          const faults = drawn.filter((f, i) => f.at < end || drawn.findIndex((g) => g.at >= end) === i);
           proxy.plan(...plansFor(faults));
           const run = pipeline(source(name), reconnect({ retries: 8, backoff: fast, stallMs: 5000 }), decode(), collect());
           const { value, metrics } = await run.done;

@@ -10,7 +10,7 @@ const schema = v.strictObject({
   /** Peak amplitude in dBFS. */
   db: v.optional(v.pipe(v.number(), v.finite(), v.maxValue(0)), -12),
   /** Total duration. */
-  ms: v.optional(msSchema, 1000),
+  ms: v.optional(v.pipe(msSchema, v.maxValue(3_600_000)), 1000),
   sampleRate: v.optional(sampleRateSchema, 24000),
   channels: v.optional(channelsSchema, 1),
   /** Size of each chunk. */
