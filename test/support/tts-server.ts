@@ -4,6 +4,7 @@ import { decode } from '../../packages/codecs/src/index.js';
 import { collect, fromBytes, pipeline } from '../../packages/core/src/index.js';
 import { createEspeakEngine, medianF0, type EspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { createServer, type ListeningServer, type ServerOptions, type VoxpipeServer } from '../../packages/server/src/index.js';
+import { joinBytes as join } from '@voxpipe/core/testing';
 
 export interface TestServer {
   server: VoxpipeServer;
@@ -66,15 +67,7 @@ export async function ttsStream(base: string, body: unknown, headers: Record<str
   return { status: response.status, headers: response.headers, bytes: join(parts), firstByteMs, totalMs: performance.now() - started };
 }
 
-export function join(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
+export { join };
 
 /** s16le bytes as float samples. */
 export function s16leToFloat(bytes: Uint8Array): Float32Array {

@@ -1,4 +1,5 @@
 // Internal helpers shared by the Node sinks and sources.
+import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { VoxpipeError } from '@voxpipe/core';
 
@@ -19,6 +20,15 @@ export function fileError(error: unknown, stage: string, path: string, action: '
     stage,
     cause: error,
   });
+}
+
+/** Writes all of `bytes` at `position`, however many calls the file system takes. */
+export async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+    done += bytesWritten;
+  }
 }
 
 /**

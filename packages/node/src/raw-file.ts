@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { anyBytes, parseOptions, VoxpipeError, type SinkStage } from '@voxpipe/core';
 import * as v from 'valibot';
-import { fileError } from './io.js';
+import { fileError, writeFully } from './io.js';
 
 const schema = v.strictObject({
   /** Where to write; an existing file is replaced. */
@@ -64,11 +64,7 @@ export function rawFile(pathOrOptions: string | RawFileOptions): SinkStage<Uint8
             }
             const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
             try {
-              let done = 0;
-              while (done < bytes.byteLength) {
-                const { bytesWritten } = await handle!.write(bytes, done, bytes.byteLength - done, written + done);
-                done += bytesWritten;
-              }
+              await writeFully(handle!, bytes, written);
               written += bytes.byteLength;
             } catch (error) {
               await closeFile().catch(() => {});

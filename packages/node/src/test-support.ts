@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReadableStream, type Format, type PcmChunk, type SinkStage, type SourceStage } from '@voxpipe/core';
+import { joinBytes as concatBytes } from '@voxpipe/core/testing';
 
 /** What `readWav` finds in a file. */
 export interface WavInfo {
@@ -129,15 +130,7 @@ export async function until(check: () => boolean | Promise<boolean>, limit = 200
   throw new Error('condition never became true');
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** A byte source that gives `piece` again and again (up to `times`); `onPull(n)` runs before the n-th piece (1-based). */
 export function repeatBytes(piece: Uint8Array, times = Infinity, onPull?: (n: number) => void): SourceStage<Uint8Array> {

@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { anyPcm, parseOptions, pcmFrames, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
-import { fileError } from './io.js';
+import { fileError, writeFully } from './io.js';
 import { interleave, layoutGuard, SAMPLE_BYTES } from './pcm-bytes.js';
 
 const schema = v.strictObject({
@@ -58,13 +58,7 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
       let dataBytes = 0;
       let finishing: Promise<void> | undefined;
 
-      const writeAt = async (bytes: Uint8Array, position: number) => {
-        let done = 0;
-        while (done < bytes.byteLength) {
-          const { bytesWritten } = await handle!.write(bytes, done, bytes.byteLength - done, position + done);
-          done += bytesWritten;
-        }
-      };
+      const writeAt = (bytes: Uint8Array, position: number) => writeFully(handle!, bytes, position);
       const writeHeader = async () => {
         header = wavHeader({ ...layout, encoding });
         await writeAt(header, 0);

@@ -1,4 +1,4 @@
-import { ReadableStream, type Format, type StageContext, type TransformStage } from '@voxpipe/core';
+import { ReadableStream, standaloneContext, type Format, type StageContext, type StandaloneContext, type TransformStage } from '@voxpipe/core';
 
 export interface RunStagesOptions {
   /** Aborting it stops every stage (and, through cancel, the source). */
@@ -25,44 +25,23 @@ export function runStages<O>(source: ReadableStream<unknown>, format: Format, st
   const onOuterAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) onOuterAbort();
   else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const origin = performance.now();
-  const cleanups: Array<() => void> = [];
+  const contexts: StandaloneContext[] = [];
   let finished = false;
-  let declared: Format | undefined;
 
   const finish = () => {
     if (finished) return;
     finished = true;
     options.signal?.removeEventListener('abort', onOuterAbort);
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        cleanup();
-      } catch {
-        // a failing cleanup must not keep the others from running
-      }
-    }
+    for (const context of contexts.reverse()) context.finish();
   };
 
-  const contextFor = (stage: string): StageContext => ({
-    signal,
-    stage,
-    now: () => performance.now() - origin,
-    emit(type, detail) {
-      if (type === 'warning') options.onWarning?.(stage, detail as { code: string; message: string });
-    },
-    mark: () => false,
-    count() {},
-    declare(f) {
-      declared = f;
-    },
-    get declared() {
-      return declared;
-    },
-    defer(cleanup) {
-      if (finished) cleanup();
-      else cleanups.push(cleanup);
-    },
-  });
+  const contextFor = (stage: string): StageContext => {
+    const context = standaloneContext(stage, signal, (event) => {
+      if (event.type === 'warning') options.onWarning?.(stage, event.detail as { code: string; message: string });
+    });
+    contexts.push(context);
+    return context;
+  };
 
   let readable = source;
   let current = format;

@@ -5,6 +5,7 @@
 import { anyPcm, type PcmChunk } from '@voxpipe/core';
 import { mp3Encode, type Mp3EncodeOptions } from '../mp3-encode.js';
 import { interleave, wavHeader } from '../wav-encode.js';
+import { joinBytes as join } from '@voxpipe/core/testing';
 
 /** A sine per channel (channel c at `frequency` × (c + 1)), amplitude 0.5. */
 export function sine(options: { sampleRate?: number; channels?: number; frames: number; frequency?: number }): PcmChunk {
@@ -59,12 +60,4 @@ export function encodeWav(pcm: PcmChunk, encoding: 's16le' | 'f32le' = 's16le'):
 }
 
 /** Joins byte arrays. */
-export function join(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
+export { join };

@@ -106,27 +106,13 @@ export async function runTransform<I, O>(
  * back (a write stays pending) or the input runs out. Returns how many chunks
  * were accepted — the stage's buffering behind a stalled reader.
  */
-export async function acceptedWhileStalled<I>(
+export function acceptedWhileStalled<I>(
   stage: TransformStage<I, unknown>,
   input: Iterable<I>,
   format: Format,
   ctx: TestContext = testContext(stage.name),
 ): Promise<number> {
-  const stream = stage.create(ctx, format);
-  const writer = stream.writable.getWriter();
-  let accepted = 0;
-  for (const chunk of input) {
-    const write = writer.write(chunk).then(() => true, () => false);
-    const settled = await Promise.race([write, settleTurns(20).then(() => false)]);
-    if (!settled) break;
-    accepted++;
-  }
-  ctx.controller.abort();
-  // Node 20's streams leave writer.abort() pending while a write waits on backpressure: cancel the readable first.
-  await stream.readable.cancel().catch(() => {});
-  await writer.abort().catch(() => {});
-  ctx.finish();
-  return accepted;
+  return acceptedAfterReads(stage, input, format, 0, ctx);
 }
 
 /** Waits a number of macrotask turns (enough for stream machinery to settle). */
