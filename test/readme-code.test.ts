@@ -66,11 +66,15 @@ beforeAll(async () => {
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   for (const block of blocks) await writeFile(join(out, block.file), block.code);
+  // module settings follow the workspace's, so blocks resolve imports as the packages do
+  const base = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { module?: string; moduleResolution?: string } };
+  // the blocks are ES modules, as a user's "type": "module" project is
+  await writeFile(join(out, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
   const tsconfig = {
     compilerOptions: {
       target: 'ES2022',
-      module: 'ESNext',
-      moduleResolution: 'bundler',
+      module: base.compilerOptions.module ?? 'ESNext',
+      moduleResolution: base.compilerOptions.moduleResolution ?? 'bundler',
       moduleDetection: 'force',
       strict: true,
       isolatedModules: true,
