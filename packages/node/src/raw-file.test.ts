@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,22 @@ describe('rawFile', () => {
     expect(written.byteLength).toBeGreaterThan(0);
     expect(written).toEqual(concatBytes(Array.from({ length: written.byteLength / 1000 }, () => piece)));
     expect([0, undefined]).toContain(await openDescriptors(path));
+  });
+
+  it('leaves no file when the run fails before any bytes, and an earlier file untouched', async () => {
+    const path = fresh();
+    const failing: SourceStage<Uint8Array> = {
+      role: 'source',
+      name: 'failing',
+      gives: { kind: 'bytes' },
+      open: () => new ReadableStream<Uint8Array>({ pull: (c) => c.error(new VoxpipeError('network', 'Connection refused')) }),
+    };
+    expect(await pipeline(failing, rawFile(path)).done.catch((e) => e.code)).toBe('network');
+    expect(existsSync(path)).toBe(false);
+    await writeFile(path, 'earlier take');
+    expect(await pipeline(failing, rawFile(path)).done.catch((e) => e.code)).toBe('network');
+    expect(await readFile(path, 'utf8')).toBe('earlier take');
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 
   it('fails at once with a bad-request error for an unwritable path', async () => {

@@ -1,8 +1,10 @@
-import { readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect, concatPcm, pipeline, tone, VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { collect, concatPcm, pipeline, ReadableStream, tone, VoxpipeError, type PcmChunk, type SourceStage } from '@voxpipe/core';
 import { arbitraryPcm, pcmPartitions } from '@voxpipe/core/testing';
 import { openDescriptors, pcmSource, readWav, referenceS16, tempDir } from './test-support.js';
 import { wavFile } from './wav-file.js';
@@ -11,6 +13,8 @@ const dir = await tempDir();
 afterAll(() => rm(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (ext = 'wav') => join(dir, `out-${n++}.${ext}`);
+/** Temporary files left beside the outputs (there should be none once runs end). */
+const partials = async () => (await readdir(dir)).filter((name) => name.endsWith('.partial'));
 
 async function toneFor(options: Parameters<typeof tone>[0]): Promise<PcmChunk> {
   return (await pipeline(tone(options), collect()).done).value!.pcm!;
@@ -81,6 +85,8 @@ describe('wavFile', () => {
         run = pipeline(pcmSource(piece, (i) => i === abortAt && run.abort('stop')), wavFile(path));
         const result = await run.done;
         expect(result.outcome).toBe('aborted');
+        // Aborted before any audio reached the file: no file at all, never a bare header.
+        if (abortAt === 0 && !existsSync(path)) return;
         const info = readWav(await readFile(path));
         expectSized(info);
         expect(info.sampleRate).toBe(24000);
@@ -100,6 +106,72 @@ describe('wavFile', () => {
     // The run may end before the sink opens the file; if the file exists, it is valid.
     if ((await stat(path).catch(() => undefined)) !== undefined) expectSized(readWav(await readFile(path)));
     expect(result.outcome ?? result.code).toBe('aborted');
+  });
+
+  it('leaves no file when the run fails before any audio, and an earlier file untouched', async () => {
+    const path = fresh();
+    const failing: SourceStage<PcmChunk> = {
+      role: 'source',
+      name: 'failing',
+      gives: { kind: 'pcm', sampleRate: 24000, channels: 1 },
+      open: () => new ReadableStream<PcmChunk>({ pull: (c) => c.error(new VoxpipeError('auth', 'The server refused the API key')) }),
+    };
+    expect(await pipeline(failing, wavFile(path)).done.catch((e) => e.code)).toBe('auth');
+    expect(existsSync(path)).toBe(false);
+    await writeFile(path, 'earlier take');
+    expect(await pipeline(failing, wavFile(path)).done.catch((e) => e.code)).toBe('auth');
+    expect(await readFile(path, 'utf8')).toBe('earlier take');
+    expect(await partials()).toEqual([]);
+  });
+
+  it('replaces an earlier file only when the run ends, and writes nothing else beside it', async () => {
+    const path = fresh();
+    await writeFile(path, 'earlier take');
+    let seen = '';
+    const source = pcmSource((i) => (i < 5 ? { sampleRate: 24000, channels: [new Float32Array(480).fill(0.1)] } : undefined), (i) => {
+      if (i === 3) seen = readFileSync(path, 'utf8');
+    });
+    const { value } = await pipeline(source, wavFile(path)).done;
+    expect(seen).toBe('earlier take');
+    expect(value!.dataBytes).toBe(5 * 960);
+    expectSized(readWav(await readFile(path)));
+    expect(await partials()).toEqual([]);
+  });
+
+  it('writes the path itself as audio arrives with atomic: false', async () => {
+    const path = fresh();
+    let sizeMidway = 0;
+    const source = pcmSource((i) => (i < 5 ? { sampleRate: 24000, channels: [new Float32Array(480)] } : undefined), (i) => {
+      if (i === 3 && existsSync(path)) sizeMidway = statSync(path).size;
+    });
+    await pipeline(source, wavFile(path, { atomic: false })).done;
+    expect(sizeMidway).toBeGreaterThan(44);
+    expectSized(readWav(await readFile(path)));
+  });
+
+  it('puts the sizes right and keeps the file when the process exits mid-run', async () => {
+    const path = fresh();
+    const script = join(dir, `exit-${n++}.mts`);
+    await writeFile(
+      script,
+      [
+        `import { pipeline, tone } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'core', 'src', 'index.ts'))};`,
+        `import { wavFile } from ${JSON.stringify(join(import.meta.dirname, 'wav-file.ts'))};`,
+        `const run = pipeline(tone({ ms: 3_600_000, chunkMs: 20 }), wavFile(${JSON.stringify(path)}));`,
+        `run.events.on('first-audio', () => setTimeout(() => process.exit(130), 50));`,
+        `await run.done;`,
+      ].join('\n'),
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      execFile(join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'), [script], { cwd: import.meta.dirname, timeout: 60_000 }, (error) =>
+        resolve(error ? ((error as { code?: number }).code ?? null) : 0),
+      );
+    });
+    expect(code).toBe(130);
+    const info = readWav(await readFile(path));
+    expectSized(info);
+    expect(info.dataSize).toBeGreaterThan(0);
+    expect(await partials()).toEqual([]);
   });
 
   it('patches the sizes when the audio format changes mid-stream, and fails with a format error', async () => {

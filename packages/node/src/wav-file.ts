@@ -1,15 +1,18 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { ftruncateSync, writeSync } from 'node:fs';
 import { anyPcm, parseOptions, pcmFrames, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
-import { fileError, writeFully } from './io.js';
+import { fileError } from './io.js';
+import { openOutputFile, type OutputFile } from './output-file.js';
 import { interleave, layoutGuard, SAMPLE_BYTES } from './pcm-bytes.js';
 
 const schema = v.strictObject({
-  /** Where to write; an existing file is replaced. */
+  /** Where to write; an existing file is replaced when the run ends with audio. */
   path: v.pipe(v.string(), v.minLength(1)),
   /** Sample format: 16-bit integers (default) or 32-bit floats. */
   encoding: v.optional(v.picklist(['s16le', 'f32le']), 's16le'),
+  /** Write beside `path` under a temporary name and move it into place at the end (default true); false writes `path` as it goes. */
+  atomic: v.optional(v.boolean()),
 });
 
 export type WavFileOptions = v.InferInput<typeof schema>;
@@ -30,9 +33,13 @@ export interface WavFileResult {
  * A sink that streams PCM into a WAV file: the header goes first with
  * placeholder sizes, audio is written as it arrives (never held in memory),
  * and the RIFF and data sizes are patched in place at the end — also when
- * the run is aborted or fails, so the file on disk is always a valid,
- * correctly sized WAV of what arrived. Use it to save speech to disk.
- * An unwritable path fails the run at once with a `bad-request` error.
+ * the run is aborted or fails, or the process exits mid-run, so a file on
+ * disk is always a valid, correctly sized WAV of what arrived. Use it to
+ * save speech to disk. The audio goes to a hidden temporary file beside
+ * `path` that takes its place when the run ends: a run that fails or is
+ * aborted before any audio leaves no file (and an earlier file at `path`
+ * untouched), never a header that promises audio. An unwritable path fails
+ * the run at once with a `bad-request` error.
  *
  * ```ts
  * await pipeline(ttsSource({ baseUrl, text: 'Hello' }), decode(), wavFile('hello.wav')).done;
@@ -45,6 +52,7 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
   const input = typeof pathOrOptions === 'string' ? { ...options, path: pathOrOptions } : pathOrOptions;
   const o = parseOptions('wavFile', schema, input);
   const { path, encoding } = o;
+  const atomic = o.atomic ?? true;
   return {
     role: 'sink',
     name: 'wavFile',
@@ -52,71 +60,69 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
     spec: { stage: 'wavFile', options: { ...o } },
     open(ctx, format) {
       const guard = layoutGuard('wavFile');
-      let handle: FileHandle | undefined;
+      let file: OutputFile | undefined;
       let header: Uint8Array | undefined;
       let layout = { sampleRate: format.sampleRate ?? 24000, channels: format.channels ?? 1 };
       let dataBytes = 0;
       let finishing: Promise<void> | undefined;
 
-      const writeAt = (bytes: Uint8Array, position: number) => writeFully(handle!, bytes, position);
-      const writeHeader = async () => {
-        header = wavHeader({ ...layout, encoding });
-        await writeAt(header, 0);
-      };
-      // Patches the sizes and closes the file; runs once, however the run ends.
-      const finish = () =>
+      const headerNow = () => (header ??= wavHeader({ ...layout, encoding }));
+      // Patches the sizes and ends the file: kept when the run completed or audio arrived, else removed. Runs once.
+      const finish = (completed: boolean) =>
         (finishing ??= (async () => {
-          if (!handle) return;
+          if (!file) return;
           try {
-            if (!header) await writeHeader();
-            await writeAt(patchWavSizes(header!, dataBytes), 0);
-          } finally {
-            const h = handle;
-            handle = undefined;
-            await h.close();
+            await file.write(patchWavSizes(headerNow(), dataBytes), 0);
+          } catch (error) {
+            await file.discard();
+            throw error;
           }
+          if (completed || dataBytes > 0) await file.keep();
+          else await file.discard();
         })());
 
       ctx.defer(() => {
-        // A safety net only: close, abort and a failed write have all patched and closed the file already.
-        const h = handle;
-        handle = undefined;
-        void h?.close().catch(() => {});
+        // A safety net only: close, abort and a failed write have all ended the file already.
+        if (file && !file.ended) void file.discard().catch(() => {});
       });
 
       return {
         sink: {
           async start() {
-            try {
-              handle = await open(path, 'w');
-            } catch (error) {
-              throw fileError(error, 'wavFile', path, 'open');
-            }
+            file = await openOutputFile(path, {
+              stage: 'wavFile',
+              atomic,
+              onExit(fd) {
+                writeSync(fd, patchWavSizes(headerNow(), dataBytes), 0, WAV_HEADER_BYTES, 0);
+                ftruncateSync(fd, WAV_HEADER_BYTES + dataBytes);
+                return dataBytes > 0;
+              },
+            });
           },
           async write(chunk) {
             try {
               layout = guard(chunk);
-              if (!header) await writeHeader();
+              if (!header) await file!.write(headerNow(), 0);
               if (pcmFrames(chunk) === 0) return;
               const bytes = interleave(chunk, encoding);
-              await writeAt(bytes, WAV_HEADER_BYTES + dataBytes);
+              await file!.write(bytes, WAV_HEADER_BYTES + dataBytes);
               dataBytes += bytes.byteLength;
             } catch (error) {
               // A failed write errors the stream without calling abort: leave a valid file of what was written.
-              await finish().catch(() => {});
+              await finish(false).catch(() => {});
               throw fileError(error, 'wavFile', path, 'write');
             }
           },
           async close() {
             try {
-              await finish();
+              await finish(true);
             } catch (error) {
               throw fileError(error, 'wavFile', path, 'write');
             }
           },
           async abort() {
             try {
-              await finish();
+              await finish(false);
             } catch (error) {
               ctx.emit('warning', { code: 'wav-unfinished', message: fileError(error, 'wavFile', path, 'write').message });
             }
