@@ -10,6 +10,7 @@ export const EXIT_CODES: Record<ErrorCode | 'usage', number> = {
   server: 6,
   decode: 7,
   format: 8,
+  device: 9,
   usage: 64,
   aborted: 130,
 };

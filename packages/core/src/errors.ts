@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'decode'
   | 'format'
   | 'aborted'
+  | 'device'
   | 'internal';
 
 const RETRYABLE: Record<ErrorCode, boolean> = {
@@ -19,6 +20,7 @@ const RETRYABLE: Record<ErrorCode, boolean> = {
   decode: false,
   format: false,
   aborted: false,
+  device: false,
   internal: false,
 };
 

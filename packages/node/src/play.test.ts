@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, pipeline, tone, VoxpipeError } from '@voxpipe/core';
@@ -18,6 +18,7 @@ await script(bin, 'myplayer', 'printf "%s\\n" "$@" > "$FAKE_OUT.args"; exec /bin
 await script(bin, 'afplay', 'printf "%s\\n" "$@" > "$FAKE_OUT.args"; /bin/cat "$1" > "$FAKE_OUT"');
 await script(bin, 'failing', '/bin/cat > /dev/null; echo "no such device" >&2; exit 3');
 await script(bin, 'quitter', 'echo "cannot open audio" >&2; exit 5');
+await script(bin, 'nocard', 'echo "ALSA lib confmisc.c:165:(snd_config_get_card) Cannot get card index for 7" >&2; echo "aplay: main:831: audio open error: No such device" >&2; exit 1');
 await script(bin, 'stuck', 'echo $$ > "$FAKE_OUT.pid"; exec /bin/sleep 30');
 
 let n = 0;
@@ -64,13 +65,31 @@ describe('play', () => {
     expect(info.data).toEqual(await audio(150));
   });
 
-  it('fails with a bad-request error when no player is found', async () => {
+  it('fails with a device error that says what to do when no player is found', async () => {
     const error = await pipeline(tone({ ms: 100 }), play({ env: { PATH: empty } })).done.catch((e) => e);
     expect(error).toBeInstanceOf(VoxpipeError);
-    expect(error).toMatchObject({ code: 'bad-request', stage: 'play' });
-    expect(error.message).toMatch(/No audio player found.*aplay/);
+    expect(error).toMatchObject({ code: 'device', stage: 'play' });
+    expect(error.message).toMatch(/No audio player found.*aplay.*Install one.*write the audio to a file/);
     const named = await pipeline(tone({ ms: 100 }), play({ player: 'nope', env: { PATH: bin } })).done.catch((e) => e);
+    expect(named).toMatchObject({ code: 'device' });
     expect(named.message).toMatch(/"nope".*not found/);
+  });
+
+  it('fails with a device error naming what the player said when it finds no sound card', async () => {
+    const error = await pipeline(tone({ ms: 3000 }), play({ player: 'nocard', env: { PATH: bin } })).done.catch((e) => e);
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect(error).toMatchObject({ code: 'device', stage: 'play' });
+    expect(error.message).toMatch(/^No audio output device: "nocard" could not open one \(aplay: main:831: audio open error: No such device\)\. .*sound card.*write the audio to a file/);
+  });
+
+  it.runIf(has('aplay'))('fails with a device error when real aplay is pointed at a missing sound card', async () => {
+    const home = join(dir, 'missing-card');
+    execFileSync('mkdir', ['-p', home]);
+    await writeFile(join(home, '.asoundrc'), 'pcm.!default { type hw card "voxpipe_missing" }\n');
+    const error = await pipeline(tone({ ms: 500 }), play({ player: 'aplay', env: { HOME: home } })).done.catch((e) => e);
+    expect(error).toBeInstanceOf(VoxpipeError);
+    expect(error.code).toBe('device');
+    expect(error.message).toMatch(/No audio output device: "aplay" could not open one \(.*audio open error/);
   });
 
   it('fails with the exit code and the last words of a player that exits non-zero', async () => {

@@ -8,7 +8,7 @@ import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
 import { writeWithDrain } from './io.js';
 import { interleave, layoutGuard } from './pcm-bytes.js';
-import { choosePlayer, recipeFor, type PlayerInput } from './players.js';
+import { choosePlayer, NO_DEVICE_ADVICE, noDeviceLine, recipeFor, type PlayerInput } from './players.js';
 
 const schema = v.strictObject({
   /** The player command, a name on PATH or a path. Default: VOXPIPE_PLAYER, else the first of aplay, paplay, ffplay, play, afplay. */
@@ -56,8 +56,10 @@ interface Player {
  * is fed as 16-bit PCM on the player's stdin as it arrives, at the player's
  * pace (stdin backpressure), and the run ends when the player has finished.
  * `playback-start` is marked when the first bytes go to the player. Aborting
- * kills the player. No player, or one that fails, is a `bad-request` error
- * carrying its exit code and last words. (afplay cannot read a pipe: its
+ * kills the player. No player, or a player that finds no sound card or
+ * sound server, is a `device` error that says what is missing and what to
+ * do; a player that fails otherwise is a `bad-request` error carrying its
+ * exit code and last words. (afplay cannot read a pipe: its
  * audio goes to a temporary WAV that plays when the stream ends.)
  *
  * ```ts
@@ -99,7 +101,18 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
         const exit = await p.exited;
         const said = p.stderr.trim().split('\n').slice(-3).join(' | ');
         if (exit.error) {
-          return new VoxpipeError('bad-request', `Audio player "${command}" could not start: ${exit.error.message}`, { stage, cause: exit.error });
+          return new VoxpipeError('device', `Audio player "${command}" could not start: ${exit.error.message}; install it again, choose another player, ${NO_DEVICE_ADVICE}`, {
+            stage,
+            cause: exit.error,
+          });
+        }
+        const noDevice = noDeviceLine(p.stderr);
+        if (noDevice) {
+          return new VoxpipeError(
+            'device',
+            `No audio output device: "${command}" could not open one (${noDevice}). Check that this machine has a sound card or sound server this user may use (for ALSA, aplay -l lists the cards), ${NO_DEVICE_ADVICE}.`,
+            { stage },
+          );
         }
         const how = exit.signal ? `was killed by ${exit.signal}` : exit.code === 0 ? 'exited before the audio ended' : `exited with code ${exit.code}`;
         return new VoxpipeError('bad-request', `Audio player "${command}" ${how}${said ? `: ${said}` : ''}`, { stage });

@@ -59,10 +59,35 @@ export async function findOnPath(command: string, env: NodeJS.ProcessEnv): Promi
   return undefined;
 }
 
+/** What to do when there is nothing to play through, for the end of a `device` error's message. */
+export const NO_DEVICE_ADVICE = 'or write the audio to a file instead (--out in the voxpipe command, wavFile() in code)';
+
+/** What players print when they find no sound card or sound server (ALSA, sox, SDL/ffplay, PulseAudio). */
+const NO_DEVICE_SAYINGS = [
+  /audio open error/i,
+  /cannot (find|get) card/i,
+  /unknown pcm/i,
+  /no default audio device/i,
+  /audio open failed/i,
+  /no available audio device/i,
+  /could not (open|initialize) (audio|sdl)/i,
+  /connection (failure|refused)/i,
+];
+
+/**
+ * The line of a player's stderr that says it found no audio device to play
+ * on, or undefined when it failed for another reason.
+ */
+export function noDeviceLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) if (NO_DEVICE_SAYINGS.some((s) => s.test(lines[i]))) return lines[i];
+  return undefined;
+}
+
 /**
  * Which player to run: the `player` option, else VOXPIPE_PLAYER, else the
  * first of aplay, paplay, ffplay, play, afplay on PATH. No player is a
- * `bad-request` error that says what to install or set.
+ * `device` error that says what to install or set.
  */
 export async function choosePlayer(requested: string | undefined, env: NodeJS.ProcessEnv, stage: string): Promise<{ command: string; path: string }> {
   const wanted = requested ?? (env.VOXPIPE_PLAYER?.trim() || undefined);
@@ -70,7 +95,7 @@ export async function choosePlayer(requested: string | undefined, env: NodeJS.Pr
     const path = await findOnPath(wanted, env);
     if (!path) {
       const from = requested ? 'the player option' : 'VOXPIPE_PLAYER';
-      throw new VoxpipeError('bad-request', `Audio player "${wanted}" (from ${from}) was not found on PATH`, { stage });
+      throw new VoxpipeError('device', `Audio player "${wanted}" (from ${from}) was not found on PATH. Install it, name another player, ${NO_DEVICE_ADVICE}.`, { stage });
     }
     return { command: wanted, path };
   }
@@ -79,8 +104,8 @@ export async function choosePlayer(requested: string | undefined, env: NodeJS.Pr
     if (path) return { command, path };
   }
   throw new VoxpipeError(
-    'bad-request',
-    `No audio player found on PATH (looked for ${PLAYER_ORDER.join(', ')}). Install one (e.g. alsa-utils for aplay, ffmpeg for ffplay, sox for play), set VOXPIPE_PLAYER, or write to a file with --out.`,
+    'device',
+    `No audio player found on PATH (looked for ${PLAYER_ORDER.join(', ')}). Install one (alsa-utils for aplay, ffmpeg for ffplay, sox for play), name one with VOXPIPE_PLAYER, ${NO_DEVICE_ADVICE}.`,
     { stage },
   );
 }
