@@ -7,9 +7,13 @@ export interface EmbeddedServer {
   close(): Promise<void>;
 }
 
-/** Starts the reference server with the embedded speech engine: no key to configure, no network. */
-export async function startEmbeddedServer(): Promise<EmbeddedServer> {
-  const apiKey = `embedded-${crypto.randomUUID()}`;
+/**
+ * Starts the reference server with the embedded speech engine: no key to
+ * configure, no network. It accepts `apiKey` when one is given (a key from
+ * `--api-key` or VOXPIPE_API_KEY, meant for a remote server, still works
+ * here), else a key made for this run.
+ */
+export async function startEmbeddedServer(apiKey: string = `embedded-${crypto.randomUUID()}`): Promise<EmbeddedServer> {
   const server = createServer({ keys: [apiKey], logger: false, env: {} });
   const listening = await server.listen({ port: 0, host: '127.0.0.1' });
   await server.ready();

@@ -1,28 +1,36 @@
+#!/usr/bin/env node
 // The `voxpipe` command: say, serve, run, bench.
-import { toVoxpipeError, VoxpipeError } from '@voxpipe/core';
+import { toVoxpipeError } from '@voxpipe/core';
 import { cac } from 'cac';
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { text as readText } from 'node:stream/consumers';
-import { fileURLToPath } from 'node:url';
+import { benchmarkNames, REPOSITORY_ROOT } from './benchmarks.js';
 import { EXIT_CODES } from './exit-codes.js';
+import { MODEL_NAMES } from './models.js';
 import { runSpecFile } from './run-spec.js';
 import { say, sayText, type SayOptions } from './say.js';
 import { serve } from './serve.js';
 import { latencySummary } from './summary.js';
+import { UsageError } from './usage-error.js';
+import { interruptedLine, keptLine, type Written } from './written.js';
 
+// The first Ctrl-C stops the run, which finishes its file and reports; a second one quits at once,
+// reporting what is written so far (a WAV's sizes are still put right as the process exits).
 const controller = new AbortController();
 let interrupted = 0;
+let writtenSoFar: (() => Written) | undefined;
 process.on('SIGINT', () => {
-  if (interrupted++ > 0) process.exit(EXIT_CODES.aborted);
-  controller.abort();
+  if (interrupted++ === 0) return controller.abort();
+  if (writtenSoFar) process.stderr.write(`${interruptedLine(writtenSoFar())}\n`);
+  process.exit(EXIT_CODES.aborted);
 });
 process.on('SIGTERM', () => controller.abort());
 
 const num = (value: unknown, name: string): number | undefined => {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new VoxpipeError('bad-request', `--${name} must be a number, not "${value}"`);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, not "${value}"`);
   return n;
 };
 const str = (value: unknown): string | undefined => (value === undefined || value === true ? undefined : String(value));
@@ -31,15 +39,15 @@ const STDIN = '\u0000stdin';
 const cli = cac('voxpipe');
 
 cli
-  .command('say <text>', 'Speak text (use - to read stdin) into a file, stdout or a player')
-  .option('--model <model>', 'aura-lite, aura, aura-*, rapid-max, rapid-flash (server default: rapid-flash)')
+  .command('say <text>', 'Speak text (use - to read stdin) into a file, a player, or stdout as raw PCM (s16le 24 kHz mono) when there is no --out or --play')
+  .option('--model <model>', `${MODEL_NAMES.join(', ')} or another aura-* name (server default: rapid-flash)`)
   .option('--voice <voice>', 'Voice name, e.g. Peter')
   .option('--language <language>', 'BCP-47 language, e.g. en-US')
   .option('--speed <speed>', 'Speed multiple, 0.5–2')
   .option('--pitch <semitones>', 'Pitch shift in semitones (rapid-flash only; write --pitch=-2 for negative)')
   .option('--format <format>', 'What to ask the server for: pcm, mp3 or wav')
   .option('--prebuffer <ms>', 'Audio to hold before playback starts (with --play)')
-  .option('--out <file>', 'Write to file.wav, file.mp3 or file.raw (s16le 24 kHz mono)')
+  .option('--out <file>', 'Write to file.wav, file.mp3 or file.raw (s16le 24 kHz mono); without --out or --play, raw s16le 24 kHz mono PCM goes to stdout')
   .option('--play', 'Play through aplay, paplay, ffplay, play or afplay (or VOXPIPE_PLAYER)')
   .option('--player <command>', 'The player to use with --play')
   .option('--url <url>', 'A compatible server (default: VOXPIPE_URL, else an embedded server)')
@@ -48,6 +56,7 @@ cli
   .option('--json', 'Print the report as JSON')
   .example('voxpipe say "Hello there" --out hello.wav')
   .example('echo "Read from stdin" | voxpipe say - --model aura-lite --play')
+  .example('voxpipe say "To a pipe" | aplay -t raw -f S16_LE -r 24000 -c 1')
   .action(async (input: string, flags: Record<string, unknown>) => {
     const text = input === STDIN ? await readText(process.stdin) : input;
     const options: SayOptions = {
@@ -71,11 +80,24 @@ cli
       stdoutIsTty: Boolean(process.stdout.isTTY),
       stderrIsTty: Boolean(process.stderr.isTTY),
       signal: controller.signal,
+      watch: (written) => (writtenSoFar = written),
     });
-    const toStdout = Boolean(options.out || options.play);
-    const line = options.json ? JSON.stringify(report) : sayText(report);
-    (toStdout ? process.stdout : process.stderr).write(`${line}\n`);
-    if (report.outcome === 'aborted') process.exitCode = EXIT_CODES.aborted;
+    writtenSoFar = undefined;
+    // stdout carries the audio unless it goes to a file or a player.
+    const reportTo = options.out || options.play ? process.stdout : process.stderr;
+    if (report.error) {
+      const kept = keptLine(report.written);
+      process.stderr.write(`voxpipe: ${report.error.code}: ${report.error.message}\n${kept ? `${kept}\n` : ''}`);
+      process.exitCode = EXIT_CODES[report.error.code];
+      return;
+    }
+    if (options.json) reportTo.write(`${JSON.stringify(report)}\n`);
+    if (report.outcome === 'aborted') {
+      process.stderr.write(`${interruptedLine(report.written)}\n`);
+      process.exitCode = EXIT_CODES.aborted;
+    } else if (!options.json) {
+      reportTo.write(`${sayText(report)}\n`);
+    }
   });
 
 cli
@@ -97,11 +119,16 @@ cli
     if (result.outcome === 'aborted') process.exitCode = EXIT_CODES.aborted;
   });
 
+const benchmarks = benchmarkNames();
 cli
-  .command('bench [...names]', 'Run the benchmarks (all, or some of: pipeline pcm-stages prebuffer resample decode client espeak node-sinks server) and print figures')
+  .command(
+    'bench [...names]',
+    benchmarks.length > 0
+      ? `Run the benchmarks (all, or some of: ${benchmarks.join(' ')}) and print figures`
+      : 'Run the benchmarks and print figures (they come with the source repository, not the published package)',
+  )
   .action((names: string[]) => {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-    const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'run.ts'), ...names], { stdio: 'inherit' });
+    const result = spawnSync(join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPOSITORY_ROOT, 'bench', 'run.ts'), ...names], { stdio: 'inherit' });
     process.exitCode = result.status ?? 1;
   });
 
@@ -119,15 +146,20 @@ async function main(): Promise<void> {
     }
     await cli.runMatchedCommand();
   } catch (error) {
-    const failure = error instanceof VoxpipeError ? error : isUsageError(error) ? new VoxpipeError('bad-request', (error as Error).message) : toVoxpipeError(error);
-    const usage = isUsageError(error);
+    if (isUsageError(error)) {
+      process.stderr.write(`voxpipe: usage: ${(error as Error).message}\n`);
+      process.exitCode = EXIT_CODES.usage;
+      return;
+    }
+    const failure = toVoxpipeError(error);
     process.stderr.write(`voxpipe: ${failure.code}: ${failure.message}\n`);
-    process.exitCode = usage ? EXIT_CODES.usage : EXIT_CODES[failure.code];
+    process.exitCode = EXIT_CODES[failure.code];
   }
 }
 
+/** A command line the command cannot take: ours, or the argument parser's. */
 function isUsageError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'CACError';
+  return error instanceof UsageError || (error instanceof Error && error.name === 'CACError');
 }
 
 await main();

@@ -9,8 +9,9 @@ import {
   pcmEncode,
   prebuffer,
   reconnect,
+  toVoxpipeError,
   ttsSource,
-  VoxpipeError,
+  type VoxpipeError,
   type AnyStage,
   type RunMetrics,
   type SinkStage,
@@ -18,7 +19,11 @@ import {
 import { play, rawFile, stdout, wavFile } from '@voxpipe/node';
 import { extname } from 'node:path';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded.js';
+import { checkModel } from './models.js';
 import { latencySummary, progressLine } from './summary.js';
+import { UsageError } from './usage-error.js';
+import { watchedSink } from './watched-sink.js';
+import { describeWritten, type Written } from './written.js';
 
 export interface SayOptions {
   model?: string;
@@ -44,63 +49,112 @@ export interface SayIo {
   stdoutIsTty: boolean;
   stderrIsTty: boolean;
   signal: AbortSignal;
+  /** Called once the run starts, with a way to read what has been written so far (e.g. to report it on a forced exit). */
+  watch?(written: () => Written): void;
 }
 
 export interface SayReport {
   out?: string;
   url: string;
   embedded: boolean;
-  outcome: 'completed' | 'aborted';
+  /** `failed` comes with the error; whatever happened, `written` says what is where. */
+  outcome: 'completed' | 'aborted' | 'failed';
   metrics: RunMetrics;
+  written: Written;
+  error?: VoxpipeError;
 }
 
 const FORMATS = new Set(['pcm', 'mp3', 'wav']);
 
-/** Chooses the sink and what to ask the server for, from where the audio goes. */
-function destination(options: SayOptions, io: SayIo, tally: AnyStage): { stages: AnyStage[]; format: 'pcm' | 'mp3' | 'wav' } {
-  const asked = options.format;
-  if (asked !== undefined && !FORMATS.has(asked)) throw new VoxpipeError('bad-request', `--format must be pcm, mp3 or wav, not "${asked}"`);
-  if (options.play) {
-    const hold = options.prebuffer ?? 150;
-    return { format: asked ?? 'pcm', stages: [decode(), prebuffer({ ms: hold }), meter(), play(options.player ? { player: options.player } : {})] };
-  }
-  const out = options.out;
-  if (!out) {
-    if (io.stdoutIsTty) throw new VoxpipeError('bad-request', 'Say where the audio goes: --out file.wav|file.mp3|file.raw, or --play (or pipe stdout)');
-    return { format: asked ?? 'pcm', stages: [decode(), meter(), pcmEncode({ encoding: 's16le' }), stdout()] };
-  }
-  const ext = extname(out).toLowerCase();
-  if (ext === '.wav') return { format: asked ?? 'pcm', stages: [decode(), meter(), wavFile(out)] };
-  if (ext === '.mp3') {
-    // Server MP3 passes through untouched; otherwise encode here once.
-    if (asked === 'mp3') return { format: 'mp3', stages: [rawFile(out)] };
-    return { format: asked ?? 'pcm', stages: [decode(), meter(), tally, mp3Encode(), rawFile(out)] };
-  }
-  if (ext === '.raw' || ext === '.pcm') return { format: asked ?? 'pcm', stages: [decode(), meter(), pcmEncode({ encoding: 's16le' }), rawFile(out)] };
-  throw new VoxpipeError('bad-request', `--out must end in .wav, .mp3, .raw or .pcm, not "${ext || out}"`);
+/** What goes where: the stages after the source and reconnect, what to ask the server for, and what has been written. */
+interface Destination {
+  stages: AnyStage[];
+  format: 'pcm' | 'mp3' | 'wav';
+  written(): Written;
 }
 
-/**
- * Speaks `text` through a /v1/tts/stream server — the embedded one unless a
- * URL is given — into a file, stdout or a player, and reports the latency.
- */
-export async function say(text: string, options: SayOptions, io: SayIo): Promise<SayReport> {
-  if (!text.trim()) throw new VoxpipeError('bad-request', 'There is no text to say');
-  let talliedMs = 0;
-  const tally = transformStage<PcmChunk, PcmChunk>({
+/** Counts the PCM that reaches an encoder, whose output cannot tell audio time. */
+function pcmTally() {
+  const seen = { ms: 0, bytesPerMs: 48 };
+  const stage = transformStage<PcmChunk, PcmChunk>({
     name: 'tally',
     takes: anyPcm,
     gives: (f) => f,
     transformer: () => ({
       transform(chunk, controller) {
-        talliedMs += pcmDurationMs(chunk);
+        seen.ms += pcmDurationMs(chunk);
+        seen.bytesPerMs = (2 * chunk.sampleRate * chunk.channels.length) / 1000;
         controller.enqueue(chunk);
       },
     }),
   });
-  const { stages, format } = destination(options, io, tally);
+  return { stage, seen };
+}
+
+/** Chooses the sink and what to ask the server for, from where the audio goes. */
+function destination(options: SayOptions, io: SayIo): Destination {
+  const asked = options.format;
+  if (asked !== undefined && !FORMATS.has(asked)) throw new UsageError(`--format must be pcm, mp3 or wav, not "${asked}"`);
+  const tally = pcmTally();
+  if (options.play) {
+    const hold = options.prebuffer ?? 150;
+    const player = watchedSink(play(options.player ? { player: options.player } : {}));
+    const written = (): Written => {
+      const r = player.result();
+      return { to: 'player', bytes: r?.bytes ?? 0, audioMs: r ? (r.bytes / 2 / r.channels / r.sampleRate) * 1000 : 0 };
+    };
+    return { format: asked ?? 'pcm', stages: [decode(), prebuffer({ ms: hold }), meter(), player.sink], written };
+  }
+  const out = options.out;
+  if (!out) {
+    if (io.stdoutIsTty) throw new UsageError('Say where the audio goes: --out file.wav|file.mp3|file.raw, or --play (or pipe stdout, which gets raw s16le PCM)');
+    const sink = watchedSink(stdout());
+    const written = (): Written => {
+      const bytes = sink.result()?.bytes ?? 0;
+      return { to: 'stdout', bytes, audioMs: bytes / tally.seen.bytesPerMs };
+    };
+    return { format: asked ?? 'pcm', stages: [decode(), meter(), tally.stage, pcmEncode({ encoding: 's16le' }), sink.sink], written };
+  }
+  const ext = extname(out).toLowerCase();
+  if (ext === '.wav') {
+    const sink = watchedSink(wavFile(out));
+    const written = (): Written => {
+      const r = sink.result();
+      return { to: out, bytes: r?.dataBytes ?? 0, audioMs: r?.durationMs ?? 0 };
+    };
+    return { format: asked ?? 'pcm', stages: [decode(), meter(), sink.sink], written };
+  }
+  if (ext === '.mp3') {
+    const sink = watchedSink(rawFile(out));
+    // Server MP3 passes through untouched (its duration unknown here); otherwise encode here once.
+    if (asked === 'mp3') return { format: 'mp3', stages: [sink.sink], written: () => ({ to: out, bytes: sink.result()?.bytes ?? 0 }) };
+    const written = (): Written => ({ to: out, bytes: sink.result()?.bytes ?? 0, audioMs: tally.seen.ms });
+    return { format: asked ?? 'pcm', stages: [decode(), meter(), tally.stage, mp3Encode(), sink.sink], written };
+  }
+  if (ext === '.raw' || ext === '.pcm') {
+    const sink = watchedSink(rawFile(out));
+    const written = (): Written => {
+      const bytes = sink.result()?.bytes ?? 0;
+      return { to: out, bytes, audioMs: bytes / tally.seen.bytesPerMs };
+    };
+    return { format: asked ?? 'pcm', stages: [decode(), meter(), tally.stage, pcmEncode({ encoding: 's16le' }), sink.sink], written };
+  }
+  throw new UsageError(`--out must end in .wav, .mp3, .raw or .pcm, not "${ext || out}"`);
+}
+
+/**
+ * Speaks `text` through a /v1/tts/stream server — the embedded one unless a
+ * URL is given — into a file, stdout or a player, and reports the latency
+ * and what was written where. A command line it cannot take throws a
+ * `UsageError` before anything starts; a run that fails reports the error
+ * with what it left behind.
+ */
+export async function say(text: string, options: SayOptions, io: SayIo): Promise<SayReport> {
+  if (!text.trim()) throw new UsageError('There is no text to say');
+  if (options.model !== undefined) checkModel(options.model);
+  const { stages, format, written } = destination(options, io);
   let embedded: EmbeddedServer | undefined;
-  if (!options.url) embedded = await startEmbeddedServer();
+  if (!options.url) embedded = await startEmbeddedServer(options.apiKey);
   const url = options.url ?? embedded!.url;
   const apiKey = options.apiKey ?? embedded?.apiKey;
   try {
@@ -118,18 +172,25 @@ export async function say(text: string, options: SayOptions, io: SayIo): Promise
     const run = assemble(source, reconnect({ retries: options.retries ?? 5 }), ...(stages as [...AnyStage[], SinkStage<unknown, unknown>])).run({
       signal: io.signal,
     });
+    io.watch?.(written);
     let ticker: ReturnType<typeof setInterval> | undefined;
     if (io.stderrIsTty && !options.json) {
       ticker = setInterval(() => io.stderr.write(`\r\x1b[K${progressLine(run.metrics, run.metrics.endMs ?? performanceNow(run))}`), 100);
     }
+    const report = (outcome: SayReport['outcome'], metrics: RunMetrics, error?: VoxpipeError): SayReport => {
+      const w = written();
+      // An encoded sink (MP3, raw bytes) cannot count audio time; the tally before the encoder did.
+      if (metrics.audioMs === 0 && (w.audioMs ?? 0) > 0) {
+        metrics.audioMs = w.audioMs!;
+        metrics.realTimeFactor = ((metrics.endMs ?? 0) - (metrics.requestMs ?? 0)) / metrics.audioMs;
+      }
+      return { out: options.out, url, embedded: !options.url, outcome, metrics, written: w, ...(error ? { error } : {}) };
+    };
     try {
       const result = await run.done;
-      // An encoded sink (MP3) cannot count audio time; the tally before the encoder did.
-      if (result.metrics.audioMs === 0 && talliedMs > 0) {
-        result.metrics.audioMs = talliedMs;
-        result.metrics.realTimeFactor = ((result.metrics.endMs ?? 0) - (result.metrics.requestMs ?? 0)) / talliedMs;
-      }
-      return { out: options.out, url, embedded: !options.url, outcome: result.outcome, metrics: result.metrics };
+      return report(result.outcome, result.metrics);
+    } catch (error) {
+      return report('failed', run.metrics, toVoxpipeError(error));
     } finally {
       if (ticker) {
         clearInterval(ticker);
@@ -145,9 +206,8 @@ function performanceNow(run: { metrics: RunMetrics }): number {
   return Date.now() - run.metrics.startedAt;
 }
 
-/** The report as text, for people. */
+/** The report of a completed run as text, for people. */
 export function sayText(report: SayReport): string {
-  const where = report.out ? `wrote ${report.out}` : 'done';
   const server = report.embedded ? 'embedded server' : report.url;
-  return `${where} (${server})\n${latencySummary(report.metrics)}`;
+  return `${describeWritten(report.written)} (${server})\n${latencySummary(report.metrics)}`;
 }

@@ -76,19 +76,21 @@ export async function openOutputFile(path: string, options: OutputFileOptions): 
     throw fileError(plain(error, temp), stage, path, 'open');
   }
   let isOpen = true;
+  let decided: 'keep' | 'discard' | undefined;
   let ending: Promise<void> | undefined;
   const forget = onProcessExit(() => {
-    let worthKeeping = false;
+    // The run may be part-way through keeping or discarding: finish that, synchronously.
+    let keep = decided === 'keep';
     try {
-      if (isOpen) worthKeeping = options.onExit(handle.fd);
+      if (isOpen && decided === undefined) keep = options.onExit(handle.fd);
       if (isOpen) closeSync(handle.fd);
     } catch {
-      worthKeeping = false;
+      keep = false;
     }
     isOpen = false;
     if (inPlace) return;
     try {
-      if (worthKeeping) renameSync(temp, target);
+      if (keep) renameSync(temp, target);
       else unlinkSync(temp);
     } catch {
       // Already moved or removed by the run itself.
@@ -99,14 +101,16 @@ export async function openOutputFile(path: string, options: OutputFileOptions): 
     isOpen = false;
     await handle.close();
   };
-  const end = (how: () => Promise<void>) =>
-    (ending ??= how().finally(() => {
+  const end = (decision: 'keep' | 'discard', how: () => Promise<void>) => {
+    decided ??= decision;
+    return (ending ??= how().finally(() => {
       forget();
     }));
+  };
   return {
     write: (bytes, position) => writeFully(handle, bytes, position),
     keep: () =>
-      end(async () => {
+      end('keep', async () => {
         try {
           await close();
           if (!inPlace) await rename(temp, target);
@@ -116,7 +120,7 @@ export async function openOutputFile(path: string, options: OutputFileOptions): 
         }
       }),
     discard: () =>
-      end(async () => {
+      end('discard', async () => {
         await close().catch(() => {});
         if (!inPlace) await rm(temp, { force: true });
       }),
