@@ -1,4 +1,8 @@
-// @voxpipe/browser — the table of contents.
+/**
+ * Web Audio playback for voxpipe: a gapless AudioWorklet sink, unlock(), a MediaSource sink, and a demo page. This file is the package's table of contents.
+ *
+ * @module @voxpipe/browser
+ */
 export { audioWorkletSink, type AudioWorkletSinkOptions, type AudioWorkletSinkStage, type PlaybackResult, type PlaybackStatus, type PlayedPosition, type StopOptions } from './audio-worklet-sink.js';
 export { unlock, defaultAudioContext } from './unlock.js';
 export { mediaSourceSink, canUseMediaSource, type MediaSourceSinkOptions, type MediaSourceSinkStage } from './media-source-sink.js';

@@ -1,4 +1,8 @@
-// @voxpipe/codecs — the table of contents.
+/**
+ * MP3, WAV and G.711 decode/encode stages for voxpipe. This file is the package's table of contents.
+ *
+ * @module @voxpipe/codecs
+ */
 // decoding: bytes → PCM
 export { decode, type DecodeOptions } from './decode.js';
 export { sniffContainer, type Sniffed } from './sniff.js';

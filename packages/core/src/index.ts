@@ -1,4 +1,8 @@
-// @voxpipe/core — the table of contents.
+/**
+ * Composable WHATWG-Streams stages for real-time text-to-speech audio. This file is the package's table of contents.
+ *
+ * @module @voxpipe/core
+ */
 import { pipeline as runPipeline } from './pipeline.js';
 import { runSpec } from './spec.js';
 
@@ -8,7 +12,7 @@ export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type Pcm
 export { ReadableStream, TransformStream, WritableStream, streamsRuntime } from './streams.js';
 export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type RunEventMap, type RunEventType } from './events.js';
 export type { Milestone, RunMetrics } from './metrics.js';
-export { transformStage, type AnyStage, type SinkHandle, type SinkStage, type SourceStage, type SourceWrapperStage, type StageContext, type StageSpec, type TransformStage } from './stage.js';
+export { transformStage, type AnyStage, type SinkHandle, type SinkStage, type StageSink, type StageTransformer, type SourceStage, type SourceWrapperStage, type StageContext, type StageSpec, type TransformStage } from './stage.js';
 export { parseOptions } from './options.js';
 export { assemble, type Pipeline, type PipelineSpec, type Run, type RunOptions, type RunResult } from './pipeline.js';
 export { assembleFromSpec, runSpec, type Registry, type StageFactory } from './spec.js';

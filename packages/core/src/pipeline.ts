@@ -3,7 +3,7 @@ import { RunEvents, type Outcome, type RunEventMap, type RunEventType } from './
 import { describeFormat, formatMismatch, type Format } from './format.js';
 import { MILESTONE_FIELD, emptyMetrics, finishMetrics, type Milestone, type RunMetrics } from './metrics.js';
 import { pcmDurationMs, type PcmChunk } from './pcm.js';
-import type { AnyStage, SinkStage, SourceStage, StageContext, StageSpec, TransformStage } from './stage.js';
+import type { AnyStage, SinkStage, SourceStage, StageContext, StageSink, StageSpec, TransformStage } from './stage.js';
 import { WritableStream } from './streams.js';
 
 /** What a run can be given. */
@@ -232,7 +232,7 @@ function startRun<R>(
 }
 
 /** Wraps a sink so the run counts the audio that reaches it; one function call per chunk, no extra stream. */
-function countingSink<I>(sink: UnderlyingSink<I>, format: Format, metrics: RunMetrics): UnderlyingSink<I> {
+function countingSink<I>(sink: StageSink<I>, format: Format, metrics: RunMetrics): StageSink<I> {
   const duration = audioDuration(format);
   if (!duration) return sink;
   const write = sink.write;

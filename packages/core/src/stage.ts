@@ -67,9 +67,29 @@ export interface SourceWrapperStage extends StageBase {
   wrap(source: SourceStage<Uint8Array>): SourceStage<Uint8Array>;
 }
 
+/**
+ * Where a sink's chunks go: the underlying sink of a WritableStream. Declared
+ * here (the same shape as the DOM's `UnderlyingSink`) so voxpipe's types need
+ * only the stream globals that both the DOM and Node typings have.
+ */
+export interface StageSink<I> {
+  start?(controller: WritableStreamDefaultController): void | PromiseLike<void>;
+  write?(chunk: I, controller: WritableStreamDefaultController): void | PromiseLike<void>;
+  close?(): void | PromiseLike<void>;
+  abort?(reason?: unknown): void | PromiseLike<void>;
+}
+
+/** What a transform stage does to each chunk: the transformer of a TransformStream (the DOM's `Transformer`, declared here for the same reason as {@link StageSink}). */
+export interface StageTransformer<I, O> {
+  start?(controller: TransformStreamDefaultController<O>): void | PromiseLike<void>;
+  transform?(chunk: I, controller: TransformStreamDefaultController<O>): void | PromiseLike<void>;
+  flush?(controller: TransformStreamDefaultController<O>): void | PromiseLike<void>;
+  cancel?(reason?: unknown): void | PromiseLike<void>;
+}
+
 /** What a sink opens for one run: where the chunks go, and what it gives back at the end. */
 export interface SinkHandle<I, R> {
-  sink: UnderlyingSink<I>;
+  sink: StageSink<I>;
   strategy?: QueuingStrategy<I>;
   /** The run's value, read after the last write (e.g. the collected audio). */
   result(): R;
@@ -98,7 +118,7 @@ export function transformStage<I, O>(definition: {
   name: string;
   takes: Format;
   gives: (input: Format) => Format;
-  transformer: (ctx: StageContext, input: Format) => Transformer<I, O>;
+  transformer: (ctx: StageContext, input: Format) => StageTransformer<I, O>;
   writableStrategy?: QueuingStrategy<I>;
   readableStrategy?: QueuingStrategy<O>;
   spec?: StageSpec;

@@ -1,4 +1,8 @@
-// @voxpipe/engine-espeak — the table of contents.
+/**
+ * Embedded eSpeak NG speech engine for voxpipe (worker pool). This file is the package's table of contents.
+ *
+ * @module @voxpipe/engine-espeak
+ */
 export {
   createEspeakEngine,
   ESPEAK_SAMPLE_RATE,

@@ -1,4 +1,8 @@
-// @voxpipe/node — the table of contents.
+/**
+ * Node sources and sinks for voxpipe: files, WAV, stdout, players, Node stream interop. This file is the package's table of contents.
+ *
+ * @module @voxpipe/node
+ */
 // sources
 export { fileSource, formatFromPath, type FileSourceOptions } from './file-source.js';
 export { fromNodeReadable, type FromNodeReadableOptions } from './from-node-readable.js';

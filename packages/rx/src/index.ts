@@ -1,4 +1,8 @@
-// @voxpipe/rx — the table of contents: WHATWG streams <-> rxjs, run events, and voice-app operators.
+/**
+ * The table of contents: WHATWG streams <-> rxjs, run events, and voice-app operators.
+ *
+ * @module @voxpipe/rx
+ */
 export { fromReadable } from './from-readable.js';
 export { toReadable, type OverflowPolicy, type ToReadableOptions } from './to-readable.js';
 export { observableSource, type ObservableSourceOptions } from './observable-source.js';

@@ -1,4 +1,8 @@
-// @voxpipe/server — the table of contents.
+/**
+ * The reference /v1/tts/stream server, built from voxpipe stages. This file is the package's table of contents.
+ *
+ * @module @voxpipe/server
+ */
 export { createServer, type CorsOptions, type ListenOptions, type ListeningServer, type Logger, type ServerOptions, type VoxpipeServer } from './server.js';
 export { MODELS, DEFAULT_MODEL, buildVoiceCatalog, type ModelInfo, type PublicVoice, type AudioFormatName } from './catalog.js';
 export { runStages, type RunStagesOptions } from './run-stages.js';

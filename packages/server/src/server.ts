@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { VoxpipeError, type Engine, type EngineVoice, type SynthesisRequest } from '@voxpipe/core';
-import { buildDemo, type DemoPage } from '@voxpipe/browser/demo';
 import { warmMp3Encoders } from '@voxpipe/codecs';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -11,6 +10,7 @@ import * as v from 'valibot';
 import { formatFromAccept } from './accept.js';
 import { apiError } from './api-error.js';
 import { audioBytes, audioHeaders, OUTPUT_RATE, type AudioRequest } from './audio.js';
+import { loadDemoPage, type DemoPage } from './demo-page.js';
 import { DEFAULT_ENGINE_MODULE, loadEngine } from './engine-loader.js';
 import { guardBody } from './guard.js';
 import { buildVoiceCatalog, DEFAULT_MODEL, findModel, findVoice, MODELS, type PublicVoice } from './catalog.js';
@@ -190,12 +190,18 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     return c.json({ voices: voices.map(({ name, language: lang, gender, engineVoice }) => ({ name, language: lang, gender, engineVoice })) });
   });
 
-  // The browser player (built from @voxpipe/browser on first request); the plain listing if the build is unavailable.
+  // The browser player (bundled from @voxpipe/browser when this package is built); the plain listing where it was not built.
   let demo: Promise<DemoPage | undefined> | undefined;
-  const demoPage = () => (demo ??= buildDemo().catch((error: unknown) => {
-    logger.warn(`demo page unavailable, serving the plain listing: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  }));
+  const demoPage = () => (demo ??= loadDemoPage().then(
+    (page) => {
+      if (!page) logger.warn('demo page not built (run the build), serving the plain listing');
+      return page;
+    },
+    (error: unknown) => {
+      logger.warn(`demo page unavailable, serving the plain listing: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    },
+  ));
   app.get('/', async (c) => {
     await ready();
     const page = options.demoPage === false ? undefined : await demoPage();

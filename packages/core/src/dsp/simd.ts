@@ -95,7 +95,8 @@ function moduleBytes(precision: SimdPrecision): Uint8Array<ArrayBuffer> {
 }
 
 export interface SimdKernel {
-  readonly memory: WebAssembly.Memory;
+  /** The kernel's linear memory (a `WebAssembly.Memory`). */
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   readonly convolve: (table: number, history: number, starts: number, rows: number, out: number, count: number, tapBytes: number) => void;
 }
 

@@ -1,4 +1,8 @@
-// @voxpipe/core/testing — property-testing helpers for stages (yours and ours). Needs fast-check.
+/**
+ * Property-testing helpers for stages (yours and ours). Needs fast-check.
+ *
+ * @module @voxpipe/core/testing
+ */
 export { acceptedWhileStalled, runTransform, settleTurns, testContext, type TestContext } from './harness.js';
 export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
 export { acceptedAfterReads, failureOf } from './harness.js';
