@@ -2,7 +2,7 @@
 // holding 150 ms before playback as the product document advises ("buffer 2–3 chunks").
 // Run: npx tsx examples/node-play.ts [text]      (VOXPIPE_PLAYER=ffplay to choose one)
 import { decode } from '@voxpipe/codecs';
-import { meter, pipeline, prebuffer, reconnect, ttsSource } from '@voxpipe/core';
+import { meter, pipeline, prebuffer, reconnect, ttsSource, VoxpipeError } from '@voxpipe/core';
 import { play } from '@voxpipe/node';
 import { createServer } from '@voxpipe/server';
 
@@ -21,6 +21,10 @@ try {
   process.on('SIGINT', () => run.abort('interrupted'));
   const { outcome, metrics } = await run.done;
   console.log(`${outcome}: playback started ${metrics.playbackStartMs?.toFixed(1)} ms after the start`);
+} catch (error) {
+  // No player or no sound card is a `device` error whose message says what to do.
+  console.error(`node-play: ${error instanceof VoxpipeError ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
 } finally {
   await close();
   await server.close();

@@ -9,7 +9,7 @@
 //
 // Run: npx tsx examples/voice-assistant.ts          (writes voice-assistant-1.wav and voice-assistant-2.wav)
 //      npx tsx examples/voice-assistant.ts --play   (plays them with aplay, paplay, ffplay, sox or afplay)
-import { fromIterable, pipeline, speak, text, type PcmChunk, type SinkStage } from '@voxpipe/core';
+import { fromIterable, pipeline, speak, text, VoxpipeError, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { play, wavFile } from '@voxpipe/node';
 import { bargeIn, Observable, observableSource, sayWith, Subject, type Speakable, type UtteranceEvent } from '@voxpipe/rx';
 import { createServer } from '@voxpipe/server';
@@ -78,6 +78,10 @@ try {
   const second = pipeline(observableSource(audio, { format: { kind: 'pcm', sampleRate: rate, channels: 1 }, limit: 600_000, size: (c) => c.channels[0].length / (rate / 1000) }), sink('voice-assistant-2'));
   const result = await second.done;
   console.log(`answer 2 with barge-in: ${(result.metrics.audioMs / 1000).toFixed(2)} s of speech${playing ? '' : ' → voice-assistant-2.wav'}; open streams now: ${server.openStreams}`);
+} catch (error) {
+  // No player or no sound card (with --play) is a `device` error whose message says what to do.
+  console.error(`voice-assistant: ${error instanceof VoxpipeError ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
 } finally {
   await close();
 }

@@ -3,7 +3,8 @@ import { decode } from '@voxpipe/codecs';
 import { collect, fromBytes, pipeline } from '@voxpipe/core';
 import { createServer, type ListeningServer, type VoxpipeServer } from '@voxpipe/server';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +143,15 @@ describe('voxpipe say', () => {
     expect(report.metrics.playbackStartMs).toBeGreaterThan(0);
   });
 
+  it('works on the embedded server with VOXPIPE_API_KEY or --api-key set for another server', async () => {
+    const viaEnv = await voxpipe(['say', 'Keyed.', '--out', join(dir, 'keyed-env.wav'), '--model', 'aura-lite'], { env: { VOXPIPE_API_KEY: 'key-for-elsewhere' } });
+    expect(viaEnv.stderr).toBe('');
+    expect(viaEnv.code).toBe(0);
+    const viaFlag = await voxpipe(['say', 'Keyed.', '--out', join(dir, 'keyed-flag.wav'), '--model', 'aura-lite', '--api-key', 'key-for-elsewhere']);
+    expect(viaFlag.code).toBe(0);
+    expect(viaFlag.stdout).toMatch(/^wrote \d+\.\d\d s \([\d,]+ bytes\) to .*keyed-flag\.wav \(embedded server\)/);
+  });
+
   it('talks to any compatible server with --url and --api-key', async () => {
     const out = join(dir, 'remote.raw');
     const result = await voxpipe(['say', 'Over the network.', '--out', out, '--model', 'aura-lite', '--url', listening.url, '--api-key', 'right-key', '--json']);
@@ -154,10 +164,14 @@ describe('voxpipe say', () => {
 });
 
 describe('voxpipe errors', () => {
-  it('a bad model is a bad-request (exit 2) with the server message', async () => {
+  it('an unknown model is a usage error (exit 64) listing the models and naming the closest', async () => {
     const result = await voxpipe(['say', 'Hi', '--out', join(dir, 'x.wav'), '--model', 'nope-9']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^voxpipe: bad-request: .*nope-9/);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/^voxpipe: usage: Unknown model "nope-9"; the closest is "[a-z0-9-]+"\. Models: aura-lite, aura, aura-2, rapid-max, rapid-flash, and other aura-\* names\.\n$/);
+    const typo = await voxpipe(['say', 'Hi', '--out', join(dir, 'x.wav'), '--model', 'aura-lit']);
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toMatch(/^voxpipe: usage: Unknown model "aura-lit"; did you mean "aura-lite"\?/);
+    expect(existsSync(join(dir, 'x.wav'))).toBe(false);
   });
 
   it('a wrong key is auth (exit 3)', async () => {
@@ -171,6 +185,57 @@ describe('voxpipe errors', () => {
     const result = await voxpipe(['say', 'Hi', '--out', join(dir, 'x.wav'), '--url', 'http://127.0.0.1:9', '--api-key', 'k', '--retries', '0']);
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^voxpipe: network: /);
+  });
+
+  it('an error before any audio leaves no output file, and an earlier one untouched', async () => {
+    const cases: Array<[string[], number]> = [
+      [['--url', listening.url, '--api-key', 'wrong-key'], 3],
+      [['--url', 'http://127.0.0.1:9', '--api-key', 'k', '--retries', '0'], 5],
+      [['--speed', '9'], 2],
+    ];
+    for (const [ext, i] of [['wav', 0], ['mp3', 1], ['raw', 2]] as const) {
+      for (const [args, code] of cases) {
+        const out = join(dir, `nothing-${i}.${ext}`);
+        const result = await voxpipe(['say', 'Hi', '--out', out, '--model', 'aura-lite', ...args]);
+        expect(result.code).toBe(code);
+        expect(result.stderr).not.toMatch(/kept/);
+        expect(existsSync(out)).toBe(false);
+      }
+    }
+    const earlier = join(dir, 'earlier.wav');
+    await writeFile(earlier, 'an earlier take');
+    expect((await voxpipe(['say', 'Hi', '--out', earlier, '--speed', '9'])).code).toBe(2);
+    expect(await readFile(earlier, 'utf8')).toBe('an earlier take');
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('a missing audio player is a device error (exit 9) that says what to do', async () => {
+    // Only node on PATH: no aplay, paplay, ffplay, play or afplay.
+    const onlyNode = join(dir, 'only-node');
+    await mkdir(onlyNode, { recursive: true });
+    await symlink(process.execPath, join(onlyNode, 'node')).catch(() => {});
+    const result = await voxpipe(['say', 'Hi', '--play', '--model', 'aura-lite'], { env: { PATH: onlyNode, VOXPIPE_PLAYER: '' } });
+    expect(result.code).toBe(9);
+    expect(result.stderr).toMatch(/^voxpipe: device: No audio player found on PATH \(looked for aplay, .*\)\. Install one .*--out/);
+  });
+
+  it('a player that finds no sound card is a device error (exit 9) naming what it said', async () => {
+    const bin = join(dir, 'no-card-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'aplay'), '#!/bin/sh\ncat > /dev/null &\necho "aplay: main:831: audio open error: No such device" >&2\nexit 1\n');
+    await chmod(join(bin, 'aplay'), 0o755);
+    const result = await voxpipe(['say', 'Hi', '--play', '--model', 'aura-lite'], { env: { PATH: `${bin}:${process.env.PATH}`, VOXPIPE_PLAYER: '' } });
+    expect(result.code).toBe(9);
+    expect(result.stderr).toMatch(/^voxpipe: device: No audio output device: "aplay" could not open one \(aplay: main:831: audio open error: No such device\)\. .*sound card/);
+  });
+
+  it.runIf(hasAplay)('real aplay pointed at a missing sound card is a device error (exit 9)', async () => {
+    const home = join(dir, 'missing-card-home');
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, '.asoundrc'), 'pcm.!default { type hw card "voxpipe_missing" }\n');
+    const result = await voxpipe(['say', 'Hi', '--play', '--player', 'aplay', '--model', 'aura-lite'], { env: { HOME: home } });
+    expect(result.code).toBe(9);
+    expect(result.stderr).toMatch(/^voxpipe: device: No audio output device: "aplay" could not open one/);
   });
 
   it('an unwritable output path is a clear error (exit 2)', async () => {
@@ -187,7 +252,64 @@ describe('voxpipe errors', () => {
   });
 });
 
+describe('voxpipe say, interrupted', () => {
+  it('on Ctrl-C finishes the WAV for what was written, says how much and where, and exits 130', async () => {
+    const out = join(dir, 'interrupted.wav');
+    const text = 'This sentence is one of many in a long text that keeps the speech going for minutes. '.repeat(60);
+    const child = execFile(tsx, [main, 'say', text, '--out', out, '--model', 'aura-lite'], { cwd: dir, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' } });
+    let stderr = '';
+    child.stderr!.on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait until a good part of a second of audio has reached the (temporary) file, then press Ctrl-C.
+    const growing = async () => {
+      for (const name of await readdir(dir)) if (name.startsWith('.interrupted.wav.') && (await stat(join(dir, name))).size > 48_000) return true;
+      return false;
+    };
+    let ended = false;
+    void exited.then(() => (ended = true));
+    while (!ended && !(await growing())) await new Promise((r) => setTimeout(r, 100));
+    expect(ended, 'the command finished before it could be interrupted').toBe(false);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const said = /^voxpipe: interrupted; wrote (\d+\.\d\d) s \(([\d,]+) bytes\) to (.+)\n$/.exec(stderr);
+    expect(said, stderr).not.toBeNull();
+    expect(said![3]).toBe(out);
+    const bytes = new Uint8Array(await readFile(out));
+    const wav = readWav(bytes);
+    expect(wav).toMatchObject({ riff: 'RIFF', wave: 'WAVE', dataTag: 'data', sampleRate: 24000, channels: 1 });
+    expect(wav.riffSize).toBe(bytes.byteLength - 8);
+    expect(wav.dataSize).toBe(bytes.byteLength - 44);
+    expect(wav.dataSize).toBe(Number(said![2].replaceAll(',', '')));
+    expect(Number(said![1])).toBeCloseTo(wav.dataSize / 48_000, 2);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  }, 120_000);
+});
+
+describe('voxpipe help', () => {
+  it('say --help says that without --out raw PCM goes to stdout', async () => {
+    const result = await voxpipe(['say', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/stdout as raw PCM \(s16le 24 kHz mono\)/);
+  });
+
+  it('bench --help lists every benchmark', async () => {
+    const result = await voxpipe(['bench', '--help']);
+    const listed = /some of: ([a-z -]+)\)/.exec(result.stdout)![1].split(' ');
+    const files = (await readdir(join(root, 'bench'))).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.slice(0, -3));
+    expect(listed.sort()).toEqual(files.sort());
+    expect(listed).toEqual(expect.arrayContaining(['speak', 'load']));
+  });
+});
+
 describe('voxpipe run', () => {
+  it('names the file, line and column of a malformed spec (exit 2)', async () => {
+    const spec = join(dir, 'broken.json');
+    await writeFile(spec, '{"stages": [\n  {"stage": "tone"},\n  {"stage" "wavFile"}\n]}\n');
+    const result = await voxpipe(['run', spec]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.startsWith(`voxpipe: bad-request: Spec ${spec} is not valid JSON at line 3, column 12: `)).toBe(true);
+  });
+
   it('runs a pipeline spec file', async () => {
     const out = join(dir, 'spec.wav');
     const spec = join(dir, 'spec.json');

@@ -21,8 +21,15 @@ export async function startEmbeddedServer(apiKey: string = `embedded-${crypto.ra
     url: listening.url,
     apiKey,
     async close() {
-      await listening.close();
-      await server.close();
+      // The engine's worker threads do not keep the process alive (by design), so a close that
+      // waits on them (an engine still starting) must: otherwise Node ends with the work half done.
+      const hold = setInterval(() => {}, 60_000);
+      try {
+        await listening.close();
+        await server.close();
+      } finally {
+        clearInterval(hold);
+      }
     },
   };
 }

@@ -132,7 +132,19 @@ cli
     process.exitCode = result.status ?? 1;
   });
 
-cli.help();
+// A command's own --help leads with what it does (the argument parser shows that only in the command list),
+// and the general help ends with the exit statuses.
+cli.help((sections) => {
+  const command = cli.matchedCommand;
+  if (command?.description) sections.splice(2, 0, { body: `  ${command.description}` });
+  else sections.push({ title: 'Exit codes', body: exitCodesHelp() });
+  return sections;
+});
+
+function exitCodesHelp(): string {
+  const byStatus = Object.entries(EXIT_CODES).sort(([, a], [, b]) => a - b);
+  return `  0 ok, ${byStatus.map(([code, status]) => `${status} ${code}`).join(', ')}`;
+}
 
 async function main(): Promise<void> {
   try {
