@@ -255,7 +255,8 @@ describe('voxpipe errors', () => {
 describe('voxpipe say, interrupted', () => {
   it('on Ctrl-C finishes the WAV for what was written, says how much and where, and exits 130', async () => {
     const out = join(dir, 'interrupted.wav');
-    const text = 'This sentence is one of many in a long text that keeps the speech going for minutes. '.repeat(60);
+    // Minutes of speech, within the server's 5,000 characters.
+    const text = 'This sentence is one of many in a long text that keeps the speech going for minutes. '.repeat(55);
     const child = execFile(tsx, [main, 'say', text, '--out', out, '--model', 'aura-lite'], { cwd: dir, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' } });
     let stderr = '';
     child.stderr!.on('data', (d: string) => (stderr += d));
@@ -268,7 +269,7 @@ describe('voxpipe say, interrupted', () => {
     let ended = false;
     void exited.then(() => (ended = true));
     while (!ended && !(await growing())) await new Promise((r) => setTimeout(r, 100));
-    expect(ended, 'the command finished before it could be interrupted').toBe(false);
+    expect(ended, `the command finished before it could be interrupted: ${stderr}`).toBe(false);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     const said = /^voxpipe: interrupted; wrote (\d+\.\d\d) s \(([\d,]+) bytes\) to (.+)\n$/.exec(stderr);

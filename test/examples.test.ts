@@ -57,6 +57,22 @@ describe('examples', () => {
     expect(Number((await readFile(join(dir, 'played'), 'utf8')).trim())).toBeGreaterThan(24_000);
   });
 
+  it('node-play and voice-assistant --play say in one line that there is no sound card, and exit non-zero', async () => {
+    // An aplay that finds no sound card, as on a server without one.
+    const bin = join(dir, 'no-card-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'aplay'), '#!/bin/sh\ncat > /dev/null &\necho "aplay: main:831: audio open error: No such device" >&2\nexit 1\n');
+    await chmod(join(bin, 'aplay'), 0o755);
+    const env = { PATH: `${bin}:${process.env.PATH}`, VOXPIPE_PLAYER: '' };
+    for (const [file, args] of [['examples/node-play.ts', []], ['examples/voice-assistant.ts', ['--play']]] as const) {
+      const result = await run(file, [...args], env);
+      expect(result.code, file).not.toBe(0);
+      const name = file.slice('examples/'.length, -3);
+      expect(result.stderr, file).toMatch(new RegExp(`^${name}: device: No audio output device: "aplay" could not open one .*\\n$`));
+      expect(result.stderr, file).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('telephony writes whole 20 ms µ-law frames at 8 kHz', async () => {
     const result = await run('examples/telephony.ts', ['Please hold.']);
     expect(result.code).toBe(0);
