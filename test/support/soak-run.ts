@@ -1,5 +1,7 @@
 // The soak's clients: runs the server in a child process of its own (soak-server.ts, with
-// --expose-gc) so memory figures are the server's alone, drives the request mix, prints one JSON line.
+// --expose-gc) so memory figures are the server's alone, drives the request mix, prints a
+// `progress <n> <outcome>` line as each request ends (test/soak.test.ts watches these to tell a
+// slow machine from a hang) and, last, one JSON line with the report.
 // Run: npx tsx test/support/soak-run.ts
 // SOAK_REQUESTS (default 150), SOAK_SEED (default: random), SOAK_CONCURRENCY (default 8),
 // SOAK_WARMUP (default max(100, N/4)), SOAK_KINDS (a comma list to narrow the mix).
@@ -30,6 +32,7 @@ function random(): number {
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
+process.stdout.write(`seed ${seed}\n`);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 
 const child: ChildProcess = fork(join(import.meta.dirname, 'soak-server.ts'), [], {
@@ -38,11 +41,14 @@ const child: ChildProcess = fork(join(import.meta.dirname, 'soak-server.ts'), []
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const warnings: string[] = [];
+/** The server's line for each stream that ended (completed, cut or cancelled). */
+const ended: string[] = [];
 let onMeasure: ((m: Measure) => void) | undefined;
 const ready = new Promise<string>((resolve) =>
   child.on('message', (m: { type: string; url?: string; line?: string }) => {
     if (m.type === 'ready') resolve(m.url!);
     else if (m.type === 'warn') warnings.push(m.line!);
+    else if (m.type === 'ended') ended.push(m.line!);
     else if (m.type === 'measure') onMeasure?.(m as unknown as Measure);
   }),
 );
@@ -118,7 +124,11 @@ function drain(res: IncomingMessage, stopAfter = Infinity, onStop?: () => void):
 }
 
 const tally: Record<string, number> = {};
-const count = (what: string) => (tally[what] = (tally[what] ?? 0) + 1);
+let finished = 0;
+const count = (what: string) => {
+  tally[what] = (tally[what] ?? 0) + 1;
+  process.stdout.write(`progress ${++finished} ${what}\n`);
+};
 
 async function one(): Promise<void> {
   const kind = pickKind();
@@ -177,8 +187,12 @@ async function attempt(kind: Kind): Promise<void> {
       case 'stall-cut': {
         // Reads a little, then stops reading. Once the kernel's socket buffers are full the server
         // sees backpressure, and after its idle limit (0.4 s here) ends the stream and logs it.
+        // Waits for the server to say how the stream ended — cut, or (were the socket buffers big
+        // enough to take the whole stream) completed — however long a busy machine takes.
         const key = STALL_KEYS[stalls++ % STALL_KEYS.length];
-        const logged = () => warnings.some((line) => line.includes(`key ${idOf(key)}`) && line.includes('read nothing'));
+        const id = idOf(key);
+        const logged = () => warnings.some((line) => line.includes(`key ${id}`) && line.includes('read nothing'));
+        const over = () => ended.some((line) => line.includes(`key=${id}`));
         const { res, destroy } = await post({ ...body, text: longText(5000), model: 'aura-lite', format: 'pcm' }, { 'X-API-Key': key });
         await new Promise<void>((resolve) => {
           res.once('data', () => {
@@ -186,14 +200,14 @@ async function attempt(kind: Kind): Promise<void> {
             resolve();
           });
         });
-        const deadline = performance.now() + 20_000;
-        while (!logged() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        while (!logged() && !over()) await new Promise((r) => setTimeout(r, 50));
         // Reading on gives what the kernel held, then the cut: the response is incomplete.
         const reading = drain(res);
         res.resume();
         const { complete } = await reading;
         destroy();
-        warnings.splice(0, warnings.length, ...warnings.filter((line) => !line.includes(`key ${idOf(key)}`)));
+        warnings.splice(0, warnings.length, ...warnings.filter((line) => !line.includes(`key ${id}`)));
+        ended.splice(0, ended.length, ...ended.filter((line) => !line.includes(`key=${id}`)));
         count(complete ? 'stall-not-cut!' : 'cut by the server (idle)');
         return;
       }
@@ -244,6 +258,7 @@ await runMany(Number(process.env.SOAK_WARMUP ?? Math.max(100, Math.round(N / 4))
 const warmed = await measure();
 for (const k of Object.keys(tally)) delete tally[k];
 warnings.length = 0;
+ended.length = 0;
 const soakBegan = performance.now();
 await runMany(N);
 const soakMs = performance.now() - soakBegan;
