@@ -7,7 +7,7 @@
 // is missing.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createResampler } from '../packages/core/src/index.js';
 import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
@@ -15,6 +15,7 @@ import { chirpEngine, type ChirpEngine } from './support/browser/chirp-engine.js
 import { buildDemo } from '../packages/browser/scripts/build-demo.js';
 import { bundle, launchBrowser, skipReason, startPageServer, type Browser, type PageServer } from './support/browser/harness.js';
 import type { OfflineCase, StreamCase } from './support/browser/page.js';
+import { BROWSER_LAUNCH_MS, limitFor, PAGE_WAIT_MS, SETTLE } from './support/budgets.js';
 import { base64ToFloats, bestLag, chirp, correlation, tone, toneFrequency } from './support/browser/signals.js';
 
 const KEY = 'sk-browser-test';
@@ -22,7 +23,8 @@ const SPEC_KEY = 'your_api_key'; // the key the product document's example sends
 
 if (skipReason) console.warn(skipReason);
 
-describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => {
+// A test here is a few page waits (each ends itself after PAGE_WAIT_MS) around work in the page.
+describe.skipIf(skipReason !== undefined)('browser playback in Chromium', { timeout: limitFor(4 * PAGE_WAIT_MS) }, () => {
   let browser: Browser;
   let pages: PageServer;
   let engine: ChirpEngine;
@@ -43,7 +45,7 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
       '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>voxpipe browser test</title><script type="module" src="/page.js"></script>' },
       '/page.js': { type: 'text/javascript', body: script },
     });
-  });
+  }, limitFor(BROWSER_LAUNCH_MS)); // bundling and the server start meanwhile
 
   afterAll(async () => {
     await browser?.close();
@@ -187,7 +189,9 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
 
   it('plays a stream from the server: what the worklet renders (tapped) matches the server audio, no gap at seams', async () => {
     const text = 'The quick brown fox jumps over the lazy dog, twice.';
-    const [reference, r] = await Promise.all([serverAudio(text), stream({ text, prebufferMs: 300, contextRate: 24000 })]);
+    // The prebuffer holds the whole stream (2.04 s), so however slowly a busy machine delivers it, no
+    // underrun can put silence between samples: any gap or repeat is a seam's fault.
+    const [reference, r] = await Promise.all([serverAudio(text), stream({ text, prebufferMs: 3000, contextRate: 24000 })]);
     expect(reference.length).toBe(engine.samplesFor(text).length);
     expect(r.outcome).toBe('completed');
     const lag = bestLag(r.recording, reference, r.recording.length - reference.length);
@@ -204,16 +208,19 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
     const text = 'A long answer that the listener interrupts. '.repeat(12);
     const fadeMs = 100;
     const cutBefore = engine.stats.cut;
-    const r = await stream({ text, prebufferMs: 200, stopAfterMs: 300, fadeMs, contextRate: 24000 });
+    // Everything played before the stop was in the ring before playback began (prebuffer > stop + fade),
+    // so no underrun on a busy machine can put silence into what is compared below.
+    const r = await stream({ text, prebufferMs: 1000, stopAfterMs: 300, fadeMs, contextRate: 24000 });
     expect(r.outcome).toBe('aborted'); // the sink aborted the run's controller
     const stopped = r.stopped;
     expect(stopped.samples).toBeGreaterThan(0.3 * 24000);
     const full = engine.samplesFor(text);
     expect(stopped.samples).toBeLessThan(full.length / 2);
     // The server saw the request end early: synthesis was cut, no stream left open.
-    for (let i = 0; i < 100 && (engine.stats.cut === cutBefore || server.openStreams > 0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(engine.stats.cut).toBe(cutBefore + 1);
-    expect(server.openStreams).toBe(0);
+    await vi.waitFor(() => {
+      expect(engine.stats.cut).toBe(cutBefore + 1);
+      expect(server.openStreams).toBe(0);
+    }, SETTLE);
     // What was heard: the stream exactly up to the fade, a fade of at most fadeMs, then silence.
     const quantized = full.map((v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768))) / 32768);
     const lag = bestLag(r.recording, quantized, Math.min(r.recording.length - 4096, 24000 * 2));
@@ -262,7 +269,7 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
       };
     });
     await page.addScriptTag({ content: example });
-    await page.waitForFunction(() => (globalThis as any).seen.started > 0, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => (globalThis as any).seen.started > 0);
     const seen = await page.evaluate(() => (globalThis as any).seen);
     await page.unroute('https://yourvoic.com/api/v1/tts/stream');
     // rapid-flash (the default model) answers MP3; the chirp engine speaks 40 ms per character.
@@ -276,9 +283,10 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
     const r = await stream({ text, prebufferMs: 100, stopAfterMs: 100, fadeMs: 20, contextRate: 24000, useController: false });
     expect(r.code).toBe('aborted');
     expect(r.stopped.samples).toBeGreaterThan(0);
-    for (let i = 0; i < 100 && (engine.stats.cut === cutBefore || server.openStreams > 0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(engine.stats.cut).toBe(cutBefore + 1);
-    expect(server.openStreams).toBe(0);
+    await vi.waitFor(() => {
+      expect(engine.stats.cut).toBe(cutBefore + 1);
+      expect(server.openStreams).toBe(0);
+    }, SETTLE);
   });
 
   it('a stream slower than real time underruns: underrun events and counts, re-buffering, and nothing lost or reordered', async () => {
@@ -347,7 +355,7 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', () => 
       expect(await page.inputValue('#voice')).toBe('Peter');
       await page.fill('#text', 'A short demo sentence.');
       await page.click('#play');
-      await page.waitForSelector('body[data-outcome]', { timeout: 15_000 });
+      await page.waitForSelector('body[data-outcome]');
       expect(await page.getAttribute('body', 'data-outcome')).toBe('completed');
       for (const id of ['#ttfb', '#first-audio', '#playback-start']) expect(await page.textContent(id)).toMatch(/^\d+ ms$/);
       expect(await page.textContent('#underruns')).toBe('0');

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { BROWSER_LAUNCH_MS, PAGE_WAIT_MS } from '../budgets.js';
 
 export const CHROMIUM = process.env.VOXPIPE_CHROMIUM ?? '/usr/bin/chromium';
 /** Why the browser suite is skipped here, or undefined when it runs. */
@@ -33,11 +34,17 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Chromium with a fresh profile in a temp dir; `close` removes it. */
+/**
+ * Chromium with a fresh profile in a temp dir; `close` removes it. The launch gives up after
+ * BROWSER_LAUNCH_MS, and every wait in the page (navigation, waitForFunction, waitForSelector)
+ * after PAGE_WAIT_MS: limits for hangs, far past what a busy machine needs.
+ */
 export async function launchBrowser(): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'voxpipe-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: BROWSER_LAUNCH_MS });
+  context.setDefaultTimeout(PAGE_WAIT_MS);
   const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(PAGE_WAIT_MS);
   const log: string[] = [];
   page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));

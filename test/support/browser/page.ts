@@ -127,7 +127,7 @@ export interface StreamCase {
   contextRate?: number;
   prebufferMs?: number;
   transport?: 'auto' | 'shared' | 'message';
-  /** After playback starts, wait this long and then stop({ fadeMs }). */
+  /** Once the sink has played this much audio (by its own position, not the clock), stop({ fadeMs }). */
   stopAfterMs?: number;
   fadeMs?: number;
   /** Give the sink the run's AbortController (default true); without it stop() errors the sink to end the request. */
@@ -158,7 +158,8 @@ async function stream(o: StreamCase) {
   let stopped: PlayedPosition | undefined;
   if (o.stopAfterMs !== undefined) {
     await run.events.once('playback-start');
-    await sleep(o.stopAfterMs);
+    // The audio clock, not the page's: on a busy machine the two drift apart.
+    for (let s = await sink.sync(); s.played.ms < o.stopAfterMs && s.state !== 'done'; s = await sink.sync()) await sleep(10);
     stopped = await sink.stop({ fadeMs: o.fadeMs });
   }
   const ended = await run.done.then(
