@@ -12,16 +12,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VoxpipeError } from '../packages/core/src/index.js';
 import { createEspeakEngine, type EspeakEngine, type EspeakSynthesisRequest } from '../packages/engine-espeak/src/index.js';
 import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
+import { CHILD_MS, limitFor, SETTLE } from './support/budgets.js';
 import { longText, ttsStream } from './support/tts-server.js';
 
 const root = join(import.meta.dirname, '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const main = join(root, 'packages', 'cli', 'src', 'main.ts');
-const WAIT = { timeout: 15_000, interval: 25 };
+const WAIT = SETTLE;
 
 function voxpipe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(tsx, [main, ...args], { env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    const child = execFile(tsx, [main, ...args], { env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...env }, timeout: CHILD_MS }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin!.end();
@@ -173,7 +174,7 @@ describe('start-up faults', () => {
     expect(taken.stderr).toBe(`voxpipe: network: Port ${heldPort} on 127.0.0.1 is already in use: stop the other server or pick another port (--port, or 0 for any free one)\n`);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^voxpipe: internal: The speech engine package "@voxpipe\/engine-nonexistent" is not installed/);
-  });
+  }, limitFor(CHILD_MS)); // two commands side by side, each ended after CHILD_MS
 
   it('voxpipe say: an output path that is a directory, or under a file, is a clear error (exit 2)', async () => {
     const asDir = join(dir, 'taken.wav');
@@ -189,5 +190,5 @@ describe('start-up faults', () => {
       expect(result.stderr).toMatch(/^voxpipe: bad-request: /);
     }
     expect(directory.stderr).toContain(asDir);
-  });
+  }, limitFor(CHILD_MS));
 });

@@ -12,6 +12,7 @@ import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak
 import { createServer, type ListeningServer, type Logger, type VoxpipeServer } from '../packages/server/src/index.js';
 import { createKeyStore } from '../packages/server/src/keys.js';
 import { createTokenSigner } from '../packages/server/src/tokens.js';
+import { CHILD_MS, limitFor, SETTLE } from './support/budgets.js';
 import { longText, ttsStream } from './support/tts-server.js';
 
 const compare = vi.hoisted(() => ({ calls: [] as Array<[number, number]> }));
@@ -118,10 +119,10 @@ describe('keys', () => {
     const main = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
     const run = (args: string[]) =>
       new Promise<string>((resolve) => {
-        execFile(tsx, [main, ...args], { env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' }, timeout: 60_000 }, (_e, stdout, stderr) => resolve(stdout + stderr));
+        execFile(tsx, [main, ...args], { env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' }, timeout: CHILD_MS }, (_e, stdout, stderr) => resolve(stdout + stderr));
       });
     const serveOutput = new Promise<string>((resolve) => {
-      const child = spawn(tsx, [main, 'serve', '--port', '0', '--keys', `${GOOD},${OTHER}`], { env: { ...process.env, VOXPIPE_API_KEYS: '' } });
+      const child = spawn(tsx, [main, 'serve', '--port', '0', '--keys', `${GOOD},${OTHER}`], { env: { ...process.env, VOXPIPE_API_KEYS: '' }, timeout: CHILD_MS });
       let out = '';
       const collect = (d: Buffer) => {
         out += d.toString();
@@ -137,7 +138,7 @@ describe('keys', () => {
       run(['say', 'Hi', '--url', listening.url, '--api-key', GOOD, '--model', 'nope']),
       serveOutput,
     ]);
-    await vi.waitFor(() => expect(server.openStreams).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.openStreams).toBe(0), SETTLE);
     const consoleLines = consoleSpies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(' ')));
     const everything = [...lines, ...consoleLines, ...cli];
     expect(lines.length).toBeGreaterThan(3);
@@ -149,7 +150,7 @@ describe('keys', () => {
     // What the operator does see: the key's short id.
     expect(lines.some((line) => line.includes(idOf(GOOD)))).toBe(true);
     console.log(`[security] ${everything.length} log/output lines from the server (${lines.length}), the console and 4 voxpipe commands: no key, token or secret in any`);
-  });
+  }, limitFor(CHILD_MS, SETTLE.timeout)); // the commands run side by side, each ended after CHILD_MS
 });
 
 describe('browser tokens (POST /v1/tokens)', () => {
@@ -195,15 +196,21 @@ describe('browser tokens (POST /v1/tokens)', () => {
       expect({ name, status: res.status, code: error.code }).toEqual({ name, status: 401, code });
       expect(error.message).toMatch(message);
     }
-    // Waiting past a real 1 s expiry.
-    const short = (await issue(GOOD, { origin: APP, ttlSeconds: 1 })).json.token as string;
-    const fresh = await call('/v1/tts/stream', { headers: { Authorization: `Bearer ${short}`, Origin: APP }, body: { ...body, text: 'ok' } });
-    expect(fresh.status).toBe(200);
-    await fresh.arrayBuffer();
-    await new Promise((r) => setTimeout(r, 1100));
-    const late = await call('/v1/tts/stream', { headers: { Authorization: `Bearer ${short}`, Origin: APP }, body });
-    expect(late.status).toBe(401);
-    expect((await errorCode(late)).code).toBe('token-expired');
+    // A 1 s token: good within its second, refused once the server's clock has passed it. The clock
+    // (Date only) is held and then moved, so a busy machine cannot use the second up in between.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const short = (await issue(GOOD, { origin: APP, ttlSeconds: 1 })).json.token as string;
+      const fresh = await call('/v1/tts/stream', { headers: { Authorization: `Bearer ${short}`, Origin: APP }, body: { ...body, text: 'ok' } });
+      expect(fresh.status).toBe(200);
+      await fresh.arrayBuffer();
+      vi.setSystemTime(Date.now() + 1100);
+      const late = await call('/v1/tts/stream', { headers: { Authorization: `Bearer ${short}`, Origin: APP }, body });
+      expect(late.status).toBe(401);
+      expect((await errorCode(late)).code).toBe('token-expired');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('checks what it issues: a key is required (not a token), origins must be exact and allowed, the lifetime at most 1 h', async () => {
@@ -248,14 +255,14 @@ describe('browser tokens (POST /v1/tokens)', () => {
     await other.arrayBuffer();
     await viaToken.body!.cancel();
     await viaKey.body!.cancel();
-    await vi.waitFor(() => expect(server.openStreams).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.openStreams).toBe(0), SETTLE);
     const again = await call('/v1/tts/stream', { headers: { Authorization: `Bearer ${token}`, Origin: APP }, body });
     expect(again.status).toBe(200);
     await again.arrayBuffer();
   });
 
   it('token issuance is rate-limited per key with Retry-After', async () => {
-    const limited = createServer({ engine, keys: [GOOD], env: {}, logger: false, tokens: { secret: SECRET }, limits: { burst: 2, requestsPerSecond: 0.1 } });
+    const limited = createServer({ engine, keys: [GOOD], env: {}, logger: false, tokens: { secret: SECRET }, limits: { burst: 2, requestsPerSecond: 0.001 } }); // refills one in 1000 s: never during the test
     const post = () => limited.app.fetch(new Request('http://x/v1/tokens', { method: 'POST', headers: { 'X-API-Key': GOOD }, body: JSON.stringify({ origin: APP }) }));
     expect((await post()).status).toBe(200);
     expect((await post()).status).toBe(200);
@@ -300,7 +307,7 @@ describe('server-wide concurrency limit', () => {
     expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'too-many-streams', message: 'The server is at its limit of 3 streams' });
     const heard = await Promise.all(opened.map(async (r) => Buffer.from(await r.arrayBuffer())));
     for (const [i, bytes] of heard.entries()) expect(bytes.equals(references[i])).toBe(true);
-    await vi.waitFor(() => expect(limited.openStreams).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(limited.openStreams).toBe(0), SETTLE);
     const after = await post(body);
     expect(after.status).toBe(200);
     await after.arrayBuffer();

@@ -5,6 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { splitSentences } from '../packages/core/src/index.js';
 import { createServer } from '../packages/server/src/index.js';
+import { SETTLE } from './support/budgets.js';
 import { longText, startTestServer, ttsStream, type TestServer } from './support/tts-server.js';
 
 const KEY = 'sk-streaming-test';
@@ -53,12 +54,12 @@ describe('client goes away', () => {
     expect(res.statusCode).toBe(200);
     await readSome(res, 20_000);
     destroy();
-    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), SETTLE);
     const after = t.engine.stats();
     expect(after.cancelled).toBe(before.cancelled + 1);
     expect(after.completed).toBe(before.completed);
     expect(after.failed).toBe(before.failed);
-    await vi.waitFor(() => expect(t.server.openStreams).toBe(0), { timeout: 5_000 });
+    await vi.waitFor(() => expect(t.server.openStreams).toBe(0), SETTLE);
   });
 
   it('a disconnect mid-stream stops synthesis (rapid-flash: no further sentences are started)', async () => {
@@ -69,12 +70,12 @@ describe('client goes away', () => {
     expect(res.statusCode).toBe(200);
     await readSome(res, 20_000);
     destroy();
-    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), SETTLE);
     const settled = t.engine.stats().started;
     await new Promise((r) => setTimeout(r, 300));
     expect(t.engine.stats().started).toBe(settled);
     expect(settled - before.started).toBeLessThan(sentences / 2);
-    await vi.waitFor(() => expect(t.server.openStreams).toBe(0), { timeout: 5_000 });
+    await vi.waitFor(() => expect(t.server.openStreams).toBe(0), SETTLE);
   });
 
   it('fetch abort (the browser way) stops synthesis too', async () => {
@@ -89,7 +90,7 @@ describe('client goes away', () => {
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort();
-    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), SETTLE);
     expect(t.engine.stats().cancelled).toBe(before.cancelled + 1);
     expect(t.engine.stats().completed).toBe(before.completed);
   });
@@ -105,9 +106,13 @@ describe('backpressure', () => {
     // 5000 characters ≈ 6 minutes of audio ≈ 17 MB of PCM: far more than socket buffers hold.
     const { res, destroy } = await open(t.url, { text: longText(5000), voice: 'Peter', language: 'en-US', model: 'aura-lite', format: 'pcm' });
     await readSome(res, 10_000);
-    // Let everything downstream fill up, then look twice: nothing may move while the client sleeps.
-    await vi.waitFor(() => expect(t.engine.stats().bufferedMs).toBeGreaterThan(800), { timeout: 10_000, interval: 50 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Let everything downstream fill up and the worker finish the segment it was on (however long a busy
+    // machine takes over it), then look twice: nothing may move while the client sleeps.
+    await vi.waitFor(() => {
+      const now = t.engine.stats();
+      expect(now.bufferedMs).toBeGreaterThan(800);
+      expect(now.busy).toBe(0);
+    }, SETTLE);
     const a = t.engine.stats();
     await new Promise((r) => setTimeout(r, 300));
     const b = t.engine.stats();
@@ -117,10 +122,10 @@ describe('backpressure', () => {
     expect(b.bufferedMs).toBeLessThanOrEqual(a.bufferedMs); // nothing more is made while the client sleeps
     expect(b.busy).toBe(0); // no worker is synthesizing for a stream nobody reads
     // After the engine's stall limit (1 s without a read), the surplus past 1 s is dropped.
-    await vi.waitFor(() => expect(t.engine.stats().evicted).toBeGreaterThan(before.evicted), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(t.engine.stats().evicted).toBeGreaterThan(before.evicted), SETTLE);
     expect(t.engine.stats().bufferedMs).toBeLessThanOrEqual(1000);
     destroy();
-    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), { timeout: 10_000 });
+    await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), SETTLE);
   });
 });
 
