@@ -372,7 +372,8 @@ const mpg123Cli = (() => {
   }
 })();
 
-describe.skipIf(!mpg123Cli)('MP3 against the mpg123 command', () => {
+if (!mpg123Cli) console.warn('MP3 against the mpg123 command: skipped, no mpg123 on PATH (apt-get install mpg123)');
+describe.skipIf(!mpg123Cli)('MP3 against the mpg123 command (skipped where mpg123 is missing)', () => {
   it('gives the same samples as mpg123 -s (to 16-bit precision)', async () => {
     const dir = mkdtempSync(joinPath(tmpdir(), 'voxpipe-mp3-'));
     try {

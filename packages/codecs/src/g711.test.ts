@@ -196,7 +196,8 @@ const ffmpeg = (() => {
   }
 })();
 
-describe.skipIf(!ffmpeg)('G.711 against ffmpeg', () => {
+if (!ffmpeg) console.warn('G.711 against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+describe.skipIf(!ffmpeg)('G.711 against ffmpeg (skipped where ffmpeg is missing)', () => {
   it.each(['mulaw', 'alaw'] as const)('%s: ffmpeg decodes all 256 codes to the same samples, and encodes to the same or the adjacent code', (law) => {
     const dir = mkdtempSync(join(tmpdir(), 'voxpipe-g711-'));
     try {

@@ -100,7 +100,8 @@ const ffmpeg = (() => {
   }
 })();
 
-describe.skipIf(!ffmpeg)('mp3Encode against ffmpeg', () => {
+if (!ffmpeg) console.warn('mp3Encode against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+describe.skipIf(!ffmpeg)('mp3Encode against ffmpeg (skipped where ffmpeg is missing)', () => {
   it('ffmpeg decodes our MP3 without errors, at our rate and channel count, to about our duration', async () => {
     const dir = mkdtempSync(joinPath(tmpdir(), 'voxpipe-mp3e-'));
     try {

@@ -294,7 +294,8 @@ const tool = (name: string) => {
   }
 };
 
-describe.skipIf(!tool('ffmpeg'))('WAV against ffmpeg', () => {
+for (const name of ['ffmpeg', 'sox']) if (!tool(name)) console.warn(`WAV against ${name}: skipped, no ${name} on PATH (apt-get install ${name})`);
+describe.skipIf(!tool('ffmpeg'))('WAV against ffmpeg (skipped where ffmpeg is missing)', () => {
   it('ffmpeg reads our streaming s16 and f32 WAVs to the same samples', async () => {
     const dir = mkdtempSync(joinPath(tmpdir(), 'voxpipe-wav-'));
     try {
@@ -336,7 +337,7 @@ describe.skipIf(!tool('ffmpeg'))('WAV against ffmpeg', () => {
   });
 });
 
-describe.skipIf(!tool('sox'))('WAV against sox', () => {
+describe.skipIf(!tool('sox'))('WAV against sox (skipped where sox is missing)', () => {
   it('sox accepts our streaming header and counts the samples', async () => {
     const dir = mkdtempSync(joinPath(tmpdir(), 'voxpipe-wav-'));
     try {

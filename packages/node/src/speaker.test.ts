@@ -34,7 +34,8 @@ function fakeSpeaker(behaviour: { failOnWrite?: boolean; failInConstructor?: boo
 }
 
 describe('speaker', () => {
-  it.runIf(!speakerInstalled)('says to install the optional package when it is missing', async () => {
+  if (speakerInstalled) console.warn('speaker: the "package missing" test is skipped, the optional speaker package is installed here');
+  it.runIf(!speakerInstalled)('says to install the optional package when it is missing (skipped where speaker is installed)', async () => {
     const error = await pipeline(tone({ ms: 100 }), speaker()).done.catch((e) => e);
     expect(error).toBeInstanceOf(VoxpipeError);
     expect(error).toMatchObject({ code: 'bad-request', stage: 'speaker' });
