@@ -10,12 +10,18 @@ import { liveMp3Decoders } from '../packages/codecs/src/mp3-decoder.js';
 import { collect, coreStages, fromBytes, pipeline, ReadableStream, tone, VoxpipeError, type Collected, type Engine, type Registry } from '../packages/core/src/index.js';
 import { ESPEAK_VOICES } from '../packages/engine-espeak/src/index.js';
 import { createServer, MODELS, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
+import { limitFor, SETTLE } from './support/budgets.js';
 
 const HEAVY = process.env.VOXPIPE_HEAVY === '1';
 const runs = (ci: number, heavy: number) => ({ numRuns: HEAVY ? heavy : ci, endOnFailure: true });
-const HANG_MS = 10_000;
-/** Per-test time limit: generous in heavy mode. */
-const LIMIT_MS = HEAVY ? 1_800_000 : 60_000;
+/** Each case's own limit: a case still unsettled after this has hung (a case takes milliseconds). */
+const HANG_MS = SETTLE.timeout;
+/** A property's limit: its count of cases, each bounded by `waits` hang limits (never a speed requirement). */
+const limitOf = (r: { numRuns: number }, waits = 1) => limitFor(r.numRuns * waits * HANG_MS);
+const DECODE_RUNS = runs(300, 10_000);
+const VALIDATOR_RUNS = runs(400, 10_000);
+const HTTP_RUNS = runs(Number(process.env.FUZZ_HTTP_RUNS ?? 40), 1_000);
+const SPEC_RUNS = runs(400, 10_000);
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -82,10 +88,10 @@ describe('decoders on corrupt and truncated bytes', () => {
           expect(liveMp3Decoders()).toBe(0);
         },
       ),
-      runs(300, 10_000),
+      DECODE_RUNS,
     );
     console.log(`[fuzz] decoders: ${JSON.stringify(outcomes)}, ${warnings} warning events, 0 hangs, 0 leaked MP3 decoders; ${nonFinite} completed runs carried non-finite samples (float input)`);
-  }, LIMIT_MS);
+  }, limitOf(DECODE_RUNS));
 });
 
 /** A stand-in engine: a fixed 80 ms of tone per request, so the validator is what is exercised, quickly. */
@@ -189,12 +195,12 @@ describe('the request validator on random bodies, headers and sizes', () => {
         }
         await checkResponse(await noHang(Promise.resolve(server.app.fetch(request)), 'app.fetch'), seen);
       }),
-      runs(400, 10_000),
+      VALIDATOR_RUNS,
     );
     expect(errors).toEqual([]);
     expect(server.openStreams).toBe(0);
     console.log(`[fuzz] validator (in-process): ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
-  }, LIMIT_MS);
+  }, limitOf(VALIDATOR_RUNS, 2));
 
   it('over real HTTP: the same, through the Node adapter', async () => {
     const seen = new Map<string, number>();
@@ -208,11 +214,11 @@ describe('the request validator on random bodies, headers and sizes', () => {
         }
         await checkResponse(await noHang(fetch(`${listening.url}/v1/tts/stream`, init), 'fetch'), seen);
       }),
-      runs(Number(process.env.FUZZ_HTTP_RUNS ?? 40), 1_000),
+      HTTP_RUNS,
     );
     expect(errors).toEqual([]);
     console.log(`[fuzz] validator (HTTP): ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
-  }, LIMIT_MS);
+  }, limitOf(HTTP_RUNS, 2));
 });
 
 describe('pipeline.fromSpec on random specs', () => {
@@ -264,8 +270,8 @@ describe('pipeline.fromSpec on random specs', () => {
         }
         expect(liveMp3Decoders()).toBe(0);
       }),
-      runs(400, 10_000),
+      SPEC_RUNS,
     );
     console.log(`[fuzz] fromSpec: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
-  }, LIMIT_MS);
+  }, limitOf(SPEC_RUNS));
 });

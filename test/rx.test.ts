@@ -7,6 +7,7 @@ import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text
 import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { audioOnly, bargeIn, Observable, observableSource, queue, runEvents, sayWith, Subject, type Speakable, type UtteranceEvent } from '../packages/rx/src/index.js';
 import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
+import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
 
 const KEY = 'rx-test-key';
 const VOICE = { voice: 'Anna', language: 'en-US', model: 'aura-lite' };
@@ -31,7 +32,8 @@ const samplesOf = (events: UtteranceEvent<Speakable>[], id: number) =>
   Float32Array.from(events.flatMap((e) => (e.type === 'audio' && e.id === id ? [...e.chunk.channels[0]] : [])));
 
 async function eventually(done: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  const deadline = performance.now() + SETTLE.timeout;
+  while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, SETTLE.interval));
   return done();
 }
 
@@ -40,7 +42,7 @@ beforeAll(async () => {
   server = createServer({ engine, keys: [KEY], logger: false, env: {}, limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
   listening = await server.listen({ port: 0 });
   await server.ready();
-}, 60_000);
+}, limitFor(START_MS));
 
 afterAll(async () => {
   await listening?.close();
@@ -104,7 +106,7 @@ describe('@voxpipe/rx with the real server', () => {
     }
     // Cutting at the first chunk of a ~15 s sentence always finds its synthesis under way.
     expect(seenInFlight).toBeGreaterThan(0);
-  }, 60_000);
+  }, limitFor(3 * 4 * RUN_MS)); // three cuts, each a barge-in run, two answers said alone and a wait to settle
 
   it('queue says each answer whole, in order; unsubscribing leaves no request open', async () => {
     const say = sayWith({ baseUrl: listening.url, apiKey: KEY, ...VOICE, maxWaitMs: 0 });
@@ -125,7 +127,7 @@ describe('@voxpipe/rx with the real server', () => {
     });
     endless.next(LONG);
     expect(await eventually(() => subscription.closed && server.openStreams === 0 && engine.stats().active === 0)).toBe(true);
-  }, 60_000);
+  }, limitFor(5 * RUN_MS)); // the queue's run, three sentences said alone, the endless queue
 
   it("gives a speak run's events as an Observable, sentence by sentence, completing at end", async () => {
     const run = pipeline(fromIterable(['One. Two. ', 'Three.'], { format: text }), speak({ baseUrl: listening.url, apiKey: KEY, ...VOICE }), collect());
@@ -133,5 +135,5 @@ describe('@voxpipe/rx with the real server', () => {
     await new Promise<void>((resolve) => runEvents(run).subscribe({ next: (e) => seen.push(e), complete: resolve }));
     expect(seen.filter((e) => e.type === 'sentence').map((e) => (e.detail as { text: string }).text)).toEqual(['One.', 'Two.', 'Three.']);
     expect(seen.at(-1)).toMatchObject({ type: 'end', detail: { outcome: 'completed' } });
-  }, 60_000);
+  }, limitFor(RUN_MS));
 });

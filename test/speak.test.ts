@@ -13,6 +13,7 @@ import { decode } from '../packages/codecs/src/index.js';
 import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text, ttsSource, type FetchLike, type Run, type SpeakOptions } from '../packages/core/src/index.js';
 import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
+import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
 
 const KEY = 'speak-test-key';
 const VOICE = { voice: 'Peter', language: 'en-US' };
@@ -54,9 +55,10 @@ function tokensOf(input: string, cuts: number[]): string[] {
   return out;
 }
 
-/** Waits (up to 10 s) until `done()` holds; returns whether it did. */
+/** Waits (up to SETTLE.timeout) until `done()` holds; returns whether it did. */
 async function eventually(done: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  const deadline = performance.now() + SETTLE.timeout;
+  while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, SETTLE.interval));
   return done();
 }
 
@@ -65,7 +67,7 @@ beforeAll(async () => {
   server = createServer({ engine, keys: [KEY], logger: false, env: {}, limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
   listening = await server.listen({ port: 0 });
   await server.ready();
-}, 60_000);
+}, limitFor(START_MS));
 
 afterAll(async () => {
   await listening?.close();
@@ -90,31 +92,46 @@ describe('speak() with the real server', () => {
       }),
       { numRuns: 5 },
     );
-  }, 60_000);
+  }, limitFor((1 + 5) * RUN_MS)); // the sentences said alone, then five speak() runs
 
   it('keeps sentence order with concurrency 2 when a later sentence finishes first', async () => {
     const long = `This first sentence is a long one, ${'and it goes on, '.repeat(8)}until it finally stops.`;
     const input = `${long} Yes. No.`;
     const finished: string[] = [];
+    // The case this test is for, made certain rather than left to the engine's speed: the first
+    // sentence's body is held open at its end until "Yes." has been read to its end.
+    let yesRead!: () => void;
+    const yes = new Promise<void>((resolve) => (yesRead = resolve));
     /** Records when each response body has been read to its end. */
     const recording: FetchLike = async (url, init) => {
       const response = await fetch(url, init);
       const sentence = (JSON.parse(String(init.body)) as { text: string }).text;
-      const body = response.body!.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: () => void finished.push(sentence) }));
+      const body = response.body!.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          async flush() {
+            if (sentence === long) {
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const never = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('"Yes." was never read to its end while the first sentence was held: speak() did not fetch ahead')), RUN_MS)));
+              await Promise.race([yes, never]).finally(() => clearTimeout(timer));
+            }
+            finished.push(sentence);
+            if (sentence === 'Yes.') yesRead();
+          },
+        }),
+      );
       return new Response(body, { status: response.status, headers: response.headers });
     };
     const { value } = await pipeline(fromIterable([input], { format: text }), speak(options({ concurrency: 2, fetch: recording })), collect()).done;
-    // The case this test is for: "Yes." was complete while the first sentence was still arriving.
     expect(finished.indexOf('Yes.')).toBeLessThan(finished.indexOf(long));
     expect(value!.pcm!.channels[0]).toEqual(await concatAlone(input));
-  }, 60_000);
+  }, limitFor(4 * RUN_MS)); // the speak() run and three sentences said alone
 
   it('speaks mp3 through a codecs decoder the same as each sentence decoded alone', async () => {
     const input = 'Mp3 works too. It is decoded per sentence.';
     const run = pipeline(fromIterable([input], { format: text }), speak(options({ model: 'rapid-flash', format: 'mp3', decoder: decode() })), collect());
     const { value } = await run.done;
     expect(value!.pcm!.channels[0]).toEqual(await concatAlone(input, 'mp3'));
-  }, 60_000);
+  }, limitFor(3 * RUN_MS));
 
   it('aborting part-way ends every request: the server and the engine see their streams end', async () => {
     const cancelledBefore = engine.stats().cancelled;
@@ -154,5 +171,5 @@ describe('speak() with the real server', () => {
     );
     // Requests were cut part-way, not merely left to finish.
     expect(engine.stats().cancelled).toBeGreaterThan(cancelledBefore);
-  }, 60_000);
+  }, limitFor(6 * (RUN_MS + SETTLE.timeout))); // six aborted runs, each waiting for the server to settle
 });
