@@ -1,0 +1,17 @@
+/**
+ * What the server's Hono app carries per request: the key id auth found,
+ * the stream slot the limits middleware holds, and (on Node) the raw
+ * response, so a stream that fails mid-way can cut the connection.
+ */
+export type AppEnv = {
+  Bindings: {
+    /** Set by `@hono/node-server`; absent when `app.fetch` is called directly. */
+    outgoing?: { destroy(): void };
+  };
+  Variables: {
+    /** The id of the key the request speaks for (an API key, or the key that issued its browser token). */
+    keyId: string;
+    /** Hands the request's stream slot to the response body, which releases it when it ends. */
+    takeStreamSlot: () => () => void;
+  };
+};

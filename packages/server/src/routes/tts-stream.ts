@@ -1,0 +1,70 @@
+import type { SynthesisRequest } from '@voxpipe/core';
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env.js';
+import type { EngineHost } from '../engine-host.js';
+import { readJsonObject } from '../json-body.js';
+import type { KeyStore } from '../keys.js';
+import type { Limiter } from '../limiter.js';
+import type { Logger } from '../logger.js';
+import { requireKey } from '../middleware/auth.js';
+import { methodNotAllowed } from '../middleware/errors.js';
+import { limitBody, openUntilClosing, streamSlot } from '../middleware/limits.js';
+import type { OpenStreams } from '../open-streams.js';
+import { ttsRequestSchema, type ServerLimits } from '../request-schema.js';
+import type { ServerHooks } from '../server-options.js';
+import { planStream } from '../stream-plan.js';
+import { streamResponse } from '../stream-response.js';
+import type { TokenSigner } from '../tokens.js';
+
+export interface TtsStreamDeps {
+  keys: KeyStore;
+  tokens: TokenSigner;
+  limiter: Limiter;
+  limits: ServerLimits;
+  engines: EngineHost;
+  streams: OpenStreams;
+  logger: Logger;
+  hooks?: ServerHooks;
+  /** True once the server is shutting down: new streams get 503. */
+  closing(): boolean;
+}
+
+/**
+ * POST /v1/tts/stream: speech streamed as it is made. The body is bounded
+ * first, then the server must be open, the caller known (API key or browser
+ * token) and within its limits; then the request is checked and the audio
+ * started (PCM, MP3 or WAV; `Range` resumes). Other methods get 405.
+ *
+ * ```ts
+ * app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, closing: () => false }));
+ * ```
+ */
+export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
+  const schema = ttsRequestSchema({ maxTextChars: deps.limits.maxTextChars });
+  const synthesisHook = deps.hooks?.synthesis;
+  return new Hono<AppEnv>()
+    .post(
+      '/v1/tts/stream',
+      limitBody(deps.limits.maxBodyBytes),
+      openUntilClosing(deps.closing),
+      requireKey({ keys: deps.keys, tokens: deps.tokens }),
+      streamSlot(deps.limiter),
+      async (c) => {
+        const body = await readJsonObject(c);
+        const plan = await planStream({ body, accept: c.req.header('accept'), range: c.req.header('range') }, schema, deps.engines);
+        const keyId = c.var.keyId;
+        const outgoing = c.env?.outgoing;
+        return streamResponse(plan, {
+          keyId,
+          clientSignal: c.req.raw.signal,
+          takeStreamSlot: c.var.takeStreamSlot,
+          streams: deps.streams,
+          logger: deps.logger,
+          idleTimeoutMs: deps.limits.idleTimeoutMs,
+          decorate: synthesisHook ? (request: SynthesisRequest) => synthesisHook(request, { keyId, text: plan.audio.text }) : undefined,
+          abortConnection: outgoing ? () => outgoing.destroy() : undefined,
+        });
+      },
+    )
+    .all('/v1/tts/stream', methodNotAllowed('POST', '/v1/tts/stream'));
+}

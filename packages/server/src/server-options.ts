@@ -1,0 +1,85 @@
+import { parseOptions, type Engine, type SynthesisRequest } from '@voxpipe/core';
+import * as v from 'valibot';
+import { DEFAULT_ENGINE_MODULE } from './engine-loader.js';
+import { createKeyStore, keysFromEnv, readKeysFile, type KeyStore } from './keys.js';
+import { loggerFrom, type Logger } from './logger.js';
+import { limitsSchema, type ServerLimits, type ServerLimitsInput } from './request-schema.js';
+
+export interface CorsOptions {
+  /** Origins allowed to call the API from a browser: `'*'` (the default: any origin; keys, not cookies, guard the API) or a list. */
+  origins?: '*' | string[];
+}
+
+/** Instrumentation set in code by whoever runs the server (tests, monitoring); nothing an API caller can reach. */
+export interface ServerHooks {
+  /** Sees (and may replace) every request the server sends to the engine. */
+  synthesis?(request: SynthesisRequest, context: { keyId: string; text: string }): SynthesisRequest;
+}
+
+export interface ServerOptions {
+  /**
+   * The speech engine: an `Engine` (or a promise of one), or `'espeak'` (the
+   * default): the server loads `@voxpipe/engine-espeak` (GPL-3.0) by dynamic
+   * import, starts it, and closes it with the server. A missing package is
+   * a clear error at `ready()` / `listen()`.
+   */
+  engine?: 'espeak' | Engine | Promise<Engine>;
+  /** The package to load for `engine: 'espeak'`. Default `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */
+  engineModule?: string;
+  /** API keys. Added to those from `VOXPIPE_API_KEYS` and the keys file. */
+  keys?: string[];
+  /** A file of API keys, one per line (`#` comments). Default: `VOXPIPE_API_KEYS_FILE`. */
+  keysFile?: string;
+  limits?: ServerLimitsInput;
+  cors?: CorsOptions;
+  /** `false` for silence. Default: console. */
+  logger?: Logger | false;
+  /** `false` serves the plain model and voice listing at GET / instead of the browser player. */
+  demoPage?: boolean;
+  /** Environment to read keys from (default `process.env`); for tests. */
+  env?: NodeJS.ProcessEnv;
+  /** Browser tokens (`POST /v1/tokens`): the signing secret. Default `VOXPIPE_TOKEN_SECRET`, else random per process. */
+  tokens?: { secret?: string };
+  hooks?: ServerHooks;
+}
+
+const corsSchema = v.object({ origins: v.optional(v.union([v.literal('*'), v.array(v.pipe(v.string(), v.url()))]), '*') });
+const tokensSchema = v.object({ secret: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))) });
+
+/** The server's options checked, defaults filled in, keys gathered from every source. */
+export interface ResolvedServerOptions {
+  logger: Logger;
+  limits: ServerLimits;
+  origins: '*' | string[];
+  keys: KeyStore;
+  /** The token signing secret; undefined for a random one per process. */
+  tokenSecret: string | undefined;
+  /** The engine given, or the package to load. */
+  engine: { given: Engine | Promise<Engine> } | { load: string };
+}
+
+/**
+ * Checks the server options (core's `parseOptions` with valibot schemas: a
+ * bad option is a `bad-request` VoxpipeError naming it) and gathers what the
+ * environment adds: keys from `VOXPIPE_API_KEYS` and the keys file, the
+ * token secret, the engine module.
+ *
+ * ```ts
+ * const { limits, keys, engine } = resolveServerOptions({ keys: ['secret'], limits: { burst: 5 } });
+ * ```
+ */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const env = options.env ?? process.env;
+  const limits = parseOptions('server limits', limitsSchema, options.limits);
+  const { origins } = parseOptions('server cors', corsSchema, options.cors);
+  const keysFile = options.keysFile ?? env.VOXPIPE_API_KEYS_FILE;
+  const keys = createKeyStore([...(options.keys ?? []), ...keysFromEnv(env), ...(keysFile ? readKeysFile(keysFile) : [])]);
+  const { secret } = parseOptions('server tokens', tokensSchema, { secret: options.tokens?.secret ?? env.VOXPIPE_TOKEN_SECRET });
+  const engine = options.engine === undefined || options.engine === 'espeak' ? { load: engineModuleName(options.engineModule, env) } : { given: options.engine };
+  return { logger: loggerFrom(options.logger), limits, origins, keys, tokenSecret: secret, engine };
+}
+
+/** The engine package to load: the one named, else `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */
+export function engineModuleName(named: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return named ?? env.VOXPIPE_ENGINE_MODULE ?? DEFAULT_ENGINE_MODULE;
+}

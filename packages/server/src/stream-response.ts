@@ -1,0 +1,101 @@
+import { VoxpipeError } from '@voxpipe/core';
+import { ApiError } from './api-error.js';
+import { audioBytes, audioHeaders, type Decorate } from './audio.js';
+import { guardBody } from './guard.js';
+import { describeError, type Logger } from './logger.js';
+import type { OpenStreams } from './open-streams.js';
+import { bodyFrom, skipTo } from './range.js';
+import type { StreamPlan } from './stream-plan.js';
+
+export interface StreamResponseOptions {
+  /** The id of the key the stream is for (logs only). */
+  keyId: string;
+  /** The client's signal: aborting it stops the synthesis. */
+  clientSignal: AbortSignal;
+  /** Hands the stream slot to the body, which releases it when it ends. */
+  takeStreamSlot: () => () => void;
+  streams: OpenStreams;
+  logger: Logger;
+  /** A client that reads nothing for this long has its stream ended. */
+  idleTimeoutMs: number;
+  /** Sees (and may replace) each request sent to the engine. */
+  decorate?: Decorate;
+  /** Cuts the connection at once (Node: destroys the response) when the stream fails mid-way. */
+  abortConnection?: () => void;
+}
+
+/**
+ * Starts making a planned stream and answers with it: 200 (or 206 for a
+ * range) once the first byte is ready, the audio streamed as it is made.
+ * Before the first byte, failures are still errors: 400 for a request the
+ * engine refuses, 416 for a range past the end, 499 for a client that left,
+ * 500 `internal` (logged, nothing of the cause told) for the rest. After it,
+ * the guarded body ends the stream cleanly instead.
+ *
+ * ```ts
+ * return streamResponse(await planStream(request, schema, engines), { keyId, clientSignal: c.req.raw.signal, … });
+ * ```
+ */
+export async function streamResponse(plan: StreamPlan, options: StreamResponseOptions): Promise<Response> {
+  const { model, audio, range } = plan;
+  const { keyId, clientSignal, logger } = options;
+  const stop = new AbortController();
+  const onClientGone = () => stop.abort(new VoxpipeError('aborted', 'The client went away'));
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const untrack = options.streams.track(stop);
+  const started = performance.now();
+  const finish = () => {
+    untrack();
+    clientSignal.removeEventListener('abort', onClientGone);
+  };
+
+  const reader = audioBytes(plan.ready.engine, audio, stop.signal, (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`), options.decorate).getReader();
+  let start: Awaited<ReturnType<typeof skipTo>>;
+  try {
+    start = await skipTo(reader, range?.start ?? 0);
+  } catch (error) {
+    const gone = stop.signal.aborted;
+    finish();
+    stop.abort();
+    await reader.cancel().catch(() => {});
+    if (error instanceof VoxpipeError && error.code === 'bad-request') throw new ApiError(400, 'bad-request', error.message);
+    if (gone) throw new ApiError(499, 'aborted', 'The request was aborted');
+    logger.error(`synthesis failed before the first byte (key ${keyId}): ${describeError(error)}`);
+    throw new ApiError(500, 'internal', 'Synthesis failed');
+  }
+  if (start.kind === 'past-end') {
+    finish();
+    throw new ApiError(416, 'range-not-satisfiable', `The stream is ${start.total} bytes long`, { 'Content-Range': `bytes */${start.total}` });
+  }
+
+  const release = options.takeStreamSlot();
+  const limit = range?.end !== undefined ? range.end - range.start + 1 : undefined;
+  const body = guardBody(
+    bodyFrom(start.first, start.reader, limit, () => {
+      release();
+      finish();
+      logger.debug?.(`stream key=${keyId} model=${model.id} format=${audio.format} ${Math.round(performance.now() - started)} ms`);
+    }),
+    {
+      idleTimeoutMs: options.idleTimeoutMs,
+      onIdle() {
+        options.streams.countIdleCut();
+        logger.warn(`stream ended (key ${keyId}, model ${model.id}): the client read nothing for ${options.idleTimeoutMs / 1000} s`);
+      },
+      onFailure(error) {
+        logger.error(`stream failed mid-way (key ${keyId}, model ${model.id}): ${describeError(error)}`);
+      },
+      abortConnection: options.abortConnection,
+    },
+  );
+  const headers: Record<string, string> = {
+    ...audioHeaders(audio.format),
+    'Cache-Control': 'no-store',
+    'Accept-Ranges': 'bytes',
+    'X-Model': model.id,
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end ?? '*'}/*`;
+  return new Response(body, { status: range ? 206 : 200, headers });
+}
