@@ -7,13 +7,14 @@ export const DEFAULT_ENGINE_MODULE = '@voxpipe/engine-espeak';
  * Loads an engine package by name and starts its engine: the module must
  * export `createEngine()` or `createEspeakEngine()`. A package that is not
  * installed is a clear `internal` error that says what to install, rather
- * than a module-resolution stack trace.
+ * than a module-resolution stack trace. `engineOptions`, when given, are
+ * passed to the factory (e.g. `{ workers: 1 }` for the espeak engine).
  *
  * ```ts
  * const engine = await loadEngine('@voxpipe/engine-espeak');
  * ```
  */
-export async function loadEngine(moduleName: string = DEFAULT_ENGINE_MODULE): Promise<Engine> {
+export async function loadEngine(moduleName: string = DEFAULT_ENGINE_MODULE, engineOptions?: Record<string, unknown>): Promise<Engine> {
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(moduleName)) as Record<string, unknown>;
@@ -32,5 +33,6 @@ export async function loadEngine(moduleName: string = DEFAULT_ENGINE_MODULE): Pr
   if (typeof factory !== 'function') {
     throw new VoxpipeError('internal', `The module "${moduleName}" is not a speech engine package: it exports neither createEngine() nor createEspeakEngine()`);
   }
-  return (await (factory as () => Promise<Engine> | Engine)()) as Engine;
+  const create = factory as (options?: Record<string, unknown>) => Promise<Engine> | Engine;
+  return await (engineOptions === undefined ? create() : create(engineOptions));
 }
