@@ -89,6 +89,8 @@ afterAll(async () => {
 });
 
 const fast = { initialMs: 1, maxMs: 5, factor: 2, jitter: 0.2 };
+/** Stall detection far past any pause a busy machine puts between two reads on loopback: only planned stalls count. */
+const STALL_MS = 1000;
 const source = (baseUrl: string, format: 'pcm' | 'mp3', apiKey = API_KEY) =>
   ttsSource({ baseUrl, apiKey, text: 'Hello there.', voice: 'Peter', language: 'en-US', model: 'aura-lite', format });
 
@@ -123,7 +125,7 @@ describe('ttsSource + reconnect through the fault proxy', () => {
         fc.asyncProperty(faultsArb(body), fc.boolean(), async (faults, ranges) => {
           const { proxy } = await rig(body, ranges);
           proxy.plan(...plansFor(faults, ranges));
-          const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: 150 }), decode(), collect());
+          const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: STALL_MS }), decode(), collect());
           const { value, metrics } = await run.done;
           expect(proxy.pending()).toBe(0);
           expect(metrics.bytes).toBe(body.bytes.byteLength);
@@ -142,7 +144,7 @@ describe('ttsSource + reconnect through the fault proxy', () => {
         const body = bodies[name];
         const { proxy } = await rig(body, ranges);
         proxy.plan(...plansFor(faults, ranges));
-        const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: 150 }), collect({ kind: 'bytes' }));
+        const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: STALL_MS }), collect({ kind: 'bytes' }));
         const { value, metrics } = await run.done;
         expect(value!.bytes).toEqual(body.bytes);
         expect(proxy.pending()).toBe(0);
@@ -176,7 +178,7 @@ describe('ttsSource + reconnect through the fault proxy', () => {
     const body = bodies.mp3;
     const { proxy } = await rig(body, true);
     proxy.plan({ stallAfter: body.inside[10] });
-    const run = pipeline(source(proxy.url, 'mp3'), reconnect({ stallMs: 100, backoff: fast }), collect({ kind: 'bytes' }));
+    const run = pipeline(source(proxy.url, 'mp3'), reconnect({ stallMs: STALL_MS, backoff: fast }), collect({ kind: 'bytes' }));
     const { value } = await run.done;
     expect(value!.bytes).toEqual(body.bytes);
     const event = run.events.history().find((e) => e.type === 'reconnect') as RunEvent<'reconnect'>;
