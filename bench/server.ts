@@ -3,7 +3,15 @@
 // after many requests (some aborted mid-stream). Prints figures; asserts nothing.
 // Run: npx tsx bench/server.ts   (NODE_OPTIONS=--expose-gc for exact heap figures;
 // VOXPIPE_BENCH_REQUESTS=1000 for the issue's 1,000-request memory check)
+//
+// Every request opens a connection of its own, as separate listeners do. Sharing fetch's keep-alive
+// pool, a step's clients reused the previous step's idle connections, and the server (Node's 5 s
+// keep-alive timeout, counted from when it finished writing a response a real-time client was still
+// reading) could close one just as a new request went out on it: `fetch failed … ECONNRESET`. A client
+// that fails anyway is counted and named in its step's line; it does not end the run.
+import { request as httpRequest } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
 import { createEspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { createServer } from '../packages/server/src/index.js';
 
@@ -13,18 +21,21 @@ const engine = await createEspeakEngine({ workers: availableParallelism() });
 const server = createServer({
   engine,
   keys: [KEY],
-  logger: false,
+  // Warnings and errors go to stderr: a stream the server cuts says why.
+  logger: { info() {}, warn: (m: string) => console.error(`[server] ${m}`), error: (m: string) => console.error(`[server] ${m}`) },
   env: {},
   limits: { burst: 100_000, requestsPerSecond: 100_000, concurrentStreamsPerKey: 1000, maxConcurrentStreams: 1000 },
 });
 const { url, close } = await server.listen({ port: 0 });
 
+/** POSTs on a new connection (no keep-alive pool); the answer as a fetch Response. */
 function post(body: object, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/tts/stream`, {
-    method: 'POST',
-    headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-    signal,
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/v1/tts/stream`, { method: 'POST', agent: false, signal, headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' } }, (res) =>
+      resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode })),
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
   });
 }
 
@@ -58,27 +69,36 @@ for (const [model, format] of [['aura-lite', 'pcm'], ['aura-lite', 'mp3'], ['rap
 }
 
 // --- concurrent clients reading in real time ----------------------------------
-/** One client that plays in real time after a 300 ms prebuffer; returns whether audio always arrived in time. */
-async function realTimeClient(body: object): Promise<{ inTime: boolean; firstByteMs: number; audioS: number }> {
+/** One client that plays in real time after a 300 ms prebuffer; whether audio always arrived in time, or why it failed. */
+async function realTimeClient(body: object): Promise<{ inTime: boolean; firstByteMs: number; audioS: number; failure?: string }> {
   const start = performance.now();
-  const response = await post(body);
-  const reader = response.body!.getReader();
   const prebufferS = 0.3;
   let received = 0;
   let tFirst = NaN;
   let inTime = true;
-  for (;;) {
-    const { done, value } = await reader.read();
-    const now = performance.now();
-    if (done) break;
-    if (Number.isNaN(tFirst)) tFirst = now;
-    // Playback started at tFirst + prebuffer: by now it needs (now - tFirst - prebuffer) s of audio.
-    const played = (now - tFirst) / 1000 - prebufferS;
-    if (received / BYTES_PER_SECOND < played) inTime = false;
-    received += value.byteLength;
-    // A real-time player reads no further ahead than ~1 s: wait, letting backpressure work.
-    const ahead = received / BYTES_PER_SECOND - (now - tFirst) / 1000;
-    if (ahead > 1) await new Promise((r) => setTimeout(r, (ahead - 1) * 1000));
+  try {
+    const response = await post(body);
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return { inTime: false, firstByteMs: NaN, audioS: 0, failure: `HTTP ${response.status}` };
+    }
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      const now = performance.now();
+      if (done) break;
+      if (Number.isNaN(tFirst)) tFirst = now;
+      // Playback started at tFirst + prebuffer: by now it needs (now - tFirst - prebuffer) s of audio.
+      const played = (now - tFirst) / 1000 - prebufferS;
+      if (received / BYTES_PER_SECOND < played) inTime = false;
+      received += value.byteLength;
+      // A real-time player reads no further ahead than ~1 s: wait, letting backpressure work.
+      const ahead = received / BYTES_PER_SECOND - (now - tFirst) / 1000;
+      if (ahead > 1) await new Promise((r) => setTimeout(r, (ahead - 1) * 1000));
+    }
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { inTime: false, firstByteMs: tFirst - start, audioS: received / BYTES_PER_SECOND, failure: `${received > 0 ? 'cut mid-stream' : 'no answer'}: ${cause}` };
   }
   return { inTime, firstByteMs: tFirst - start, audioS: received / BYTES_PER_SECOND };
 }
@@ -89,10 +109,12 @@ for (const clients of [10, 25, 50]) {
     Array.from({ length: clients }, (_, i) => realTimeClient({ text: medium, voice: i % 2 ? 'Anna' : 'Peter', language: 'en-US', model: i % 3 === 0 ? 'rapid-flash' : 'aura-lite', format: 'pcm' })),
   );
   const inTime = results.filter((r) => r.inTime).length;
-  const ttfbs = results.map((r) => r.firstByteMs);
+  const ttfbs = results.map((r) => r.firstByteMs).filter((ms) => !Number.isNaN(ms));
+  const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+  const failed = failures.length ? `; ${failures.length} failed (${[...new Set(failures)].join(', ')})` : '';
   console.log(
     `${clients} concurrent real-time clients: ${inTime}/${clients} (${fmt((100 * inTime) / clients)} %) always faster than real time; ` +
-      `TTFB p50 ${fmt(percentile(ttfbs, 50))} ms, p90 ${fmt(percentile(ttfbs, 90))} ms; audio ${fmt(results[0].audioS)} s each`,
+      `TTFB p50 ${fmt(percentile(ttfbs, 50))} ms, p90 ${fmt(percentile(ttfbs, 90))} ms; audio ${fmt((results.find((r) => !r.failure) ?? results[0]).audioS)} s each${failed}`,
   );
 }
 
