@@ -12,10 +12,13 @@ export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type Pcm
 export { ReadableStream, TransformStream, WritableStream, streamsRuntime } from './streams.js';
 export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type RunEventMap, type RunEventType } from './events.js';
 export type { Milestone, RunMetrics } from './metrics.js';
-export { transformStage, type AnyStage, type SinkHandle, type SinkStage, type StageSink, type StageTransformer, type SourceStage, type SourceWrapperStage, type StageContext, type StageSpec, type TransformStage } from './stage.js';
+export { transformStage, type AnyStage, type Controllable, type Counter, type EndOutcome, type SinkHandle, type SinkStage, type StageSink, type StageTransformer, type SourceStage, type SourceWrapperStage, type StageContext, type StageSpec, type TransformStage } from './stage.js';
 export { parseOptions } from './options.js';
 export { assemble, type Pipeline, type PipelineSpec, type Run, type RunOptions, type RunResult } from './pipeline.js';
-export { assembleFromSpec, runSpec, type Registry, type StageFactory } from './spec.js';
+export { compose } from './compose.js';
+export { openSource, type OpenedSource, type OpenSourceOptions } from './open-source.js';
+export { createContext, type ContextOptions, type ContextScope } from './context.js';
+export { assembleFromSpec, type Registry, type StageFactory } from './spec.js';
 
 /**
  * Assembles stages and runs them; `pipeline.fromSpec(json, registry)` does
@@ -30,6 +33,7 @@ export const pipeline = Object.assign(runPipeline, { fromSpec: runSpec });
 
 // sources
 export { fromBytes } from './sources/from-bytes.js';
+export { fromStream } from './sources/from-stream.js';
 export { tone, type ToneOptions } from './sources/tone.js';
 // stages
 export { gain, type GainOptions } from './stages/gain.js';
@@ -50,8 +54,8 @@ export { pcmDecode, type PcmDecodeOptions } from './stages/pcm-decode.js';
 export { pcmEncode, type PcmEncodeOptions } from './stages/pcm-encode.js';
 export { mix, type MixOptions } from './stages/mix.js';
 export { frames, type FramesOptions } from './stages/frames.js';
-export { fade, type FadeOptions, type FadeStage } from './stages/fade.js';
-// prebuffer, meter, fromIterable, fromResponse (issue 2, part 3)
+export { fade, type FadeControl, type FadeOptions, type FadeStage } from './stages/fade.js';
+// prebuffer, meter, fromIterable, fromResponse
 export { prebuffer, type PrebufferOptions } from './stages/prebuffer.js';
 export { meter, type MeterOptions } from './stages/meter.js';
 export { fromIterable, type FromIterableOptions } from './sources/from-iterable.js';
@@ -60,6 +64,5 @@ export { formatFromHeaders, type HeadersLike } from './sources/format-from-heade
 // resampling: the stage, and the stream-free core (AudioWorklet-ready)
 export { resample, type ResampleOptions } from './stages/resample.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';
-// speak: LLM tokens → ordered, prefetched speech (issue 8)
+// speak: LLM tokens → ordered, prefetched speech
 export { speak, type SpeakOptions } from './speak/speak.js';
-export { standaloneContext, type StandaloneContext } from './standalone-context.js';

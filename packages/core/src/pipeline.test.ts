@@ -55,7 +55,8 @@ describe('assembly', () => {
 
   it('checks the order of sources, transforms and sinks', () => {
     expect(() => assemble(gain() as never, collect())).toThrow(/starts with a source/);
-    expect(() => (assemble as (...a: unknown[]) => unknown)(tone(), gain())).toThrow(/ends with a sink/);
+    expect(() => (pipeline as unknown as (...a: unknown[]) => unknown)(tone(), gain())).toThrow(/ends with a sink/);
+    expect(assemble(tone(), gain()).role).toBe('source'); // without a sink: a source
     expect(() => assemble(tone(), tone() as never, collect())).toThrow(/"tone" is a source and belongs first/);
   });
 

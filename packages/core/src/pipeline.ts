@@ -1,9 +1,11 @@
 import { VoxpipeError, isAbortError, toVoxpipeError } from './errors.js';
-import { RunEvents, type Outcome, type RunEventMap, type RunEventType } from './events.js';
-import { describeFormat, formatMismatch, type Format } from './format.js';
-import { MILESTONE_FIELD, emptyMetrics, finishMetrics, type Milestone, type RunMetrics } from './metrics.js';
+import { RunEvents, type Outcome } from './events.js';
+import { chainFormats, composeSource, mismatchError, pipeStages } from './compose.js';
+import { formatMismatch, type Format } from './format.js';
+import { createContext } from './context.js';
+import { emptyMetrics, finishMetrics, type RunMetrics } from './metrics.js';
 import { pcmDurationMs, type PcmChunk } from './pcm.js';
-import type { AnyStage, SinkStage, SourceStage, StageContext, StageSink, StageSpec, TransformStage } from './stage.js';
+import type { AnyStage, Controllable, EndOutcome, SinkHandle, SinkStage, SourceStage, SourceWrapperStage, StageSink, StageSpec, TransformStage } from './stage.js';
 import { WritableStream } from './streams.js';
 
 /** What a run can be given. */
@@ -31,6 +33,12 @@ export interface Run<R> {
   readonly done: Promise<RunResult<R>>;
   /** Stops everything: the request, the stages, their timers and decoders. `done` resolves with outcome `aborted`. */
   abort(reason?: string): void;
+  /**
+   * This run's handle on one of its stages (`fade`'s `fadeOut()`, a player's
+   * `stop()`), once the stage has started; undefined before, or for a stage
+   * that gives none.
+   */
+  control<C>(stage: Controllable<C>): C | undefined;
 }
 
 /** A pipeline as data: its stages, source first and sink last. */
@@ -51,59 +59,49 @@ export interface Pipeline<R> {
 }
 
 type Parts<R> = [...AnyStage[], SinkStage<any, R>];
-
-function mismatchError(taker: { name: string; takes: Format }, giverName: string, given: Format): VoxpipeError {
-  return new VoxpipeError(
-    'format',
-    `"${taker.name}" takes ${describeFormat(taker.takes)} but "${giverName}" gives ${describeFormat(given)}`,
-    { stage: taker.name },
-  );
-}
+type SourceParts = [SourceStage<any>, ...Array<SourceWrapperStage | TransformStage<any, any>>];
 
 /**
- * Checks that the stages fit together (formats, order) and returns a
- * pipeline ready to run. Nothing flows until `run()`.
+ * Checks that the stages fit together (formats, order). Ending with a sink,
+ * it returns a pipeline ready to run; without one, a source stage (the
+ * source, its wrapper and transforms as one) to run in a pipeline, in
+ * another stage, or on its own with `openSource`. Nothing flows until then.
  *
  * ```ts
  * const p = assemble(tone({ frequency: 440, ms: 500 }), gain({ db: -6 }), collect());
- * const { value } = await p.run().done;
+ * const speech = assemble(ttsSource(options), reconnect(), decode()); // a source of PCM
  * ```
  */
-export function assemble<R>(...parts: Parts<R>): Pipeline<R> {
-  const all = parts as AnyStage[];
-  const order: AnyStage[] = [...all];
-  if (all.length < 2) throw new VoxpipeError('format', 'A pipeline needs at least a source and a sink');
+export function assemble<R>(...parts: Parts<R>): Pipeline<R>;
+export function assemble<O = unknown>(...parts: SourceParts): SourceStage<O>;
+export function assemble<R>(...parts: AnyStage[]): Pipeline<R> | SourceStage {
+  const all = parts;
+  if (all.length === 0) throw new VoxpipeError('format', 'assemble needs at least a source');
   const first = all[0];
   const last = all[all.length - 1];
   if (first.role !== 'source') throw new VoxpipeError('format', `A pipeline starts with a source, not "${first.name}" (${first.role})`, { stage: first.name });
-  if (last.role !== 'sink') throw new VoxpipeError('format', `A pipeline ends with a sink, not "${last.name}" (${last.role})`, { stage: last.name });
+  const middle = last.role === 'sink' ? all.slice(1, -1) : all.slice(1);
 
   let source: SourceStage = first;
-  let index = 1;
-  for (; index < all.length - 1 && all[index].role === 'source-wrapper'; index++) {
-    const wrapper = all[index] as Extract<AnyStage, { role: 'source-wrapper' }>;
+  let index = 0;
+  for (; index < middle.length && middle[index].role === 'source-wrapper'; index++) {
+    const wrapper = middle[index] as SourceWrapperStage;
     if (source.gives.kind !== 'bytes') throw mismatchError({ name: wrapper.name, takes: { kind: 'bytes' } }, source.name, source.gives);
     source = wrapper.wrap(source as SourceStage<Uint8Array>) as SourceStage;
   }
-
-  const transforms: TransformStage[] = [];
-  const formats: Format[] = [source.gives];
-  let current = source.gives;
-  let giver = source.name;
-  for (; index < all.length - 1; index++) {
-    const stage = all[index];
+  for (const stage of middle.slice(index)) {
     if (stage.role !== 'transform') {
       const where = stage.role === 'source-wrapper' ? 'directly after the source' : stage.role === 'source' ? 'first' : 'last';
       throw new VoxpipeError('format', `"${stage.name}" is a ${stage.role} and belongs ${where}`, { stage: stage.name });
     }
-    if (formatMismatch(current, stage.takes)) throw mismatchError(stage, giver, current);
-    current = stage.gives(current);
-    formats.push(current);
-    transforms.push(stage);
-    giver = stage.name;
   }
+  const transforms = middle.slice(index) as TransformStage[];
+  if (last.role !== 'sink') return composeSource(source, transforms, all);
+
+  const formats = chainFormats(source.name, source.gives, transforms);
   const sink = last as SinkStage<unknown, R>;
-  if (formatMismatch(current, sink.takes)) throw mismatchError(sink, giver, current);
+  const giver = transforms.length > 0 ? transforms[transforms.length - 1].name : source.name;
+  if (formatMismatch(formats[formats.length - 1], sink.takes)) throw mismatchError(sink, giver, formats[formats.length - 1]);
 
   return {
     source,
@@ -112,7 +110,7 @@ export function assemble<R>(...parts: Parts<R>): Pipeline<R> {
     formats,
     toSpec() {
       return {
-        stages: order.map((stage) => {
+        stages: all.map((stage) => {
           if (!stage.spec) throw new VoxpipeError('format', `"${stage.name}" was built from code and has no spec to write`, { stage: stage.name });
           return stage.spec;
         }),
@@ -134,50 +132,21 @@ function startRun<R>(
   const controller = new AbortController();
   const signal = controller.signal;
   const events = new RunEvents();
-  const origin = performance.now();
   const metrics = emptyMetrics(Date.now());
-  const cleanups: Array<() => void> = [];
-  let declared: Format | undefined;
-  const now = () => performance.now() - origin;
-
-  const emit = <K extends RunEventType>(type: K, detail: RunEventMap[K], stage?: string) => {
-    events.emit({ type, t: now(), stage, detail });
-  };
-  const contextFor = (stage: string): StageContext => ({
+  const controls = new Map<object, unknown>();
+  let endedAs: EndOutcome | undefined;
+  let settled = false;
+  const scope = createContext({
     signal,
-    stage,
-    now,
-    emit: (type, detail) => emit(type, detail, stage),
-    mark<M extends Milestone>(milestone: M, detail?: RunEventMap[M]) {
-      const field = MILESTONE_FIELD[milestone];
-      if (metrics[field] !== undefined) return false;
-      (metrics as unknown as Record<string, number>)[field] = now();
-      emit(milestone, detail ?? ((milestone === 'first-audible' ? { db: NaN } : {}) as RunEventMap[M]), stage);
-      return true;
-    },
-    count(counter, amount = 1) {
-      metrics[counter] += amount;
-    },
-    declare(format) {
-      declared = format;
-    },
-    get declared() {
-      return declared;
-    },
-    defer(cleanup) {
-      if (finished) runCleanup(cleanup);
-      else cleanups.push(cleanup);
+    metrics,
+    onEvent: (event) => events.emit(event),
+    onProvide: (stage, control) => controls.set(stage, control),
+    onEnd(outcome, reason) {
+      if (signal.aborted || settled) return;
+      endedAs = outcome;
+      controller.abort(new VoxpipeError('aborted', reason));
     },
   });
-
-  let finished = false;
-  const runCleanup = (cleanup: () => void) => {
-    try {
-      cleanup();
-    } catch (error) {
-      emit('warning', { code: 'cleanup', message: error instanceof Error ? error.message : String(error) });
-    }
-  };
 
   const external = options.signal;
   const onExternalAbort = () => controller.abort(new VoxpipeError('aborted', 'The run was aborted by its signal', { cause: external?.reason }));
@@ -186,21 +155,21 @@ function startRun<R>(
 
   const done = (async (): Promise<RunResult<R>> => {
     await Promise.resolve(); // let the caller attach listeners first
-    emit('start', {});
+    scope.emit('start', {});
     let outcome: Outcome = 'completed';
     let failure: VoxpipeError | undefined;
     let value: R | undefined;
+    let handle: SinkHandle<unknown, R> | undefined;
     try {
       if (signal.aborted) throw signal.reason;
-      let readable = source.open(contextFor(source.name)) as ReadableStream<unknown>;
-      transforms.forEach((stage, i) => {
-        readable = readable.pipeThrough(stage.create(contextFor(stage.name), formats[i]), { signal });
-      });
-      const handle = sink.open(contextFor(sink.name), formats[formats.length - 1]);
+      const readable = pipeStages(source.open(scope.for(source.name, source)), formats, transforms, scope);
+      handle = sink.open(scope.for(sink.name, sink), formats[formats.length - 1]);
       await readable.pipeTo(new WritableStream(countingSink(handle.sink, formats[formats.length - 1], metrics), handle.strategy), { signal });
       value = handle.result();
     } catch (error) {
-      if (signal.aborted && (isAbortError(error) || isAbortError(signal.reason))) {
+      if (endedAs === 'completed' && handle) {
+        value = handle.result();
+      } else if (signal.aborted && (isAbortError(error) || isAbortError(signal.reason))) {
         outcome = 'aborted';
       } else {
         outcome = 'error';
@@ -208,12 +177,12 @@ function startRun<R>(
         if (!signal.aborted) controller.abort(failure);
       }
     } finally {
-      finished = true;
+      settled = true;
       external?.removeEventListener('abort', onExternalAbort);
-      for (const cleanup of cleanups.splice(0).reverse()) runCleanup(cleanup);
-      finishMetrics(metrics, now());
-      if (failure) emit('error', { error: failure });
-      emit('end', { outcome });
+      scope.finish();
+      finishMetrics(metrics, scope.now());
+      if (failure) scope.emit('error', { error: failure });
+      scope.emit('end', { outcome });
     }
     if (failure) throw failure;
     return { outcome: outcome as Exclude<Outcome, 'error'>, value, metrics };
@@ -227,6 +196,9 @@ function startRun<R>(
     done,
     abort(reason = 'The run was aborted') {
       if (!signal.aborted) controller.abort(new VoxpipeError('aborted', reason));
+    },
+    control<C>(stage: Controllable<C>) {
+      return controls.get(stage) as C | undefined;
     },
   };
 }
@@ -270,5 +242,14 @@ export function pipeline<R>(options: RunOptions, ...parts: Parts<R>): Run<R>;
 export function pipeline<R>(...args: unknown[]): Run<R> {
   const first = args[0] as { role?: unknown } | undefined;
   const options = first && typeof first === 'object' && !('role' in first) ? (args.shift() as RunOptions) : {};
-  return assemble(...(args as Parts<R>)).run(options);
+  return assemblePipeline(args as Parts<R>).run(options);
+}
+
+/** `assemble` for a whole pipeline: the last stage must be a sink. */
+export function assemblePipeline<R>(parts: Parts<R>): Pipeline<R> {
+  const stages = parts as AnyStage[];
+  if (stages.length < 2) throw new VoxpipeError('format', 'A pipeline needs at least a source and a sink');
+  const last = stages[stages.length - 1];
+  if (last.role !== 'sink') throw new VoxpipeError('format', `A pipeline ends with a sink, not "${last.name}" (${last.role})`, { stage: last.name });
+  return assemble(...parts);
 }

@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { VoxpipeError } from './errors.js';
-import { assemble, type Pipeline, type PipelineSpec, type Run, type RunOptions } from './pipeline.js';
-import type { AnyStage, SinkStage } from './stage.js';
+import { compose } from './compose.js';
+import { assemble, assemblePipeline, type Pipeline, type PipelineSpec, type Run, type RunOptions } from './pipeline.js';
+import type { AnyStage, SinkStage, SourceStage, StageSpec, TransformStage } from './stage.js';
 
 /** A stage factory the registry can call with JSON options. */
 export type StageFactory = (options?: any) => AnyStage;
@@ -37,15 +38,26 @@ export function assembleFromSpec<R = unknown>(spec: unknown, registry: Registry)
     const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'spec'}: ${issue.message}`);
     throw new VoxpipeError('bad-request', `Bad pipeline spec: ${problems.join('; ')}`);
   }
-  const stages = parsed.output.stages.map((entry, i) => {
-    const factory = Object.hasOwn(registry, entry.stage) ? registry[entry.stage] : undefined;
-    if (!factory) {
-      const known = Object.keys(registry).sort().join(', ');
-      throw new VoxpipeError('bad-request', `Unknown stage "${entry.stage}" at stages[${i}] (known: ${known})`);
-    }
-    return factory(entry.options ?? {});
-  });
-  return assemble(...(stages as [...AnyStage[], SinkStage<any, R>]));
+  const stages = parsed.output.stages.map((entry, i) => buildStage(entry, registry, `stages[${i}]`));
+  return assemblePipeline(stages as [...AnyStage[], SinkStage<any, R>]);
+}
+
+const compositeSchema = v.strictObject({
+  stages: v.pipe(v.array(v.strictObject({ stage: v.pipe(v.string(), v.minLength(1)), options: v.optional(v.record(v.string(), v.unknown())) })), v.minLength(1)),
+});
+
+/** One stage from its spec; `compose` and `assemble` (a composite's spec) build their parts from the same registry. */
+function buildStage(entry: StageSpec, registry: Registry, at: string): AnyStage {
+  const factory = Object.hasOwn(registry, entry.stage) ? registry[entry.stage] : undefined;
+  if (factory) return factory(entry.options ?? {});
+  if (entry.stage === 'compose' || entry.stage === 'assemble') {
+    const parsed = v.safeParse(compositeSchema, entry.options ?? {});
+    if (!parsed.success) throw new VoxpipeError('bad-request', `Bad ${entry.stage} at ${at}: options.stages must list one or more stages`);
+    const parts = parsed.output.stages.map((part, i) => buildStage(part, registry, `${at}.options.stages[${i}]`));
+    return entry.stage === 'compose' ? compose(...(parts as TransformStage[])) : assemble(...(parts as [SourceStage, ...TransformStage[]]));
+  }
+  const known = [...Object.keys(registry), 'assemble', 'compose'].sort().join(', ');
+  throw new VoxpipeError('bad-request', `Unknown stage "${entry.stage}" at ${at} (known: ${known})`);
 }
 
 /** Builds a pipeline from data and runs it (see `assembleFromSpec`). */

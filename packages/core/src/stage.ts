@@ -25,7 +25,7 @@ export interface StageContext {
    */
   mark<M extends Milestone>(milestone: M, detail?: RunEventMap[M]): boolean;
   /** Adds to a counter in the run's metrics. */
-  count(counter: 'bytes' | 'underruns' | 'reconnects' | 'retries', amount?: number): void;
+  count(counter: Counter, amount?: number): void;
   /**
    * The format the source learned at run time (e.g. from Content-Type).
    * Sources call `declare`; decoders read `declared`.
@@ -34,6 +34,30 @@ export interface StageContext {
   readonly declared: Format | undefined;
   /** Runs `cleanup` once when the run ends, however it ends (completed, aborted, failed). */
   defer(cleanup: () => void): void;
+  /** Calls `listener` once if the run is aborted (at once, in a microtask, if it already was); the listener is removed when the run ends. */
+  onAbort(listener: (reason: unknown) => void): void;
+  /**
+   * Ends the run from inside: `'aborted'` (a player stopped by its user: the
+   * run's `done` resolves `aborted`) or `'completed'` (a sink that has all it
+   * wants: upstream is cancelled and `done` resolves with the sink's result).
+   */
+  end(outcome: EndOutcome, reason?: string): void;
+  /** Makes `control` this run's handle on the stage: `run.control(stage)` returns it (fade out, stop with fade…). */
+  provide(control: unknown, stage?: object): void;
+}
+
+/** The counters in a run's metrics that stages add to. */
+export type Counter = 'bytes' | 'underruns' | 'reconnects' | 'retries';
+
+/** How a stage can end its run (`ctx.end`). */
+export type EndOutcome = 'completed' | 'aborted';
+
+/**
+ * A stage that gives each run a control of type `C` (`ctx.provide`), reached
+ * with `run.control(stage)`. The property is never set; it only carries the type.
+ */
+export interface Controllable<C> {
+  readonly __control?: C;
 }
 
 interface StageBase {

@@ -1,5 +1,4 @@
-import { fromIterable, ReadableStream, speak, text, type PcmChunk, type RunEvent, type SpeakOptions } from '@voxpipe/core';
-import { standaloneContext } from '@voxpipe/core';
+import { assemble, fromIterable, openSource, speak, text, type PcmChunk, type RunEvent, type SpeakOptions } from '@voxpipe/core';
 import type { Say } from './utterance.js';
 
 /** What `sayWith` can say: a whole text, or a stream of pieces (an LLM's tokens). */
@@ -18,39 +17,7 @@ export type Speakable = string | Iterable<string> | AsyncIterable<string>;
 export function sayWith(options: SpeakOptions, onEvent?: (event: RunEvent) => void): Say<Speakable> {
   const stage = speak(options); // checks the options once
   return (utterance, signal) => {
-    const ctx = standaloneContext('speak', signal, onEvent);
     const pieces = typeof utterance === 'string' ? [utterance] : utterance;
-    const input = fromIterable(pieces, { format: text }).open(ctx) as ReadableStream<string>;
-    const reader = input.pipeThrough(stage.create(ctx, text), { signal }).getReader();
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      signal.removeEventListener('abort', finish);
-      ctx.finish();
-    };
-    signal.addEventListener('abort', finish, { once: true });
-    return new ReadableStream<PcmChunk>(
-      {
-        async pull(controller) {
-          try {
-            const { done, value } = await reader.read();
-            if (done) {
-              finish();
-              return controller.close();
-            }
-            controller.enqueue(value);
-          } catch (error) {
-            finish();
-            throw error;
-          }
-        },
-        async cancel(reason) {
-          await reader.cancel(reason).catch(() => {});
-          finish();
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    return openSource<PcmChunk>(assemble(fromIterable(pieces, { format: text }), stage), { signal, onEvent }).readable;
   };
 }

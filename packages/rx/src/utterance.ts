@@ -1,6 +1,5 @@
-import { anyPcm, fade, pcmFrames, VoxpipeError, type FadeStage, type PcmChunk } from '@voxpipe/core';
+import { anyPcm, assemble, fade, fromStream, openSource, pcmFrames, VoxpipeError, type FadeControl, type PcmChunk } from '@voxpipe/core';
 import { filter, map, type OperatorFunction } from 'rxjs';
-import { standaloneContext, type StandaloneContext } from '@voxpipe/core';
 
 /**
  * Makes the speech for one utterance: a stream of PCM that stops (and stops
@@ -69,9 +68,8 @@ export class UtteranceRun<U> {
   interruptedBy: number | undefined;
   interruptedAt = 0;
   readonly #controller = new AbortController();
-  readonly #context: StandaloneContext;
   readonly #reader: ReadableStreamDefaultReader<PcmChunk> | undefined;
-  readonly #fade: FadeStage | undefined;
+  readonly #fade: FadeControl | undefined;
   #failure: unknown;
   #stopped = false;
   /** Its audio ran to the end by itself. */
@@ -82,14 +80,17 @@ export class UtteranceRun<U> {
   constructor(id: number, utterance: U, say: Say<U>, fadeMs?: number) {
     this.id = id;
     this.utterance = utterance;
-    this.#context = standaloneContext('utterance', this.#controller.signal);
     try {
-      let stream = say(utterance, this.#controller.signal);
-      if (fadeMs !== undefined) {
-        this.#fade = fade({ inMs: 0, outMs: fadeMs, fadeEnd: false });
-        stream = stream.pipeThrough(this.#fade.create(this.#context, anyPcm), { signal: this.#controller.signal });
+      const signal = this.#controller.signal;
+      const stream = say(utterance, signal);
+      if (fadeMs === undefined) {
+        this.#reader = stream.getReader();
+      } else {
+        const gentle = fade({ inMs: 0, outMs: fadeMs, fadeEnd: false });
+        const opened = openSource<PcmChunk>(assemble(fromStream(stream, anyPcm), gentle), { signal });
+        this.#fade = opened.control(gentle);
+        this.#reader = opened.readable.getReader();
       }
-      this.#reader = stream.getReader();
     } catch (error) {
       this.#failure = error;
     }
@@ -146,7 +147,6 @@ export class UtteranceRun<U> {
       this.#controller.abort(new VoxpipeError('aborted', 'The utterance was stopped', { stage: 'utterance' }));
       void this.#reader?.cancel().catch(() => {});
     }
-    this.#context.finish();
   }
 
   /** Its last event: `end`, or `interrupted` with the played position. */

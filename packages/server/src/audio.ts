@@ -1,7 +1,6 @@
 import { mp3Encode, wavEncode } from '@voxpipe/codecs';
-import { ReadableStream, concatPcm, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type SynthesisRequest, type TransformStage } from '@voxpipe/core';
+import { ReadableStream, assemble, concatPcm, fromStream, openSource, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type RunEvent, type SynthesisRequest, type TransformStage } from '@voxpipe/core';
 import type { AudioFormatName, ModelPath } from './catalog.js';
-import { runStages } from './run-stages.js';
 
 /** Every response is 24 kHz mono, whatever the engine's own rate. */
 export const OUTPUT_RATE = 24000;
@@ -142,5 +141,8 @@ export function audioBytes(
   else signal.addEventListener('abort', onAbort, { once: true });
   const pcm = speech(engine, request, stop.signal, decorate);
   const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
-  return runStages<Uint8Array>(pcm, input, encodingStages(request.format), { signal: stop.signal, onWarning });
+  const onEvent = (event: RunEvent) => {
+    if (event.type === 'warning') onWarning?.(event.stage ?? 'audio', event.detail as { code: string; message: string });
+  };
+  return openSource<Uint8Array>(assemble(fromStream(pcm, input), ...encodingStages(request.format)), { signal: stop.signal, onEvent }).readable;
 }

@@ -5,7 +5,6 @@
  */
 export { createServer, type CorsOptions, type ListenOptions, type ListeningServer, type Logger, type ServerOptions, type VoxpipeServer } from './server.js';
 export { MODELS, DEFAULT_MODEL, buildVoiceCatalog, type ModelInfo, type PublicVoice, type AudioFormatName } from './catalog.js';
-export { runStages, type RunStagesOptions } from './run-stages.js';
 export type { ServerLimitsInput as ServerLimits } from './request-schema.js';
 export { ApiError, type ApiErrorBody } from './api-error.js';
 export { type ServerHooks } from './server.js';

@@ -2,7 +2,7 @@
  * Audio made in-process for the codecs' tests and benchmarks: no fixture
  * files, no external tools. Not part of the package's public surface.
  */
-import { anyPcm, type PcmChunk } from '@voxpipe/core';
+import { anyPcm, createContext, type PcmChunk } from '@voxpipe/core';
 import { mp3Encode, type Mp3EncodeOptions } from '../mp3-encode.js';
 import { interleave, wavHeader } from '../wav-encode.js';
 import { joinBytes as join } from '@voxpipe/core/testing';
@@ -23,19 +23,8 @@ export function sine(options: { sampleRate?: number; channels?: number; frames: 
 /** Encodes `pcm` to MP3 with `mp3Encode`, in one chunk. */
 export async function encodeMp3(pcm: PcmChunk, options: Mp3EncodeOptions = {}): Promise<Uint8Array> {
   const stage = mp3Encode(options);
-  const deferred: Array<() => void> = [];
-  const ctx = {
-    signal: new AbortController().signal,
-    stage: stage.name,
-    now: () => 0,
-    emit() {},
-    mark: () => false,
-    count() {},
-    declare() {},
-    declared: undefined,
-    defer: (f: () => void) => deferred.push(f),
-  };
-  const stream = stage.create(ctx, anyPcm);
+  const scope = createContext({ signal: new AbortController().signal });
+  const stream = stage.create(scope.for(stage.name), anyPcm);
   const writer = stream.writable.getWriter();
   const parts: Uint8Array[] = [];
   const reading = (async () => {
@@ -49,7 +38,7 @@ export async function encodeMp3(pcm: PcmChunk, options: Mp3EncodeOptions = {}): 
   await writer.write(pcm);
   await writer.close();
   await reading;
-  for (const f of deferred) f();
+  scope.finish();
   return join(parts);
 }
 

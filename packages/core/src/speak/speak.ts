@@ -1,16 +1,17 @@
 import * as v from 'valibot';
 import { ttsSource, type FetchLike } from '../client/tts-source.js';
 import { VoxpipeError, toVoxpipeError } from '../errors.js';
-import { describeFormat, formatMismatch, text, type Format } from '../format.js';
+import { anyPcm, describeFormat, formatMismatch, text, type Format } from '../format.js';
 import { msSchema, parseOptions, sampleRateSchema } from '../options.js';
 import { pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from '../pcm.js';
-import type { SourceStage, StageContext, TransformStage } from '../stage.js';
+import { openSource } from '../open-source.js';
+import { assemble } from '../pipeline.js';
+import { transformStage, type SourceStage, type StageContext, type TransformStage } from '../stage.js';
 import { pcmDecode } from '../stages/pcm-decode.js';
 import { reconnect, type ReconnectOptions } from '../stages/reconnect.js';
 import { resample } from '../stages/resample.js';
-import { ReadableStream, TransformStream } from '../streams.js';
+import { ReadableStream } from '../streams.js';
 import { sentences } from '../text/sentences.js';
-import { childContext } from './child-context.js';
 
 const text1 = v.pipe(v.string(), v.minLength(1));
 
@@ -158,6 +159,15 @@ function speakingPair(
   const split = sentences({ maxWaitMs: o.maxWaitMs, maxChars: o.maxChars }).create(ctx, text);
   const sentenceReader = split.readable.getReader();
   const toRate = resample({ rate: o.sampleRate });
+  // The read-ahead: fills while earlier sentences play, then holds the response back.
+  const readAhead = transformStage<PcmChunk, PcmChunk>({
+    name: 'readAhead',
+    takes: anyPcm,
+    gives: (format) => format,
+    transformer: () => ({}),
+    writableStrategy: { highWaterMark: 1 },
+    readableStrategy: pcmTimeStrategy(o.prefetchMs),
+  });
   const pauseFrames = Math.round((o.sentencePauseMs * o.sampleRate) / 1000);
   const jobs: Job[] = [];
   const arrived = new Notifier();
@@ -171,7 +181,6 @@ function speakingPair(
   const stopAll = (reason: unknown) => {
     if (stopped) return;
     stopped = true;
-    ctx.signal.removeEventListener('abort', onAbort);
     for (const job of jobs.splice(0)) job.stop(reason);
     void sentenceReader.cancel(reason).catch(() => {});
     arrived.notify();
@@ -187,24 +196,14 @@ function speakingPair(
       // already closed
     }
   };
-  const onAbort = () => fail(ctx.signal.reason);
-  if (ctx.signal.aborted) queueMicrotask(onAbort);
-  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  ctx.onAbort(fail);
   ctx.defer(() => stopAll(new VoxpipeError('aborted', 'The run ended', { stage: 'speak' })));
 
   function start(sentence: string, index: number): Job {
     const controller = new AbortController();
-    const child = childContext(ctx, controller.signal);
-    const source = request(sentence);
-    const decoded = decoder.gives(source.gives);
     const { signal } = controller;
-    const readable = source
-      .open(child.for(source.name))
-      .pipeThrough(decoder.create(child.for(decoder.name), source.gives), { signal })
-      .pipeThrough(toRate.create(child.for(toRate.name), decoded), { signal })
-      // The read-ahead: fills while earlier sentences play, then holds the response back.
-      .pipeThrough(new TransformStream<PcmChunk, PcmChunk>({}, { highWaterMark: 1 }, pcmTimeStrategy(o.prefetchMs)), { signal });
-    const reader = readable.getReader();
+    const speech = assemble<PcmChunk>(request(sentence), decoder, toRate, readAhead);
+    const reader = openSource(speech, { signal, parent: ctx }).readable.getReader();
     let ended = false;
     return {
       index,
@@ -213,14 +212,12 @@ function speakingPair(
       begun: false,
       done() {
         ended = true;
-        child.finish();
       },
       stop(reason) {
         if (ended) return;
         ended = true;
         if (!signal.aborted) controller.abort(reason ?? new VoxpipeError('aborted', 'The sentence was stopped', { stage: 'speak' }));
         void reader.cancel(reason).catch(() => {});
-        child.finish();
       },
     };
   }

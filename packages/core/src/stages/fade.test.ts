@@ -10,7 +10,7 @@ import type { SourceStage } from '../stage.js';
 import { ReadableStream } from '../streams.js';
 import { arbitraryPcm, cutPcm, pcmPartitions } from '../testing/arbitraries.js';
 import { acceptedAfterReads, failureOf, runTransform, testContext } from '../testing/harness.js';
-import { fade, type FadeStage } from './fade.js';
+import { fade, type FadeControl, type FadeStage } from './fade.js';
 import * as abortCore from '../index.js';
 import * as abortKit from '../testing/index.js';
 
@@ -29,8 +29,8 @@ function gainAt(q: number, total: number, nIn: number, nOut: number, fadeEnd: bo
 const largestStep = (samples: Float32Array) => samples.reduce((most, x, i) => (i === 0 ? most : Math.max(most, Math.abs(x - samples[i - 1]))), 0);
 
 /**
- * Runs `stage` over `parts` with a reader always waiting; asks for `fadeOut()`
- * after part `stopAfter` was taken (−1: before the first). Returns the
+ * Runs `stage` over `parts` with a reader always waiting; asks the run's
+ * control for `fadeOut()` after part `stopAfter` was taken (−1: before the first). Returns the
  * output and the stage's position (frames given) when the fade-out was asked.
  */
 async function runStopping(stage: FadeStage, parts: PcmChunk[], stopAfter: number) {
@@ -46,9 +46,10 @@ async function runStopping(stage: FadeStage, parts: PcmChunk[], stopAfter: numbe
     }
   })();
   const writer = stream.writable.getWriter();
+  const control = ctx.control<FadeControl>()!;
   let refused = false;
   let givenAtStop = 0;
-  if (stopAfter < 0) stage.fadeOut();
+  if (stopAfter < 0) control.fadeOut();
   for (let i = 0; i < parts.length; i++) {
     try {
       await writer.write(parts[i]);
@@ -58,7 +59,7 @@ async function runStopping(stage: FadeStage, parts: PcmChunk[], stopAfter: numbe
     }
     if (i === stopAfter) {
       givenAtStop = out.reduce((n, c) => n + c.channels[0].length, 0);
-      stage.fadeOut();
+      control.fadeOut();
     }
   }
   if (!refused) await writer.close().catch(() => {});
@@ -154,7 +155,7 @@ describe('fade', () => {
         new ReadableStream<PcmChunk>(
           {
             pull(controller) {
-              if (++log.pulled === 30) f.fadeOut();
+              if (++log.pulled === 30) run.control(f)!.fadeOut();
               controller.enqueue(ones(64, 2));
             },
             cancel() {
@@ -164,7 +165,8 @@ describe('fade', () => {
           { highWaterMark: 0 },
         ),
     };
-    const { outcome, value } = await pipeline(endless, f, collect()).done;
+    const run = pipeline(endless, f, collect());
+    const { outcome, value } = await run.done;
     expect(outcome).toBe('completed');
     expect(log.cancelled).toBe(true);
     const [left, right] = value!.pcm!.channels;
@@ -174,7 +176,39 @@ describe('fade', () => {
     expect(left[left.length - 1]).toBe(0);
     expect(left[left.length - 161]).toBe(1);
     expect(largestStep(left)).toBeLessThanOrEqual(1 / 40 + 1e-6);
-    f.fadeOut(); // the run is over: nothing to stop, nothing thrown
+    run.control(f)!.fadeOut(); // the run is over: nothing to stop, nothing thrown
+  });
+
+  it('fadeOut() reaches one run only: two runs of the same stage, one stopped, the other plays to its end', async () => {
+    const f = fade({ inMs: 0, outMs: 20 });
+    let pulled = 0;
+    const endless: SourceStage<PcmChunk> = {
+      role: 'source',
+      name: 'endless',
+      gives: { kind: 'pcm', sampleRate: RATE, channels: 1 },
+      open: () =>
+        new ReadableStream<PcmChunk>(
+          {
+            pull(controller) {
+              if (++pulled === 10) {
+                expect(stopped.control(f)).not.toBe(playing.control(f));
+                stopped.control(f)!.fadeOut();
+              }
+              controller.enqueue(ones(64));
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+    };
+    const playing = pipeline(tone({ ms: 300, sampleRate: RATE, frequency: 440 }), f, collect());
+    const stopped = pipeline(endless, f, collect());
+    const [a, b] = await Promise.all([stopped.done, playing.done]);
+    expect(a.outcome).toBe('completed');
+    expect(a.value!.pcm!.channels[0].at(-1)).toBe(0);
+    expect(a.value!.pcm!.channels[0].length).toBeLessThan(11 * 64 + 160);
+    const alone = await pipeline(tone({ ms: 300, sampleRate: RATE, frequency: 440 }), fade({ inMs: 0, outMs: 20 }), collect()).done;
+    expect(b.value!.pcm!.channels[0].length).toBe(2400);
+    expect(b.value!.pcm!.channels[0]).toEqual(alone.value!.pcm!.channels[0]);
   });
 
   it('fades a tone in a real pipeline, and the stage can run again', async () => {
@@ -215,7 +249,7 @@ describe('fade', () => {
     const run = pipeline(source, f, collect());
     expect((await run.done).outcome).toBe('aborted');
     expect(log.cancelled).toBe(true);
-    expect(() => f.fadeOut()).not.toThrow();
+    expect(() => run.control(f)!.fadeOut()).not.toThrow();
   });
 
   it('holds back no more than outMs behind a stalled reader', async () => {

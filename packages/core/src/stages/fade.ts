@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
-import { transformStage, type TransformStage } from '../stage.js';
+import { transformStage, type Controllable, type TransformStage } from '../stage.js';
 import { pcmChecker } from './pcm-check.js';
 import { PcmQueue } from './pcm-queue.js';
 
@@ -23,23 +23,26 @@ const schema = v.strictObject({
 
 export type FadeOptions = v.InferInput<typeof schema>;
 
-/** A `fade` stage, with the handle that stops its running streams gently. */
-export interface FadeStage extends TransformStage<PcmChunk, PcmChunk> {
+/** One run's handle on its `fade` (`run.control(fadeStage)`): stops that run's stream gently. */
+export interface FadeControl {
   /**
-   * Stops every run of this stage now running, without a click: the next
-   * `outMs` of audio (starting with the audio held back for the end fade, so
-   * usually at once) ramps down to silence, then the stream ends cleanly —
-   * its readable closes, the rest of the upstream is cancelled, and the run
-   * completes. Asked before the first chunk, the fade starts with it. Does
-   * nothing for runs that have already ended or not yet started.
+   * Stops this run's stream without a click: the next `outMs` of audio
+   * (starting with the audio held back for the end fade, so usually at once)
+   * ramps down to silence, then the stream ends cleanly — its readable
+   * closes, the rest of the upstream is cancelled, and the run completes.
+   * Asked before the first chunk, the fade starts with it. Does nothing once
+   * the stream has ended.
    */
   fadeOut(): void;
 }
 
+/** A `fade` stage: each run gives a {@link FadeControl}. */
+export type FadeStage = TransformStage<PcmChunk, PcmChunk> & Controllable<FadeControl>;
+
 /**
  * Fades the start and the end of a stream so that playback starts and stops
  * without a click, and stops a stream gently on demand (barge-in): call
- * `fadeOut()` on the stage. Ramps are linear in amplitude over
+ * `fadeOut()` on the run's control of it, `run.control(stage)`. Ramps are linear in amplitude over
  * n = round(ms × rate / 1000) samples: the fade-in goes 0, 1/n, 2/n … 1 and a
  * fade-out goes (n−1)/n … 1/n, 0, so the gain never jumps by more than one
  * step of 1/n and the last sample is silent. (Equal-power curves are for
@@ -49,13 +52,12 @@ export interface FadeStage extends TransformStage<PcmChunk, PcmChunk> {
  *
  * ```ts
  * const f = fade({ inMs: 5, outMs: 20 });
- * pipeline(ttsSource({ baseUrl, text }), decode(), f, speaker()); // later: f.fadeOut()
+ * const run = pipeline(ttsSource({ baseUrl, text }), decode(), f, speaker()); // later: run.control(f)?.fadeOut()
  * ```
  */
 export function fade(options: FadeOptions = {}): FadeStage {
   const o = parseOptions('fade', schema, options);
-  const running = new Set<() => void>();
-  const stage = transformStage<PcmChunk, PcmChunk>({
+  return transformStage<PcmChunk, PcmChunk>({
     name: 'fade',
     takes: anyPcm,
     gives: (input) => input,
@@ -77,7 +79,6 @@ export function fade(options: FadeOptions = {}): FadeStage {
 
       const end = () => {
         ended = true;
-        running.delete(stop);
       };
 
       /** Takes `n` frames off the queue, applies the fades, and gives them; `total` is the stream's length once known. */
@@ -124,7 +125,7 @@ export function fade(options: FadeOptions = {}): FadeStage {
           end(); // the readable was already closed or cancelled
         }
       }
-      running.add(stop);
+      ctx.provide({ fadeOut: stop } satisfies FadeControl);
       ctx.defer(end);
 
       return {
@@ -151,11 +152,6 @@ export function fade(options: FadeOptions = {}): FadeStage {
           if (queue && queue.length > 0) give(controller, queue.length, position + queue.length);
         },
       };
-    },
-  });
-  return Object.assign(stage, {
-    fadeOut() {
-      for (const stop of [...running]) stop();
     },
   });
 }

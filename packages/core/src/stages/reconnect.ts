@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { isResumable, type ResumeResponse } from '../client/resumable.js';
 import { VoxpipeError, isAbortError } from '../errors.js';
 import { msSchema, parseOptions } from '../options.js';
+import { createContext } from '../context.js';
 import type { SourceStage, SourceWrapperStage, StageContext } from '../stage.js';
 import { ReadableStream } from '../streams.js';
 
@@ -75,9 +76,7 @@ interface Connection {
 /** The stream one run reads: as many connections as it takes, joined without gaps or repeats. */
 function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: Options): ReadableStream<Uint8Array> {
   const local = new AbortController();
-  const onRunAbort = () => local.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) onRunAbort();
-  else ctx.signal.addEventListener('abort', onRunAbort, { once: true });
+  ctx.onAbort((reason) => local.abort(reason));
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let delivered = 0;
   let attempt = 0;
@@ -87,7 +86,6 @@ function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: O
   let connection: Connection | undefined;
 
   ctx.defer(() => {
-    ctx.signal.removeEventListener('abort', onRunAbort);
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     if (connection) drop(connection);
@@ -248,7 +246,6 @@ function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: O
           if (result.done) {
             conn.unlink();
             connection = undefined;
-            ctx.signal.removeEventListener('abort', onRunAbort);
             return controller.close();
           }
           let chunk = result.value;
@@ -292,21 +289,9 @@ export function backoffMs(backoff: Options['backoff'], n: number, random: () => 
   return Math.max(0, Math.round(base * spread));
 }
 
-/** The context a non-resumable source is re-opened with: its own signal, and byte counting left to the wrapper. */
+/** The context a non-resumable source is re-opened with: its own signal, and byte counting (and first byte) left to the wrapper. */
 function innerContext(ctx: StageContext, signal: AbortSignal): StageContext {
-  return {
-    signal,
-    stage: ctx.stage,
-    now: () => ctx.now(),
-    emit: (type, detail) => ctx.emit(type, detail),
-    mark: (milestone, detail) => milestone !== 'first-byte' && ctx.mark(milestone, detail),
-    count: (counter, amount) => {
-      if (counter !== 'bytes') ctx.count(counter, amount);
-    },
-    declare: (format) => ctx.declare(format),
-    get declared() {
-      return ctx.declared;
-    },
-    defer: (cleanup) => ctx.defer(cleanup),
-  };
+  const scope = createContext({ parent: ctx, signal, shareDeclared: true, keep: ['first-byte', 'bytes'] });
+  ctx.defer(() => scope.finish());
+  return scope.for(ctx.stage);
 }

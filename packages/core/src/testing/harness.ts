@@ -1,17 +1,23 @@
-import { RunEvents, type RunEvent, type RunEventMap, type RunEventType } from '../events.js';
+import { createContext } from '../context.js';
+import { VoxpipeError } from '../errors.js';
+import type { RunEvent } from '../events.js';
 import type { Format } from '../format.js';
-import { emptyMetrics, MILESTONE_FIELD, type RunMetrics } from '../metrics.js';
-import type { StageContext, TransformStage } from '../stage.js';
+import type { RunMetrics } from '../metrics.js';
+import type { EndOutcome, StageContext, TransformStage } from '../stage.js';
 
 /** A StageContext for driving one stage by hand, that records what the stage did. */
 export interface TestContext extends StageContext {
   readonly controller: AbortController;
   readonly events: RunEvent[];
   readonly metrics: RunMetrics;
-  /** Cleanups registered with `defer` and not yet run. */
+  /** Cleanups registered with `defer` (and abort listeners with `onAbort`) not yet run. */
   pendingCleanups(): number;
   /** Runs the registered cleanups, as a run does when it ends. */
   finish(): void;
+  /** The control the stage gave this run with `ctx.provide` (what `run.control(stage)` would return). */
+  control<C>(): C | undefined;
+  /** How the stage ended the run with `ctx.end`, if it did (the context's signal is then aborted). */
+  endedAs(): EndOutcome | undefined;
 }
 
 /**
@@ -25,49 +31,29 @@ export interface TestContext extends StageContext {
 export function testContext(stage = 'test', declared?: Format): TestContext {
   const controller = new AbortController();
   const events: RunEvent[] = [];
-  const bus = new RunEvents();
-  const metrics = emptyMetrics(Date.now());
-  const cleanups: Array<() => void> = [];
-  let format = declared;
-  const origin = performance.now();
-  const now = () => performance.now() - origin;
-  const emit = <K extends RunEventType>(type: K, detail: RunEventMap[K]) => {
-    const event = { type, t: now(), stage, detail } as RunEvent;
-    events.push(event);
-    bus.emit(event);
-  };
-  return {
+  let control: unknown;
+  let ended: EndOutcome | undefined;
+  const scope = createContext({
+    signal: controller.signal,
+    declared,
+    onEvent: (event) => events.push(event),
+    onProvide: (_stage, provided) => {
+      control = provided;
+    },
+    onEnd: (outcome, reason) => {
+      ended ??= outcome;
+      controller.abort(new VoxpipeError('aborted', reason));
+    },
+  });
+  return Object.assign(scope.for(stage, controller), {
     controller,
     events,
-    metrics,
-    signal: controller.signal,
-    stage,
-    now,
-    emit,
-    mark(milestone, detail) {
-      const field = MILESTONE_FIELD[milestone];
-      if (metrics[field] !== undefined) return false;
-      (metrics as unknown as Record<string, number>)[field] = now();
-      emit(milestone, (detail ?? {}) as never);
-      return true;
-    },
-    count(counter, amount = 1) {
-      metrics[counter] += amount;
-    },
-    declare(f) {
-      format = f;
-    },
-    get declared() {
-      return format;
-    },
-    defer(cleanup) {
-      cleanups.push(cleanup);
-    },
-    pendingCleanups: () => cleanups.length,
-    finish() {
-      for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-    },
-  };
+    metrics: scope.metrics,
+    pendingCleanups: scope.pending,
+    finish: scope.finish,
+    control: <C>() => control as C | undefined,
+    endedAs: () => ended,
+  });
 }
 
 /** Feeds `input` through one run of `stage` and returns every chunk it gave, in order. */
