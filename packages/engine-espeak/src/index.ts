@@ -15,5 +15,4 @@ export { ESPEAK_VOICES, findVoice, type EspeakVoice } from './voices.js';
 export { medianF0, voicedF0, semitonesBetween, type F0Options } from './f0.js';
 export { splitSegments, segmentWeight, DEFAULT_SEGMENT_CHARS, DIGIT_WEIGHT } from './segment.js';
 export { speedToRate, semitonesToPitch, BASE_RATE_WPM, MIN_RATE_WPM, MAX_RATE_WPM } from './prosody.js';
-export type { WorkerTestHooks } from './protocol.js';
 export type { WorkerStartup } from './pool.js';
