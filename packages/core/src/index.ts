@@ -9,6 +9,8 @@ import { runSpec } from './spec.js';
 export { VoxpipeError, isAbortError, toVoxpipeError, type ErrorCode, type VoxpipeErrorOptions } from './errors.js';
 export { anyBytes, anyPcm, text, describeFormat, formatMismatch, refineFormat, type Container, type Format, type Kind, type SampleEncoding } from './format.js';
 export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from './pcm.js';
+export { pcmChecker, type PcmShape } from './pcm/pcm-check.js';
+export { mixChannels } from './pcm/mix-channels.js';
 export { ReadableStream, TransformStream, WritableStream, streamsRuntime } from './streams.js';
 export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type RunEventMap, type RunEventType } from './events.js';
 export type { Milestone, RunMetrics } from './metrics.js';

@@ -4,7 +4,7 @@ import type { Format } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import type { SourceStage } from '../stage.js';
-import { pcmChecker } from '../stages/pcm-check.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
 import { ReadableStream } from '../streams.js';
 import { formatSchema } from './format-schema.js';
 

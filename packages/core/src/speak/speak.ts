@@ -5,6 +5,7 @@ import { anyPcm, describeFormat, formatMismatch, text, type Format } from '../fo
 import { msSchema, parseOptions, sampleRateSchema } from '../options.js';
 import { pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from '../pcm.js';
 import { openSource } from '../open-source.js';
+import { mixChannels } from '../pcm/mix-channels.js';
 import { assemble } from '../pipeline.js';
 import { transformStage, type SourceStage, type StageContext, type TransformStage } from '../stage.js';
 import { pcmDecode } from '../stages/pcm-decode.js';
@@ -306,10 +307,6 @@ function speakingPair(
 
 /** The chunk as one channel (the mean of its channels). */
 function mono(chunk: PcmChunk): PcmChunk {
-  const count = chunk.channels.length;
-  if (count === 1) return chunk;
-  if (count === 0) throw new VoxpipeError('format', '"speak" got a PCM chunk with no channels', { stage: 'speak' });
-  const out = new Float32Array(pcmFrames(chunk));
-  for (const samples of chunk.channels) for (let i = 0; i < out.length; i++) out[i] += samples[i] / count;
-  return { sampleRate: chunk.sampleRate, channels: [out] };
+  if (chunk.channels.length === 0) throw new VoxpipeError('format', '"speak" got a PCM chunk with no channels', { stage: 'speak' });
+  return { sampleRate: chunk.sampleRate, channels: mixChannels(chunk.channels, 1) };
 }

@@ -3,8 +3,8 @@ import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
-import { pcmChecker } from './pcm-check.js';
-import { PcmQueue } from './pcm-queue.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
+import { PcmQueue } from '../pcm/pcm-queue.js';
 
 const schema = v.pipe(
   v.strictObject({

@@ -3,7 +3,7 @@ import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
-import { pcmChecker } from './pcm-check.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
 
 const schema = v.strictObject({
   /** A chunk whose RMS level is above this (dBFS) counts as audible. */

@@ -3,7 +3,8 @@ import { anyPcm } from '../format.js';
 import { channelsSchema, parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
-import { pcmChecker } from './pcm-check.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
+import { mixChannels } from '../pcm/mix-channels.js';
 
 const schema = v.strictObject({
   /** Channels out. */
@@ -40,29 +41,9 @@ export function mix(options: MixOptions): TransformStage<PcmChunk, PcmChunk> {
         transform(chunk, controller) {
           const { sampleRate, channelCount, frames } = check(chunk);
           if (frames === 0) return;
-          controller.enqueue({ sampleRate, channels: mixChannels(chunk.channels, channelCount, count, frames) });
+          controller.enqueue({ sampleRate, channels: mixChannels(chunk.channels, count) });
         },
       };
     },
   });
-}
-
-function mixChannels(input: readonly Float32Array[], m: number, n: number, frames: number): Float32Array[] {
-  if (m === n) return input.slice();
-  if (m < n) return Array.from({ length: n }, (_, k) => (k < m ? input[k] : input[k % m].slice()));
-  const out: Float32Array[] = [];
-  for (let k = 0; k < n; k++) {
-    const sources: Float32Array[] = [];
-    for (let j = k; j < m; j += n) sources.push(input[j]);
-    const scale = 1 / sources.length;
-    const mixed = new Float32Array(frames);
-    // Sum in double precision, so the average is rounded to float32 once.
-    for (let i = 0; i < frames; i++) {
-      let sum = 0;
-      for (const x of sources) sum += x[i];
-      mixed[i] = sources.length === 1 ? sum : sum * scale;
-    }
-    out.push(mixed);
-  }
-  return out;
 }

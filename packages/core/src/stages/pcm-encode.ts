@@ -3,7 +3,7 @@ import { anyPcm, type Format, type SampleEncoding } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
-import { pcmChecker } from './pcm-check.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
 
 const schema = v.strictObject({
   /** How each sample is stored: 16-bit integers (default) or 32-bit floats, little-endian. */

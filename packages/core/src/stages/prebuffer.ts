@@ -5,7 +5,7 @@ import { msSchema, parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm.js';
 import type { StageContext, TransformStage } from '../stage.js';
 import { ReadableStream, WritableStream } from '../streams.js';
-import { pcmChecker } from './pcm-check.js';
+import { pcmChecker } from '../pcm/pcm-check.js';
 
 const positiveMs = v.pipe(msSchema, v.gtValue(0), v.maxValue(600_000));
 

@@ -14,7 +14,12 @@ export interface PcmShape {
  * must be planar Float32Arrays of one length, at the rate and channel count
  * of the input format (or, where the format leaves them open, of the first
  * chunk). Anything else throws a `format` VoxpipeError naming the stage.
- * Internal to the stages; not part of the public surface.
+ * Every PCM stage and sink checks its input with it.
+ *
+ * ```ts
+ * const check = pcmChecker('mySink', input);
+ * const { sampleRate, channelCount, frames } = check(chunk);
+ * ```
  */
 export function pcmChecker(stage: string, input: Format): (chunk: PcmChunk) => PcmShape {
   let sampleRate = input.sampleRate;
