@@ -1,4 +1,4 @@
-import type { PcmChunk } from './pcm.js';
+import type { PcmChunk } from './pcm/pcm.js';
 
 /** One voice an engine can speak with. */
 export interface EngineVoice {

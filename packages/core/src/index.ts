@@ -8,7 +8,7 @@ import { runSpec } from './spec.js';
 
 export { VoxpipeError, isAbortError, toVoxpipeError, type ErrorCode, type VoxpipeErrorOptions } from './errors.js';
 export { anyBytes, anyPcm, text, describeFormat, formatMismatch, refineFormat, type Container, type Format, type Kind, type SampleEncoding } from './format.js';
-export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from './pcm.js';
+export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from './pcm/pcm.js';
 export { pcmChecker, type PcmShape } from './pcm/pcm-check.js';
 export { mixChannels } from './pcm/mix-channels.js';
 export { ReadableStream, TransformStream, WritableStream, streamsRuntime } from './streams.js';
@@ -47,10 +47,10 @@ export type { Engine, EngineVoice, SynthesisRequest } from './engine.js';
 // text
 export { sentences, splitSentences, type SentencesOptions } from './text/sentences.js';
 // the TTS HTTP client and reconnect
-export { ttsSource, type TtsSourceOptions, type FetchLike } from './client/tts-source.js';
-export { errorFromResponse, errorFromStatus, parseRetryAfter } from './client/http-error.js';
-export { isResumable, type Resumable, type ResumableSourceStage, type ResumeRequest, type ResumeResponse } from './client/resumable.js';
-export { reconnect, type ReconnectOptions } from './stages/reconnect.js';
+export { ttsSource, type TtsSourceOptions, type FetchLike } from './sources/tts-source.js';
+export { errorFromResponse, errorFromStatus, parseRetryAfter } from './sources/http-error.js';
+export { isResumable, type Resumable, type ResumableSourceStage, type ResumeRequest, type ResumeResponse } from './sources/resumable.js';
+export { reconnect, type ReconnectOptions } from './sources/reconnect.js';
 // PCM edges and shaping (pcmDecode, pcmEncode, mix, frames, fade)
 export { pcmDecode, type PcmDecodeOptions } from './stages/pcm-decode.js';
 export { pcmEncode, type PcmEncodeOptions } from './stages/pcm-encode.js';
@@ -67,4 +67,4 @@ export { formatFromHeaders, type HeadersLike } from './sources/format-from-heade
 export { resample, type ResampleOptions } from './stages/resample.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';
 // speak: LLM tokens → ordered, prefetched speech
-export { speak, type SpeakOptions } from './speak/speak.js';
+export { speak, type SpeakOptions } from './stages/speak.js';

@@ -4,7 +4,7 @@ import { chainFormats, composeSource, mismatchError, pipeStages } from './compos
 import { formatMismatch, type Format } from './format.js';
 import { createContext } from './context.js';
 import { emptyMetrics, finishMetrics, type RunMetrics } from './metrics.js';
-import { pcmDurationMs, type PcmChunk } from './pcm.js';
+import { pcmDurationMs, type PcmChunk } from './pcm/pcm.js';
 import type { AnyStage, Controllable, EndOutcome, SinkHandle, SinkStage, SourceStage, SourceWrapperStage, StageSink, StageSpec, TransformStage } from './stage.js';
 import { WritableStream } from './streams.js';
 

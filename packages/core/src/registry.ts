@@ -1,4 +1,4 @@
-import { ttsSource } from './client/tts-source.js';
+import { ttsSource } from './sources/tts-source.js';
 import type { Registry } from './spec.js';
 import { collect } from './sinks/collect.js';
 import { tone } from './sources/tone.js';
@@ -10,9 +10,9 @@ import { mix } from './stages/mix.js';
 import { pcmDecode } from './stages/pcm-decode.js';
 import { pcmEncode } from './stages/pcm-encode.js';
 import { prebuffer } from './stages/prebuffer.js';
-import { reconnect } from './stages/reconnect.js';
+import { reconnect } from './sources/reconnect.js';
 import { resample } from './stages/resample.js';
-import { speak } from './speak/speak.js';
+import { speak } from './stages/speak.js';
 import { sentences } from './text/sentences.js';
 
 /** Every core stage that can be built from JSON options, by name. */

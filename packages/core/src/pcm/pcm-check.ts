@@ -1,6 +1,6 @@
 import { VoxpipeError } from '../errors.js';
 import type { Format } from '../format.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from './pcm.js';
 
 /** What a checked chunk is: its rate, channel count and frames per channel. */
 export interface PcmShape {

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { parseOptions } from '../options.js';
 import { anyBytes, anyPcm, text, type Format, type Kind } from '../format.js';
-import { concatPcm, type PcmChunk } from '../pcm.js';
+import { concatPcm, type PcmChunk } from '../pcm/pcm.js';
 import type { SinkStage } from '../stage.js';
 
 /** What `collect` gathers, by kind. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from '../errors.js';
 import { anyBytes, anyPcm, text } from '../format.js';
 import { assemble, pipeline } from '../index.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import { collect } from '../sinks/collect.js';
 import { bytePartitions, joinBytes, settleTurns, testContext } from '../testing/index.js';
 import { fromIterable } from './from-iterable.js';

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { VoxpipeError, toVoxpipeError } from '../errors.js';
 import type { Format } from '../format.js';
 import { parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import type { SourceStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 import { ReadableStream } from '../streams.js';

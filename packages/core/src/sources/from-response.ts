@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { errorFromResponse } from '../client/http-error.js';
+import { errorFromResponse } from './http-error.js';
 import { VoxpipeError, isAbortError, toVoxpipeError } from '../errors.js';
 import { anyBytes, describeFormat, refineFormat, type Format } from '../format.js';
 import { parseOptions } from '../options.js';

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { channelsSchema, msSchema, parseOptions, sampleRateSchema } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import type { SourceStage } from '../stage.js';
 import { ReadableStream } from '../streams.js';
 

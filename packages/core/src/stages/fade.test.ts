@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from '../errors.js';
 import { anyPcm } from '../format.js';
 import { pipeline } from '../index.js';
-import { concatPcm, type PcmChunk } from '../pcm.js';
+import { concatPcm, type PcmChunk } from '../pcm/pcm.js';
 import { collect } from '../sinks/collect.js';
 import { tone } from '../sources/tone.js';
 import type { SourceStage } from '../stage.js';

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from '../errors.js';
 import { anyPcm } from '../format.js';
 import { pipeline } from '../index.js';
-import { concatPcm, silence, type PcmChunk } from '../pcm.js';
+import { concatPcm, silence, type PcmChunk } from '../pcm/pcm.js';
 import { assembleFromSpec } from '../spec.js';
 import { collect } from '../sinks/collect.js';
 import { fromIterable } from '../sources/from-iterable.js';

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { VoxpipeError } from '../errors.js';
 import { describeFormat, type Format, type SampleEncoding } from '../format.js';
 import { channelsSchema, parseOptions, sampleRateSchema } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import type { StageContext } from '../stage.js';
 import { transformStage, type TransformStage } from '../stage.js';
 

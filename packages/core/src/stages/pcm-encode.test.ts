@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from '../errors.js';
 import { anyPcm, type Format } from '../format.js';
 import { assemble, pipeline } from '../index.js';
-import { concatPcm, type PcmChunk } from '../pcm.js';
+import { concatPcm, type PcmChunk } from '../pcm/pcm.js';
 import { collect } from '../sinks/collect.js';
 import { fromBytes } from '../sources/from-bytes.js';
 import { tone } from '../sources/tone.js';

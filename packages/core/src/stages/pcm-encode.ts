@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { anyPcm, type Format, type SampleEncoding } from '../format.js';
 import { parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { VoxpipeError } from '../errors.js';
 import { refineFormat, type Format } from '../format.js';
 import { msSchema, parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import type { StageContext, TransformStage } from '../stage.js';
 import { ReadableStream, WritableStream } from '../streams.js';
 import { pcmChecker } from '../pcm/pcm-check.js';

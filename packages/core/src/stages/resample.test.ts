@@ -5,7 +5,7 @@ import { VoxpipeError } from '../errors.js';
 import { anyPcm } from '../format.js';
 import { pipeline } from '../index.js';
 import { WritableStream } from '../streams.js';
-import { concatPcm, pcmFrames, type PcmChunk } from '../pcm.js';
+import { concatPcm, pcmFrames, type PcmChunk } from '../pcm/pcm.js';
 import { collect } from '../sinks/collect.js';
 import { fromIterable } from '../sources/from-iterable.js';
 import { tone } from '../sources/tone.js';

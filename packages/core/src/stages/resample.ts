@@ -3,7 +3,7 @@ import { createResampler, MAX_RATE, MIN_RATE, type Resampler } from '../dsp/resa
 import { toVoxpipeError, VoxpipeError } from '../errors.js';
 import { anyPcm } from '../format.js';
 import { parseOptions, sampleRateSchema } from '../options.js';
-import type { PcmChunk } from '../pcm.js';
+import type { PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { pcmFrames, type PcmChunk } from '../pcm.js';
+import { pcmFrames, type PcmChunk } from '../pcm/pcm.js';
 
 /** Cuts `bytes` at the given points (sorted, deduplicated) into consecutive pieces. */
 export function cutBytes(bytes: Uint8Array, points: readonly number[]): Uint8Array[] {

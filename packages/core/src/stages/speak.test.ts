@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from '../errors.js';
 import { text } from '../format.js';
 import { pipeline } from '../index.js';
-import { concatPcm, type PcmChunk } from '../pcm.js';
+import { concatPcm, type PcmChunk } from '../pcm/pcm.js';
 import { collect } from '../sinks/collect.js';
 import { fromIterable } from '../sources/from-iterable.js';
 import { ReadableStream } from '../streams.js';

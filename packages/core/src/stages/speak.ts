@@ -1,16 +1,16 @@
 import * as v from 'valibot';
-import { ttsSource, type FetchLike } from '../client/tts-source.js';
+import { ttsSource, type FetchLike } from '../sources/tts-source.js';
 import { VoxpipeError, toVoxpipeError } from '../errors.js';
 import { anyPcm, describeFormat, formatMismatch, text, type Format } from '../format.js';
 import { msSchema, parseOptions, sampleRateSchema } from '../options.js';
-import { pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from '../pcm.js';
+import { pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from '../pcm/pcm.js';
 import { openSource } from '../open-source.js';
 import { mixChannels } from '../pcm/mix-channels.js';
 import { assemble } from '../pipeline.js';
 import { transformStage, type SourceStage, type StageContext, type TransformStage } from '../stage.js';
-import { pcmDecode } from '../stages/pcm-decode.js';
-import { reconnect, type ReconnectOptions } from '../stages/reconnect.js';
-import { resample } from '../stages/resample.js';
+import { pcmDecode } from './pcm-decode.js';
+import { reconnect, type ReconnectOptions } from '../sources/reconnect.js';
+import { resample } from './resample.js';
 import { ReadableStream } from '../streams.js';
 import { sentences } from '../text/sentences.js';
 

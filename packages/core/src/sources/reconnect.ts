@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { isResumable, type ResumeResponse } from '../client/resumable.js';
+import { isResumable, type ResumeResponse } from './resumable.js';
 import { VoxpipeError, isAbortError } from '../errors.js';
 import { msSchema, parseOptions } from '../options.js';
 import { createContext } from '../context.js';

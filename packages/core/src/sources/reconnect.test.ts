@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { errorFromStatus } from '../client/http-error.js';
-import type { ResumableSourceStage } from '../client/resumable.js';
+import { errorFromStatus } from './http-error.js';
+import type { ResumableSourceStage } from './resumable.js';
 import { VoxpipeError } from '../errors.js';
 import { pipeline } from '../pipeline.js';
 import { collect } from '../sinks/collect.js';

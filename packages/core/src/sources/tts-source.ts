@@ -3,7 +3,7 @@ import { VoxpipeError, isAbortError } from '../errors.js';
 import { refineFormat, type Format } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { StageContext } from '../stage.js';
-import { formatFromHeaders } from '../sources/format-from-headers.js';
+import { formatFromHeaders } from './format-from-headers.js';
 import { ReadableStream } from '../streams.js';
 import { errorFromResponse } from './http-error.js';
 import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resumable.js';
