@@ -9,13 +9,15 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limitFor } from './support/budgets.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const PNPM = ['-y', 'pnpm@12.21.0'];
 const PACKAGES = ['core', 'codecs', 'node', 'browser', 'rx', 'server', 'cli', 'engine-espeak'];
 const MIT_PACKAGES = PACKAGES.filter((name) => name !== 'engine-espeak');
-// npm talks to the registry; a slow registry or a busy machine only makes it slower.
+// Each child's own limit (a hang, not slowness: npm talks to the registry, and a slow registry or a
+// busy machine only makes it slower); a test's or hook's limit is the sum of its children's.
 const INSTALL_MS = 600_000;
 const COMMAND_MS = 180_000;
 
@@ -25,12 +27,12 @@ interface Result {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeout = COMMAND_MS): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       command,
       args,
-      { cwd, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...env }, timeout: INSTALL_MS, maxBuffer: 64 << 20 },
+      { cwd, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...env }, timeout, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -58,10 +60,10 @@ beforeAll(async () => {
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'voxpipe-user', private: true, type: 'module' }));
   // The MIT packages alone first: the GPL engine must not come with them.
   succeeded(
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...MIT_PACKAGES.map(tarball), '@types/node@20.19.43', 'fast-check@4.10.2'], project),
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...MIT_PACKAGES.map(tarball), '@types/node@20.19.43', 'fast-check@4.10.2'], project, {}, INSTALL_MS),
     'npm install of the MIT tarballs',
   );
-}, INSTALL_MS);
+}, limitFor(PACKAGES.length * COMMAND_MS, INSTALL_MS));
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -78,7 +80,7 @@ describe('packed packages installed with npm, outside the workspace', () => {
       expect(listing, name).toContain('package/LICENSE');
       expect(listing.filter((path) => /\.test\.|tsbuildinfo/.test(path)), name).toEqual([]);
     }
-  });
+  }, limitFor(PACKAGES.length * COMMAND_MS));
 
   it('installing the MIT packages pulls in no GPL code, and `voxpipe say` says what to install', async () => {
     const installed = await readdir(join(project, 'node_modules', '@voxpipe'));
@@ -88,12 +90,12 @@ describe('packed packages installed with npm, outside the workspace', () => {
     expect(said.code).not.toBe(0);
     expect(said.stderr).toContain('npm install @voxpipe/engine-espeak');
     await expect(stat(join(project, 'none.wav'))).rejects.toThrow();
-  }, COMMAND_MS);
+  }, limitFor(COMMAND_MS));
 
   describe('with the engine installed', () => {
     beforeAll(async () => {
-      succeeded(await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball('engine-espeak')], project), 'npm install of the engine');
-    }, INSTALL_MS);
+      succeeded(await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball('engine-espeak')], project, {}, INSTALL_MS), 'npm install of the engine');
+    }, limitFor(INSTALL_MS));
 
     it('the `voxpipe` bin speaks to a WAV, and a plain node ESM script decodes it with core + codecs', async () => {
       succeeded(await run(join(project, 'node_modules', '.bin', 'voxpipe'), ['say', 'Hello from an installed voxpipe.', '--out', 'hello.wav'], project), 'voxpipe say');
@@ -115,7 +117,7 @@ console.log(JSON.stringify({ bytes: bytes.length, sampleRate: value.pcm.sampleRa
       expect(decoded.sampleRate).toBe(16000);
       expect(decoded.frames).toBe(Math.round(seconds * 16000));
       expect(decoded.peak).toBeGreaterThan(0.05);
-    }, COMMAND_MS);
+    }, limitFor(2 * COMMAND_MS)); // voxpipe say, then node
 
     it('a strict NodeNext TypeScript project typechecks against the declarations (lib checks on)', async () => {
       await writeFile(
@@ -142,7 +144,7 @@ export { run, server, first, decode, fromReadable, createEspeakEngine, byteParti
 `,
       );
       succeeded(await run(bin('tsc'), ['-p', project], project), 'tsc -p (strict NodeNext consumer)');
-    }, COMMAND_MS);
+    }, limitFor(COMMAND_MS));
 
     it('a browser page typechecks against core + codecs + browser (DOM lib) and bundles with esbuild, with nothing from Node in it', async () => {
       await writeFile(
@@ -172,7 +174,7 @@ document.querySelector('button')!.addEventListener('click', async () => {
       expect(inputs.some((path) => path.includes('node_modules/@voxpipe/codecs/dist/'))).toBe(true);
       expect(inputs.filter((path) => path.startsWith('node:') || /@voxpipe\/[^/]+\/src\//.test(path))).toEqual([]);
       expect(result.outputFiles[0].text.length).toBeGreaterThan(10_000);
-    }, COMMAND_MS);
+    }, limitFor(COMMAND_MS)); // tsc, then an in-process esbuild bundle
   });
 
   it.each(PACKAGES)('@voxpipe/%s passes publint and arethetypeswrong (ESM-only profile)', async (name) => {
@@ -180,5 +182,5 @@ document.querySelector('button')!.addEventListener('click', async () => {
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     const types = await run(bin('attw'), [tarball(name), '--profile', 'esm-only', '--no-definitely-typed', '--no-color', '--no-emoji'], packs);
     expect(types.code, types.stdout + types.stderr).toBe(0);
-  }, COMMAND_MS);
+  }, limitFor(2 * COMMAND_MS)); // publint, then attw
 });
