@@ -26,7 +26,7 @@ export { openSource, type OpenedSource, type OpenSourceOptions } from './open-so
 export { coreStages } from './registry.js';
 
 // The stage contract, its context, formats, events and errors
-export { transformStage, type AnyStage, type Controllable, type Counter, type EndOutcome, type SinkHandle, type SinkStage, type SourceStage, type SourceWrapperStage, type StageContext, type StageSink, type StageSpec, type StageTransformer, type TransformStage } from './stage.js';
+export { transformStage, type AnyStage, type Controllable, type Counter, type EndOutcome, type SinkHandle, type SinkStage, type SourceStage, type SourceWrapperStage, type StageContext, type StageSink, type StageSpec, type StageTransformer, type TransformPair, type TransformStage } from './stage.js';
 export { createContext, type ContextOptions, type ContextScope } from './context.js';
 export { anyBytes, anyPcm, text, describeFormat, formatMismatch, refineFormat, type Container, type Format, type Kind, type SampleEncoding } from './format.js';
 export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type RunEventMap, type RunEventType } from './events.js';

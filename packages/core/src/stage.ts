@@ -81,8 +81,14 @@ export interface TransformStage<I = unknown, O = unknown> extends StageBase {
   readonly takes: Format;
   /** The format it gives, for a given input format (known before anything flows). */
   gives(input: Format): Format;
-  /** A fresh TransformStream for one run. */
-  create(ctx: StageContext, input: Format): TransformStream<I, O>;
+  /** A fresh TransformStream (or any writable/readable pair) for one run. */
+  create(ctx: StageContext, input: Format): TransformPair<I, O>;
+}
+
+/** What a transform stage makes for one run: chunks go into `writable` and come out of `readable` (a TransformStream is one). */
+export interface TransformPair<I, O> {
+  readonly writable: WritableStream<I>;
+  readonly readable: ReadableStream<O>;
 }
 
 /** A stage that wraps the source before it (e.g. `reconnect`). */
