@@ -1,7 +1,8 @@
 import { VoxpipeError } from '@voxpipe/core';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEspeakEngine, type EspeakEngine, type EspeakEngineStats } from './engine.js';
+import { createEspeakEngine } from './engine.js';
+import type { EspeakEngine, EspeakEngineStats } from './engine-types.js';
 import { LONG_TEXT, readAll, rejectionOf, sameSamples } from './test-helpers.js';
 
 /** How long the engine may take to settle: a hang limit, never a speed requirement (SETTLE in test/support/budgets.ts). */

@@ -1,6 +1,7 @@
 import { VoxpipeError } from '@voxpipe/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEspeakEngine, type EspeakEngine } from './engine.js';
+import { createEspeakEngine } from './engine.js';
+import type { EspeakEngine } from './engine-types.js';
 import { medianF0, semitonesBetween } from './f0.js';
 import { splitSegments } from './segment.js';
 import { LONG_TEXT, readAll, rejectionOf, rms, sameSamples } from './test-helpers.js';

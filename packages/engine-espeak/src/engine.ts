@@ -7,80 +7,11 @@ import {
   type PcmChunk,
   type SynthesisRequest,
 } from '@voxpipe/core';
-import { WorkerPool, type JobHandle, type WorkerStartup } from './pool.js';
-import type { WorkerTestHooks } from './protocol.js';
-import { semitonesToPitch, speedToRate } from './prosody.js';
-import { DEFAULT_SEGMENT_CHARS, splitSegments } from './segment.js';
-import { ESPEAK_VOICES, findVoice } from './voices.js';
-
-/** The rate of every chunk espeak gives. */
-export const ESPEAK_SAMPLE_RATE = 22050;
-/** Audio a stream holds for its reader: no segment starts above it, and a stalled reader's surplus is dropped down to it. */
-export const HIGH_WATER_MS = 1000;
-
-export interface EspeakEngineOptions {
-  /** Worker threads, each with its own espeak instance (~75 MB). Default: the number of cores. */
-  workers?: number;
-  /** Synthesize a word in each worker at start, so the first request is fast. Default true. */
-  warm?: boolean;
-  /** Longest text segment synthesized in one go, in characters (a digit counts as 6); bounds memory per stream. Default 200. */
-  segmentChars?: number;
-  /**
-   * A reader that reads nothing for this long, while its stream holds more
-   * than 1 s, is stalled: the audio past 1 s is dropped (and its job stopped),
-   * and remade from its segment's start when the reader comes back (synthesis
-   * is deterministic, so the remade audio is identical). Default 1000 ms.
-   */
-  stallMs?: number;
-}
-
-
-/** A request with test-only hooks; never set `__test` outside tests. */
-export interface EspeakSynthesisRequest extends SynthesisRequest {
-  /** Test only: make the worker crash, fail or pause while synthesizing this request's first segment. */
-  __test?: WorkerTestHooks;
-}
-
-/** Counters for tests and monitoring. */
-export interface EspeakEngineStats {
-  /** Live worker threads. */
-  workers: number;
-  /** Workers synthesizing now. */
-  busy: number;
-  /** Segments waiting for a worker. */
-  queued: number;
-  /** Streams not yet finished. */
-  active: number;
-  /** Audio produced but not yet read, summed over unfinished streams, ms. */
-  bufferedMs: number;
-  /** Streams accepted (valid requests). */
-  started: number;
-  /** Streams that delivered all their audio. */
-  completed: number;
-  /** Streams cancelled by the reader or aborted by the signal. */
-  cancelled: number;
-  /** Streams that ended in an error (worker crash, synthesis failure, engine closed). */
-  failed: number;
-  /** Jobs a worker stopped part-way because their stream was cancelled. */
-  stoppedEarly: number;
-  /** Workers that died and were replaced. */
-  crashed: number;
-  /** Times a stalled reader's surplus audio (past 1 s) was dropped. */
-  evicted: number;
-  /** Jobs started again to remake dropped audio. */
-  resumed: number;
-}
-
-/** The espeak engine: an `Engine` plus counters and start-up figures. */
-export interface EspeakEngine extends Engine {
-  /** As `Engine.synthesize`; also takes the test-only `__test` hooks. */
-  synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk>;
-  stats(): EspeakEngineStats;
-  /** Wall time `createEspeakEngine` took, ms. */
-  readonly startupMs: number;
-  /** Per worker: wasm load and warm-up times. */
-  readonly workerStartups: readonly WorkerStartup[];
-}
+import { checkOptions, checkRequest } from './engine-checks.js';
+import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
+import { WorkerPool, type JobHandle } from './pool.js';
+import { splitSegments } from './segment.js';
+import { ESPEAK_VOICES } from './voices.js';
 
 /** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
 interface QueuedPiece {
@@ -326,30 +257,4 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       await pool.close();
     },
   };
-}
-
-/** Validates a request and turns it into espeak settings, or throws `bad-request`. */
-function checkRequest(request: SynthesisRequest): { voice: string; rate: number; pitch: number } {
-  const bad = (message: string) => new VoxpipeError('bad-request', message, { stage: 'espeak' });
-  if (typeof request.text !== 'string' || request.text.trim() === '') throw bad('The text to speak is empty');
-  const voice = typeof request.voice === 'string' ? findVoice(request.voice) : undefined;
-  if (!voice) throw bad(`Unknown espeak voice "${String(request.voice)}"; known voices: ${ESPEAK_VOICES.map((x) => x.id).join(', ')}`);
-  const speed = request.speed ?? 1;
-  if (typeof speed !== 'number' || !Number.isFinite(speed) || speed <= 0) throw bad(`speed must be a positive number, got ${String(request.speed)}`);
-  const pitch = request.pitch ?? 0;
-  if (typeof pitch !== 'number' || !Number.isFinite(pitch)) throw bad(`pitch must be a number of semitones, got ${String(request.pitch)}`);
-  return { voice: voice.espeak, rate: speedToRate(speed), pitch: semitonesToPitch(voice.id, pitch) };
-}
-
-/** Validates engine options (valibot is not a dependency of this package). */
-function checkOptions(options: EspeakEngineOptions): { workers: number | undefined; warm: boolean; segmentChars: number; stallMs: number } {
-  const bad = (message: string) => new VoxpipeError('bad-request', `Bad options for "espeak": ${message}`, { stage: 'espeak' });
-  const known = new Set(['workers', 'warm', 'segmentChars', 'stallMs']);
-  for (const key of Object.keys(options ?? {})) if (!known.has(key)) throw bad(`unknown option ${key}`);
-  const { workers, warm = true, segmentChars = DEFAULT_SEGMENT_CHARS, stallMs = 1000 } = options ?? {};
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw bad('workers must be an integer from 1 to 256');
-  if (typeof warm !== 'boolean') throw bad('warm must be a boolean');
-  if (!(Number.isInteger(segmentChars) && segmentChars >= 20 && segmentChars <= 10_000)) throw bad('segmentChars must be an integer from 20 to 10000');
-  if (!(typeof stallMs === 'number' && Number.isFinite(stallMs) && stallMs >= 10 && stallMs <= 600_000)) throw bad('stallMs must be a number of milliseconds from 10 to 600000');
-  return { workers, warm, segmentChars, stallMs };
 }

@@ -4,13 +4,13 @@
  * @module @voxpipe/engine-espeak
  */
 export {
-  createEspeakEngine,
   ESPEAK_SAMPLE_RATE,
   type EspeakEngine,
   type EspeakEngineOptions,
   type EspeakEngineStats,
   type EspeakSynthesisRequest,
-} from './engine.js';
+} from './engine-types.js';
+export { createEspeakEngine } from './engine.js';
 export { ESPEAK_VOICES, findVoice, type EspeakVoice } from './voices.js';
 export { medianF0, voicedF0, semitonesBetween, type F0Options } from './f0.js';
 export { splitSegments, segmentWeight, DEFAULT_SEGMENT_CHARS, DIGIT_WEIGHT } from './segment.js';

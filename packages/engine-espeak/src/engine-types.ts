@@ -1,0 +1,72 @@
+import type { PcmChunk, SynthesisRequest, Engine } from '@voxpipe/core';
+import type { WorkerStartup } from './pool.js';
+import type { WorkerTestHooks } from './protocol.js';
+
+/** The rate of every chunk espeak gives. */
+export const ESPEAK_SAMPLE_RATE = 22050;
+/** Audio a stream holds for its reader: no segment starts above it, and a stalled reader's surplus is dropped down to it. */
+export const HIGH_WATER_MS = 1000;
+
+export interface EspeakEngineOptions {
+  /** Worker threads, each with its own espeak instance (~75 MB). Default: the number of cores. */
+  workers?: number;
+  /** Synthesize a word in each worker at start, so the first request is fast. Default true. */
+  warm?: boolean;
+  /** Longest text segment synthesized in one go, in characters (a digit counts as 6); bounds memory per stream. Default 200. */
+  segmentChars?: number;
+  /**
+   * A reader that reads nothing for this long, while its stream holds more
+   * than 1 s, is stalled: the audio past 1 s is dropped (and its job stopped),
+   * and remade from its segment's start when the reader comes back (synthesis
+   * is deterministic, so the remade audio is identical). Default 1000 ms.
+   */
+  stallMs?: number;
+}
+
+
+/** A request with test-only hooks; never set `__test` outside tests. */
+export interface EspeakSynthesisRequest extends SynthesisRequest {
+  /** Test only: make the worker crash, fail or pause while synthesizing this request's first segment. */
+  __test?: WorkerTestHooks;
+}
+
+/** Counters for tests and monitoring. */
+export interface EspeakEngineStats {
+  /** Live worker threads. */
+  workers: number;
+  /** Workers synthesizing now. */
+  busy: number;
+  /** Segments waiting for a worker. */
+  queued: number;
+  /** Streams not yet finished. */
+  active: number;
+  /** Audio produced but not yet read, summed over unfinished streams, ms. */
+  bufferedMs: number;
+  /** Streams accepted (valid requests). */
+  started: number;
+  /** Streams that delivered all their audio. */
+  completed: number;
+  /** Streams cancelled by the reader or aborted by the signal. */
+  cancelled: number;
+  /** Streams that ended in an error (worker crash, synthesis failure, engine closed). */
+  failed: number;
+  /** Jobs a worker stopped part-way because their stream was cancelled. */
+  stoppedEarly: number;
+  /** Workers that died and were replaced. */
+  crashed: number;
+  /** Times a stalled reader's surplus audio (past 1 s) was dropped. */
+  evicted: number;
+  /** Jobs started again to remake dropped audio. */
+  resumed: number;
+}
+
+/** The espeak engine: an `Engine` plus counters and start-up figures. */
+export interface EspeakEngine extends Engine {
+  /** As `Engine.synthesize`; also takes the test-only `__test` hooks. */
+  synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk>;
+  stats(): EspeakEngineStats;
+  /** Wall time `createEspeakEngine` took, ms. */
+  readonly startupMs: number;
+  /** Per worker: wasm load and warm-up times. */
+  readonly workerStartups: readonly WorkerStartup[];
+}
