@@ -200,7 +200,12 @@ async function attempt(kind: Kind): Promise<void> {
             resolve();
           });
         });
-        while (!logged() && !over()) await new Promise((r) => setTimeout(r, 50));
+        for (let waited = 0; !logged() && !over(); waited += 50) {
+          // Only for the record should the soak stall here (the test's watchdog ends it): what it waits for.
+          if (waited > 0 && waited % 30_000 === 0)
+            process.stderr.write(`soak: still waiting for the server to cut (warn "read nothing") or end (debug "stream key=${id}") the stalled stream of key ${id}\n`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
         // Reading on gives what the kernel held, then the cut: the response is incomplete.
         const reading = drain(res);
         res.resume();
