@@ -6,3 +6,4 @@
 export { acceptedWhileStalled, runTransform, settleTurns, testContext, type TestContext } from './harness.js';
 export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
 export { acceptedAfterReads, failureOf } from './harness.js';
+export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort-properties.js';
