@@ -8,6 +8,7 @@ import { tone } from './sources/tone.js';
 import { ReadableStream } from './streams.js';
 import { arbitraryPcm, joinBytes, pcmPartitions } from './testing/arbitraries.js';
 import { settleTurns } from './testing/harness.js';
+import { trackedStage } from './testing/tracked-stage.js';
 
 /** The chain every grouping is checked against: time-changing and format-changing stages, PCM in, bytes out. */
 const chain = (): TransformStage[] => [gain({ db: -6 }), frames({ samples: 37 }), mix({ channels: 1 }), fade({ inMs: 1, outMs: 2 }), pcmEncode()];
@@ -69,21 +70,7 @@ describe('compose and assemble', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.boolean(), async (abortAt, asSource) => {
         const log = { opened: 0, released: 0, pulled: 0 };
-        const tracked = () =>
-          transformStage<PcmChunk, PcmChunk>({
-            name: 'tracked',
-            takes: anyPcm,
-            gives: (f) => f,
-            transformer: (ctx) => {
-              log.opened++;
-              const timer = setInterval(() => {}, 1000);
-              ctx.defer(() => {
-                clearInterval(timer);
-                log.released++;
-              });
-              return {};
-            },
-          });
+        const tracked = () => trackedStage(log);
         const endless: SourceStage<PcmChunk> = {
           role: 'source',
           name: 'endless',

@@ -7,30 +7,9 @@ import { collect } from './sinks/collect.js';
 import { fromBytes } from './sources/from-bytes.js';
 import { tone } from './sources/tone.js';
 import { gain } from './stages/gain.js';
+import { trackedStage } from './testing/tracked-stage.js';
 
-/** A pass-through stage that holds a timer and a deferred cleanup, to see that runs release them. */
-function tracked(log: { opened: number; released: number }, failAt?: number) {
-  return transformStage<PcmChunk, PcmChunk>({
-    name: 'tracked',
-    takes: anyPcm,
-    gives: (f) => f,
-    transformer: (ctx) => {
-      log.opened++;
-      const timer = setInterval(() => {}, 1000);
-      ctx.defer(() => {
-        clearInterval(timer);
-        log.released++;
-      });
-      let seen = 0;
-      return {
-        transform(chunk, controller) {
-          if (failAt !== undefined && seen++ === failAt) throw new Error('boom');
-          controller.enqueue(chunk);
-        },
-      };
-    },
-  });
-}
+const tracked = trackedStage;
 
 describe('assembly', () => {
   it('names both stages and both formats on a mismatch', () => {

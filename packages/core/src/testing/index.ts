@@ -7,3 +7,4 @@ export { acceptedWhileStalled, runTransform, settleTurns, testContext, type Test
 export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
 export { acceptedAfterReads, failureOf } from './harness.js';
 export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort-properties.js';
+export { trackedStage, type TrackedLog } from './tracked-stage.js';
