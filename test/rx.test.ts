@@ -4,10 +4,12 @@
 // answers whole and in order; run events arrive as an Observable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text, ttsSource, type RunEvent } from '../packages/core/src/index.js';
-import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
+import type { EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { audioOnly, bargeIn, Observable, observableSource, queue, runEvents, sayWith, Subject, type Speakable, type UtteranceEvent } from '../packages/rx/src/index.js';
-import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
-import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
+import type { ListeningServer, VoxpipeServer } from '../packages/server/src/index.js';
+import { availableParallelism } from 'node:os';
+import { eventually, limitFor, RUN_MS, START_MS } from './support/budgets.js';
+import { startTestServer, type TestServer } from './support/tts-server.js';
 
 const KEY = 'rx-test-key';
 const VOICE = { voice: 'Anna', language: 'en-US', model: 'aura-lite' };
@@ -15,6 +17,7 @@ const LONG =
   'Let me tell you about the history of the city, which goes back a very long way, to a small settlement of farmers and fishermen who built their houses of wood and reed on the banks of the slow brown river that still runs through the middle of town. It was founded on a river crossing. Trade made it rich.';
 const SECOND = 'Sure, I will stop. What would you like instead?';
 
+let testServer: TestServer;
 let engine: EspeakEngine;
 let server: VoxpipeServer;
 let listening: ListeningServer;
@@ -31,23 +34,15 @@ async function sayAlone(input: string): Promise<Float32Array> {
 const samplesOf = (events: UtteranceEvent<Speakable>[], id: number) =>
   Float32Array.from(events.flatMap((e) => (e.type === 'audio' && e.id === id ? [...e.chunk.channels[0]] : [])));
 
-async function eventually(done: () => boolean): Promise<boolean> {
-  const deadline = performance.now() + SETTLE.timeout;
-  while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, SETTLE.interval));
-  return done();
-}
-
 beforeAll(async () => {
-  engine = await createEspeakEngine();
-  server = createServer({ engine, keys: [KEY], logger: false, env: {}, limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
-  listening = await server.listen({ port: 0 });
+  testServer = await startTestServer({ workers: availableParallelism(), keys: [KEY], limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  ({ engine, server, listening } = testServer);
   await server.ready();
 }, limitFor(START_MS));
 
 afterAll(async () => {
-  await listening?.close();
   await server?.close();
-  await engine?.close();
+  await testServer?.close();
 });
 
 describe('@voxpipe/rx with the real server', () => {

@@ -11,14 +11,17 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../packages/codecs/src/index.js';
 import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text, ttsSource, type FetchLike, type Run, type SpeakOptions } from '../packages/core/src/index.js';
-import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
-import { createServer, type ListeningServer, type VoxpipeServer } from '../packages/server/src/index.js';
-import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
+import type { EspeakEngine } from '../packages/engine-espeak/src/index.js';
+import type { ListeningServer, VoxpipeServer } from '../packages/server/src/index.js';
+import { availableParallelism } from 'node:os';
+import { eventually, limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
+import { startTestServer, type TestServer } from './support/tts-server.js';
 
 const KEY = 'speak-test-key';
 const VOICE = { voice: 'Peter', language: 'en-US' };
 const ANSWER = 'Hello there. The weather today is mild, with a light breeze from the west. Take a coat! Anything else?';
 
+let testServer: TestServer;
 let engine: EspeakEngine;
 let server: VoxpipeServer;
 let listening: ListeningServer;
@@ -55,24 +58,15 @@ function tokensOf(input: string, cuts: number[]): string[] {
   return out;
 }
 
-/** Waits (up to SETTLE.timeout) until `done()` holds; returns whether it did. */
-async function eventually(done: () => boolean): Promise<boolean> {
-  const deadline = performance.now() + SETTLE.timeout;
-  while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, SETTLE.interval));
-  return done();
-}
-
 beforeAll(async () => {
-  engine = await createEspeakEngine();
-  server = createServer({ engine, keys: [KEY], logger: false, env: {}, limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
-  listening = await server.listen({ port: 0 });
+  testServer = await startTestServer({ workers: availableParallelism(), keys: [KEY], limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  ({ engine, server, listening } = testServer);
   await server.ready();
 }, limitFor(START_MS));
 
 afterAll(async () => {
-  await listening?.close();
   await server?.close();
-  await engine?.close();
+  await testServer?.close();
 });
 
 describe('speak() with the real server', () => {

@@ -26,3 +26,10 @@ export const IN_PROCESS_MS = 2 * SETTLE.timeout + MARGIN_MS;
 export function limitFor(...waits: number[]): number {
   return waits.reduce((sum, ms) => sum + ms, MARGIN_MS);
 }
+
+/** Waits (up to SETTLE.timeout) until `done()` holds, checking every SETTLE.interval; returns whether it did. */
+export async function eventually(done: () => boolean): Promise<boolean> {
+  const deadline = performance.now() + SETTLE.timeout;
+  while (!done() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, SETTLE.interval));
+  return done();
+}

@@ -3,36 +3,15 @@
 import { decode } from '../../packages/codecs/src/index.js';
 import { collect, fromBytes, pipeline } from '../../packages/core/src/index.js';
 import { createEspeakEngine, medianF0, type EspeakEngine } from '../../packages/engine-espeak/src/index.js';
-import { createServer, type ListeningServer, type ServerOptions, type VoxpipeServer } from '../../packages/server/src/index.js';
+import { startTestServer as startServer, type TestServer as PackageTestServer, type TestServerOptions } from '../../packages/server/src/testing/index.js';
 import { joinBytes as join } from '@voxpipe/core/testing';
 
-export interface TestServer {
-  server: VoxpipeServer;
-  listening: ListeningServer;
-  engine: EspeakEngine;
-  url: string;
-  key: string;
-  close(): Promise<void>;
-}
+export type TestServer = PackageTestServer<EspeakEngine>;
 
-/** A real server on 127.0.0.1 (port 0) with its own espeak engine; `close` stops both. */
-export async function startTestServer(options: Omit<ServerOptions, 'engine'> & { workers?: number } = {}): Promise<TestServer> {
+/** A real server on 127.0.0.1 (port 0) with its own espeak engine (`@voxpipe/server/testing`); `close` stops both. */
+export function startTestServer(options: Omit<TestServerOptions, 'engine'> & { workers?: number } = {}): Promise<TestServer> {
   const { workers = 1, ...rest } = options;
-  const engine = await createEspeakEngine({ workers });
-  const key = options.keys?.[0] ?? 'test-key-0123456789';
-  const server = createServer({ logger: false, env: {}, keys: [key], ...rest, engine });
-  const listening = await server.listen({ port: 0 });
-  return {
-    server,
-    listening,
-    engine,
-    url: listening.url,
-    key,
-    async close() {
-      await listening.close();
-      await engine.close();
-    },
-  };
+  return startServer<EspeakEngine>({ ...rest, engine: createEspeakEngine({ workers }) });
 }
 
 export interface StreamResult {
