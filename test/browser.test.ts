@@ -211,7 +211,7 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', { time
     // Everything played before the stop was in the ring before playback began (prebuffer > stop + fade),
     // so no underrun on a busy machine can put silence into what is compared below.
     const r = await stream({ text, prebufferMs: 1000, stopAfterMs: 300, fadeMs, contextRate: 24000 });
-    expect(r.outcome).toBe('aborted'); // the sink aborted the run's controller
+    expect(r.outcome).toBe('aborted'); // stop() on the run's control ended the run
     const stopped = r.stopped;
     expect(stopped.samples).toBeGreaterThan(0.3 * 24000);
     const full = engine.samplesFor(text);
@@ -277,11 +277,13 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', { time
     expect(seen.decoded).toHaveLength(1);
     expect(Math.abs(seen.decoded[0] - expectedSeconds)).toBeLessThan(0.05);
   });
-  it('stop() without a controller still ends the request: the sink errors with `aborted`, the server sees it', async () => {
+  it("stop() on the run's control, with no AbortController anywhere, ends the run `aborted` and the request: the server sees it", async () => {
     const text = 'Another long answer that is cut short. '.repeat(12);
     const cutBefore = engine.stats.cut;
-    const r = await stream({ text, prebufferMs: 100, stopAfterMs: 100, fadeMs: 20, contextRate: 24000, useController: false });
-    expect(r.code).toBe('aborted');
+    const r = await stream({ text, prebufferMs: 100, stopAfterMs: 100, fadeMs: 20, contextRate: 24000 });
+    expect(r.outcome).toBe('aborted');
+    expect(r.code).toBeUndefined(); // done resolved: no error
+    expect(r.played).toBeUndefined(); // an aborted run has no value; stop() gave the position
     expect(r.stopped.samples).toBeGreaterThan(0);
     await vi.waitFor(() => {
       expect(engine.stats.cut).toBe(cutBefore + 1);
@@ -340,7 +342,29 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', { time
     expect(r.played.sampleRate).toBe(24000);
   });
 
-  it('the demo page (built by buildDemo) loads models and voices, plays, and shows its figures', async () => {
+  it("browserPlayer's MSE path: stop() on the run's control fades out, ends the run `aborted` and the request", async () => {
+    // 21.6 s of audio, delivered 4× faster than real time: still arriving when playback starts and stop() is called.
+    const text = 'A long answer played through the element. '.repeat(12);
+    const cutBefore = engine.stats.cut;
+    const r = await inPage('mse', { baseUrl: api.url, apiKey: KEY, text, stopAfterMs: 0 });
+    expect(r.via).toBe('media-source');
+    expect(r.outcome).toBe('aborted');
+    expect(r.stopped.sampleRate).toBe(24000);
+    expect(r.stopped.ms).toBeGreaterThanOrEqual(0);
+    expect(r.stopped.ms).toBeLessThan((engine.samplesFor(text).length / 24000) * 1000);
+    // The element's volume was set step by step down to silence, then restored for the element's next use.
+    const fade = r.volumes.slice(0, -1);
+    expect(fade.length).toBeGreaterThan(1);
+    for (let i = 1; i < fade.length; i++) expect(fade[i]).toBeLessThan(fade[i - 1]);
+    expect(fade.at(-1)).toBeLessThan(0.01);
+    expect(r.volumes.at(-1)).toBe(1);
+    await vi.waitFor(() => {
+      expect(engine.stats.cut).toBe(cutBefore + 1);
+      expect(server.openStreams).toBe(0);
+    }, SETTLE);
+  });
+
+  it('the demo page (built by buildDemo) loads models and voices, plays, shows its figures, and stops', async () => {
     const { html, js } = await buildDemo();
     expect(html).toContain('<script type="module" src="/demo.js"></script>');
     pages.set('/demo.html', { type: 'text/html', body: html });
@@ -364,6 +388,13 @@ describe.skipIf(skipReason !== undefined)('browser playback in Chromium', { time
       expect(await page.textContent('#underruns')).toBe('0');
       expect(Number(await page.getAttribute('#level', 'data-peak'))).toBeGreaterThan(10);
       expect(await page.textContent('#status')).toMatch(/^Done: \d+\.\d\d s played\.$/);
+      // Stop: the page stops the run through its control; the run ends aborted, the page says where.
+      await page.fill('#text', 'A longer demo answer that the listener stops. '.repeat(10));
+      await page.click('#play');
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Playing…');
+      await page.click('#stop');
+      await page.waitForSelector('body[data-outcome="aborted"]');
+      expect(await page.textContent('#status')).toMatch(/^Stopped (at|after) \d+\.\d\d s/);
     } finally {
       engine.settings.pace = 4;
       await page.unroute(`${pages.url}/v1/**`);

@@ -3,7 +3,7 @@
 // Bundled by ../scripts/build-demo.ts.
 import { decode } from '@voxpipe/codecs';
 import { pipeline, ttsSource, VoxpipeError, type Run } from '@voxpipe/core';
-import { audioWorkletSink, defaultAudioContext, unlock, type AudioWorkletSinkStage, type PlaybackResult } from '../src/index.js';
+import { audioWorkletSink, defaultAudioContext, unlock, type PlaybackControl, type PlaybackResult } from '../src/index.js';
 
 interface ModelInfo {
   id: string;
@@ -41,7 +41,8 @@ const figures = {
 
 let models: ModelInfo[] = [];
 let voices: VoiceInfo[] = [];
-let current: { run: Run<PlaybackResult>; sink: AudioWorkletSinkStage } | undefined;
+/** The run playing now and its control (the control comes once the sink has started). */
+let current: { run: Run<PlaybackResult>; control(): PlaybackControl | undefined } | undefined;
 let peak = 0;
 
 key.value = new URLSearchParams(location.search).get('key') ?? localStorage.getItem('voxpipe-key') ?? '';
@@ -98,8 +99,16 @@ function resetFigures(): void {
   figures.underruns.textContent = '0';
 }
 
+/** Stops a run with a fade through its control; a run whose sink has not started yet is just aborted. */
+async function stopCurrent(playing: NonNullable<typeof current>, fadeMs: number) {
+  const control = playing.control();
+  if (control) return control.stop({ fadeMs });
+  playing.run.abort('Playback was stopped');
+  return undefined;
+}
+
 async function start(): Promise<void> {
-  if (current) await current.sink.stop({ fadeMs: 30 });
+  if (current) await stopCurrent(current, 30);
   const context = defaultAudioContext();
   try {
     await unlock(context); // inside the click: the browser lets audio start
@@ -111,8 +120,7 @@ async function start(): Promise<void> {
   const analyser = context.createAnalyser();
   analyser.fftSize = 1024;
   analyser.connect(context.destination);
-  const controller = new AbortController();
-  const sink = audioWorkletSink({ context, destination: analyser, prebufferMs: 150, controller });
+  const sink = audioWorkletSink({ context, destination: analyser, prebufferMs: 150 });
   const info = models.find((x) => x.id === model.value);
   const source = ttsSource({
     baseUrl: location.origin,
@@ -127,8 +135,9 @@ async function start(): Promise<void> {
   });
   resetFigures();
   peak = 0;
-  const run = pipeline({ signal: controller.signal }, source, decode(), sink);
-  current = { run, sink };
+  const run = pipeline(source, decode(), sink);
+  const control = () => run.control(sink);
+  current = { run, control };
   play.disabled = true;
   stop.disabled = false;
   say('Requesting…');
@@ -155,14 +164,14 @@ async function start(): Promise<void> {
     peak = Math.max(peak, width);
     level.style.width = `${width}%`;
     level.dataset.peak = peak.toFixed(1);
-    figures.buffered.textContent = ms(sink.status().bufferedMs);
+    figures.buffered.textContent = ms(control()?.status().bufferedMs);
     requestAnimationFrame(draw);
   };
   requestAnimationFrame(draw);
 
   try {
     const result = await run.done;
-    const played = result.value?.played ?? sink.status().played;
+    const played = result.value?.played ?? control()?.status().played ?? { ms: 0 };
     say(result.outcome === 'aborted' ? `Stopped after ${(played.ms / 1000).toFixed(2)} s of audio.` : `Done: ${(played.ms / 1000).toFixed(2)} s played.`);
     document.body.dataset.outcome = result.outcome;
   } catch (error) {
@@ -188,8 +197,8 @@ form.addEventListener('submit', (event) => {
 stop.addEventListener('click', async () => {
   if (!current) return;
   stop.disabled = true;
-  const played = await current.sink.stop({ fadeMs: 80 });
-  say(`Stopped at ${(played.ms / 1000).toFixed(2)} s (sample ${played.samples} at ${played.sampleRate} Hz).`);
+  const played = await stopCurrent(current, 80);
+  if (played) say(`Stopped at ${(played.ms / 1000).toFixed(2)} s (sample ${played.samples} at ${played.sampleRate} Hz).`);
 });
 language.addEventListener('change', fillVoices);
 model.addEventListener('change', fitPitch);

@@ -1,7 +1,8 @@
 import { decode } from '@voxpipe/codecs';
-import type { PcmChunk, SinkStage, TransformStage } from '@voxpipe/core';
-import { audioWorkletSink, type AudioWorkletSinkOptions, type AudioWorkletSinkStage, type PlaybackResult, type PlayedPosition, type StopOptions } from './audio-worklet-sink.js';
-import { canUseMediaSource, mediaSourceSink, type MediaSourceSinkStage } from './media-source-sink.js';
+import type { Controllable, PcmChunk, SinkStage, TransformStage } from '@voxpipe/core';
+import { audioWorkletSink, type AudioWorkletSinkOptions } from './audio-worklet-sink.js';
+import { canUseMediaSource, mediaSourceSink } from './media-source-sink.js';
+import type { PlaybackResult, PlayerControl } from './player-control.js';
 
 export interface BrowserPlayerOptions extends AudioWorkletSinkOptions {
   /** What the response will be. Only `mp3` can go through Media Source Extensions. Default: unknown (decode + worklet). */
@@ -12,16 +13,17 @@ export interface BrowserPlayerOptions extends AudioWorkletSinkOptions {
   prefer?: 'media-source' | 'worklet';
 }
 
-/** The stages to end a byte pipeline with, and how to stop them. */
+/** The sink a `browserPlayer` ends with, either path: each run gives at least a {@link PlayerControl}. */
+export type PlayerSinkStage = (SinkStage<Uint8Array, PlaybackResult> | SinkStage<PcmChunk, PlaybackResult>) & Controllable<PlayerControl>;
+
+/** The stages to end a byte pipeline with; stop a run with `run.control(player.sink)`. */
 export interface BrowserPlayer {
   /** Which path was chosen. */
   readonly via: 'media-source' | 'worklet';
   /** Put these after the source: `pipeline(source, ...player.stages)`. */
   readonly stages: [SinkStage<Uint8Array, PlaybackResult>] | [TransformStage<Uint8Array, PcmChunk>, SinkStage<PcmChunk, PlaybackResult>];
-  /** The sink at the end. */
-  readonly sink: AudioWorkletSinkStage | MediaSourceSinkStage;
-  /** Fades out, aborts the request and resolves with the position heard. */
-  stop(options?: StopOptions): Promise<PlayedPosition>;
+  /** The sink at the end: `run.control(player.sink)?.stop({ fadeMs })` fades out, ends the run and resolves with the position heard. */
+  readonly sink: PlayerSinkStage;
 }
 
 /**
@@ -31,16 +33,16 @@ export interface BrowserPlayer {
  *
  * ```ts
  * const player = browserPlayer({ format: 'mp3' });
- * const run = pipeline(ttsSource({ ...opts, format: 'mp3' }), ...player.stages);
+ * const run = pipeline(ttsSource({ ...opts, format: 'mp3' }), ...player.stages); // later: run.control(player.sink)?.stop()
  * ```
  */
 export function browserPlayer(options: BrowserPlayerOptions = {}): BrowserPlayer {
   const { format, audio, prefer, ...sinkOptions } = options;
   const mse = prefer === 'media-source' || (prefer !== 'worklet' && format === 'mp3' && canUseMediaSource());
   if (mse) {
-    const sink = mediaSourceSink({ audio, controller: sinkOptions.controller });
-    return { via: 'media-source', stages: [sink], sink, stop: (o) => sink.stop(o) };
+    const sink = mediaSourceSink({ audio });
+    return { via: 'media-source', stages: [sink], sink };
   }
   const sink = audioWorkletSink(sinkOptions);
-  return { via: 'worklet', stages: [decode(), sink], sink, stop: (o) => sink.stop(o) };
+  return { via: 'worklet', stages: [decode(), sink], sink };
 }

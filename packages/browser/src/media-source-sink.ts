@@ -1,37 +1,11 @@
-import { readMpegHeader } from '@voxpipe/codecs';
-import { parseOptions, VoxpipeError, type SinkStage, type StageContext } from '@voxpipe/core';
+import { parseOptions, type Controllable, type SinkStage } from '@voxpipe/core';
 import * as v from 'valibot';
-import type { PlaybackResult, PlayedPosition, StopOptions } from './audio-worklet-sink.js';
+import { MsePlayback } from './media-source-playback.js';
+import type { PlaybackResult, PlayedPosition, PlayerControl, StopOptions } from './player-control.js';
+
+export { canUseMediaSource } from './media-source-playback.js';
 
 const STAGE = 'mediaSourceSink';
-const MIME = 'audio/mpeg';
-
-type MediaSourceClass = typeof MediaSource;
-
-/** The MediaSource class to use: ManagedMediaSource (iOS Safari 17.1+) first, then MediaSource. */
-function mediaSourceClass(): MediaSourceClass | undefined {
-  const g = globalThis as { ManagedMediaSource?: MediaSourceClass; MediaSource?: MediaSourceClass };
-  return g.ManagedMediaSource ?? g.MediaSource;
-}
-
-/**
- * True where Media Source Extensions (or ManagedMediaSource) can play
- * `audio/mpeg` bytes as they arrive, so `mediaSourceSink` works; where false,
- * decode with `decode()` and play with `audioWorkletSink()` (what
- * `browserPlayer()` does).
- *
- * ```ts
- * const sink = canUseMediaSource() ? mediaSourceSink() : audioWorkletSink();
- * ```
- */
-export function canUseMediaSource(): boolean {
-  const Class = mediaSourceClass();
-  try {
-    return !!Class && typeof Class.isTypeSupported === 'function' && Class.isTypeSupported(MIME);
-  } catch {
-    return false;
-  }
-}
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 const schema = v.strictObject({
@@ -39,18 +13,22 @@ const schema = v.strictObject({
   audio: v.optional(v.custom<HTMLAudioElement>((x) => isObject(x) && typeof x.play === 'function', 'audio must be an HTMLAudioElement')),
   /** Seconds the element may buffer ahead of playback before writes wait. */
   maxAheadSeconds: v.optional(v.pipe(v.number(), v.finite(), v.minValue(1), v.maxValue(600)), 30),
-  /** The run's AbortController: `stop()` aborts it, so `done` resolves with outcome `aborted`. */
-  controller: v.optional(v.custom<AbortController>((x) => isObject(x) && typeof x.abort === 'function', 'controller must be an AbortController')),
 });
 
 export type MediaSourceSinkOptions = v.InferInput<typeof schema>;
 
-/** The MSE sink: a SinkStage, plus its element and `stop()` for the run playing now. */
-export interface MediaSourceSinkStage extends SinkStage<Uint8Array, PlaybackResult> {
+/** One run's handle on its `mediaSourceSink` (`run.control(sink)`); its `stop()` fades the element's volume out. */
+export interface MediaSourceControl extends PlayerControl {
+  /** The element this run plays through. */
+  readonly audio: HTMLAudioElement;
+  /** The position heard so far. */
+  played(): PlayedPosition;
+}
+
+/** The MSE sink: a description of playback through its element; each run gives a {@link MediaSourceControl}. */
+export interface MediaSourceSinkStage extends SinkStage<Uint8Array, PlaybackResult>, Controllable<MediaSourceControl> {
   /** The element it plays through. */
   readonly audio: HTMLAudioElement;
-  /** Fades the element's volume out, stops, aborts the run's request and resolves with the position heard. */
-  stop(options?: StopOptions): Promise<PlayedPosition>;
 }
 
 /**
@@ -60,15 +38,14 @@ export interface MediaSourceSinkStage extends SinkStage<Uint8Array, PlaybackResu
  * `canUseMediaSource()` is true; elsewhere use `decode()` + `audioWorkletSink()`.
  *
  * ```ts
- * const player = mediaSourceSink();
- * pipeline(ttsSource({ ...opts, format: 'mp3' }), player); // later: await player.stop()
+ * const sink = mediaSourceSink();
+ * const run = pipeline(ttsSource({ ...opts, format: 'mp3' }), sink); // later: await run.control(sink)?.stop()
  * ```
  */
 export function mediaSourceSink(options: MediaSourceSinkOptions = {}): MediaSourceSinkStage {
   const o = parseOptions(STAGE, schema, options);
   let audio = o.audio;
   const element = () => (audio ??= new Audio());
-  let current: MsePlayback | undefined;
   return {
     role: 'sink',
     name: STAGE,
@@ -78,225 +55,18 @@ export function mediaSourceSink(options: MediaSourceSinkOptions = {}): MediaSour
       return element();
     },
     open(ctx) {
-      const playback = new MsePlayback(ctx, element(), o);
-      current = playback;
+      const playback = new MsePlayback(ctx, element(), o.maxAheadSeconds);
+      ctx.provide({ audio: element(), played: () => playback.position(), stop: (stopOptions: StopOptions = {}) => playback.stop(stopOptions.fadeMs ?? 30) } satisfies MediaSourceControl);
       return {
         sink: {
           start: (controller) => playback.start(controller),
           write: (bytes) => playback.write(bytes),
           close: () => playback.close(),
-          abort: () => playback.release(),
+          abort: () => playback.abort(),
         },
         result: () => ({ played: playback.position(), underruns: playback.underruns }),
       };
     },
-    stop: (stopOptions = {}) => current?.stop(stopOptions.fadeMs ?? 30) ?? Promise.resolve({ samples: 0, ms: 0, sampleRate: 0 }),
   };
 }
 
-class MsePlayback {
-  underruns = 0;
-  private source: MediaSource | undefined;
-  private buffer: SourceBuffer | undefined;
-  private url: string | undefined;
-  private controller: WritableStreamDefaultController | undefined;
-  private sampleRate = 0;
-  private head = new Uint8Array(0);
-  private started = false;
-  private playStarted = false;
-  private released = false;
-  private stopping: Promise<PlayedPosition> | undefined;
-  private endedAt: number | undefined;
-  private readonly off: Array<() => void> = [];
-  /** Rejecters of the waits in progress, called by release(). */
-  private readonly pending = new Set<() => void>();
-
-  constructor(
-    private readonly ctx: StageContext,
-    private readonly audio: HTMLAudioElement,
-    private readonly o: v.InferOutput<typeof schema>,
-  ) {
-    ctx.defer(() => this.release());
-  }
-
-  async start(controller: WritableStreamDefaultController): Promise<void> {
-    this.controller = controller;
-    const declared = this.ctx.declared;
-    if (declared?.container && declared.container !== 'mp3') {
-      throw new VoxpipeError('format', `${STAGE} plays audio/mpeg, but the stream is ${declared.container}; use decode() + audioWorkletSink()`, { stage: STAGE });
-    }
-    const Class = mediaSourceClass();
-    if (!Class || !canUseMediaSource()) throw new VoxpipeError('format', `${STAGE}: this browser cannot play audio/mpeg through Media Source Extensions`, { stage: STAGE });
-    const source = new Class();
-    this.source = source;
-    if (Class !== (globalThis as { MediaSource?: unknown }).MediaSource) (this.audio as HTMLAudioElement & { disableRemotePlayback: boolean }).disableRemotePlayback = true;
-    this.url = URL.createObjectURL(source);
-    this.audio.src = this.url;
-    this.listen(this.audio, 'playing', () => {
-      if (!this.started) {
-        this.started = true;
-        this.ctx.mark('playback-start');
-      }
-    });
-    this.listen(this.audio, 'waiting', () => {
-      if (!this.started || this.source?.readyState === 'ended') return;
-      this.underruns++;
-      this.ctx.count('underruns');
-      this.ctx.emit('underrun', { bufferedMs: this.aheadSeconds() * 1000 });
-    });
-    await this.until(source, 'sourceopen');
-    const buffer = source.addSourceBuffer(MIME);
-    buffer.mode = 'sequence';
-    this.buffer = buffer;
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.released) throw new VoxpipeError('aborted', 'Playback was stopped', { stage: STAGE });
-    if (!this.sampleRate) this.learnRate(bytes);
-    while (this.aheadSeconds() > this.o.maxAheadSeconds) await this.until(this.audio, 'timeupdate');
-    await this.append(bytes);
-    if (!this.playStarted) this.startPlaying();
-  }
-
-  /** Starts the element without waiting: play() may only settle once later writes bring more data. */
-  private startPlaying(): void {
-    this.play().catch((error: unknown) => {
-      if (!this.released) this.controller?.error(error);
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.released) return;
-    if (!this.playStarted && this.buffer && this.buffer.buffered.length > 0) this.startPlaying();
-    if (this.buffer?.updating) await this.until(this.buffer, 'updateend');
-    if (this.source?.readyState === 'open') this.source.endOfStream();
-    if (this.playStarted && !this.audio.ended) await this.until(this.audio, 'ended');
-    this.endedAt = this.audio.currentTime;
-    this.release();
-  }
-
-  stop(fadeMs: number): Promise<PlayedPosition> {
-    this.stopping ??= (async () => {
-      const error = new VoxpipeError('aborted', 'Playback was stopped', { stage: STAGE });
-      if (this.o.controller) this.o.controller.abort(error);
-      else this.controller?.error(error);
-      const from = this.audio.volume;
-      const steps = Math.max(1, Math.round(fadeMs / 10));
-      for (let i = 1; i <= steps && !this.audio.paused; i++) {
-        await new Promise((resolve) => setTimeout(resolve, fadeMs / steps));
-        this.audio.volume = from * 0.5 * (1 + Math.cos((Math.PI * i) / steps));
-      }
-      const position = this.position();
-      this.release();
-      this.audio.volume = from;
-      return position;
-    })();
-    return this.stopping;
-  }
-
-  position(): PlayedPosition {
-    const seconds = this.endedAt ?? (this.released ? 0 : this.audio.currentTime);
-    const rate = this.sampleRate || 24000;
-    return { samples: Math.round(seconds * rate), ms: seconds * 1000, sampleRate: rate };
-  }
-
-  /** Stops the element and frees the MediaSource. */
-  release(): void {
-    if (this.released) return;
-    this.endedAt ??= this.audio.currentTime;
-    this.released = true;
-    for (const off of this.off.splice(0)) off();
-    for (const reject of [...this.pending]) reject();
-    this.audio.pause();
-    this.audio.removeAttribute('src');
-    this.audio.load();
-    if (this.url) URL.revokeObjectURL(this.url);
-  }
-
-  private async play(): Promise<void> {
-    this.playStarted = true;
-    try {
-      await this.audio.play();
-    } catch (error) {
-      if ((error as { name?: unknown } | null)?.name === 'NotAllowedError') {
-        throw new VoxpipeError('bad-request', `${STAGE}: the browser blocked playback without a user gesture (NotAllowedError); start playback from a click or tap handler`, { stage: STAGE, cause: error });
-      }
-      if (this.released) throw new VoxpipeError('aborted', 'Playback was stopped', { stage: STAGE });
-      throw new VoxpipeError('decode', `${STAGE}: the element could not play: ${error instanceof Error ? error.message : String(error)}`, { stage: STAGE, cause: error });
-    }
-  }
-
-  private async append(bytes: Uint8Array): Promise<void> {
-    const buffer = this.buffer!;
-    for (;;) {
-      if (buffer.updating) await this.until(buffer, 'updateend');
-      try {
-        buffer.appendBuffer(bytes as Uint8Array<ArrayBuffer>);
-      } catch (error) {
-        if ((error as { name?: unknown }).name !== 'QuotaExceededError') throw new VoxpipeError('decode', `${STAGE}: ${error instanceof Error ? error.message : String(error)}`, { stage: STAGE, cause: error });
-        // Full: drop what has been played, wait for playback to move on, try again.
-        const played = this.audio.currentTime - 1;
-        if (played > 0 && buffer.buffered.length > 0 && buffer.buffered.start(0) < played) {
-          buffer.remove(0, played);
-          await this.until(buffer, 'updateend');
-        } else {
-          await this.until(this.audio, 'timeupdate');
-        }
-        continue;
-      }
-      await this.until(buffer, 'updateend');
-      return;
-    }
-  }
-
-  private aheadSeconds(): number {
-    const ranges = this.buffer?.buffered;
-    if (!ranges || ranges.length === 0) return 0;
-    return Math.max(0, ranges.end(ranges.length - 1) - this.audio.currentTime);
-  }
-
-  private learnRate(bytes: Uint8Array): void {
-    const joined = new Uint8Array(this.head.length + bytes.length);
-    joined.set(this.head);
-    joined.set(bytes, this.head.length);
-    for (let i = 0; i + 4 <= joined.length && i < 65536; i++) {
-      const header = readMpegHeader(joined, i);
-      if (header && header.layer === 3) {
-        this.sampleRate = header.sampleRate;
-        return;
-      }
-    }
-    this.head = joined.length < 65536 ? joined : new Uint8Array(0);
-  }
-
-  private listen(target: EventTarget, type: string, listener: () => void): void {
-    target.addEventListener(type, listener);
-    this.off.push(() => target.removeEventListener(type, listener));
-  }
-
-  /** Resolves on `type`; rejects on the target's error, when the run is aborted or playback released. */
-  private until(target: EventTarget, type: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (fn: () => void) => () => {
-        target.removeEventListener(type, ok);
-        target.removeEventListener('error', bad);
-        this.ctx.signal.removeEventListener('abort', aborted);
-        this.pending.delete(aborted);
-        fn();
-      };
-      const ok = done(resolve);
-      const bad = done(() => reject(new VoxpipeError('decode', `${STAGE}: the browser could not play the stream (${describeMediaError(this.audio)})`, { stage: STAGE })));
-      const aborted = done(() => reject(new VoxpipeError('aborted', 'Playback was stopped', { stage: STAGE, cause: this.ctx.signal.reason })));
-      if (this.ctx.signal.aborted || this.released) return aborted();
-      target.addEventListener(type, ok, { once: true });
-      target.addEventListener('error', bad, { once: true });
-      this.ctx.signal.addEventListener('abort', aborted, { once: true });
-      this.pending.add(aborted);
-    });
-  }
-}
-
-function describeMediaError(audio: HTMLAudioElement): string {
-  const error = audio.error;
-  return error ? `MediaError ${error.code}${error.message ? `: ${error.message}` : ''}` : 'no detail';
-}

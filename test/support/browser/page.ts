@@ -2,7 +2,7 @@
 // voxpipe's browser sinks in Chromium and hands what was rendered back to Node.
 import { decode } from '../../../packages/codecs/src/index.js';
 import { fromIterable, pipeline, ttsSource, type PcmChunk } from '../../../packages/core/src/index.js';
-import { audioWorkletSink, browserPlayer, canUseMediaSource, unlock, type PlayedPosition } from '../../../packages/browser/src/index.js';
+import { audioWorkletSink, browserPlayer, canUseMediaSource, unlock, type MediaSourceControl, type PlayedPosition } from '../../../packages/browser/src/index.js';
 import { chirp, floatsToBase64, tone } from './signals.js';
 
 /** A tap: records its input, quantum by quantum, from its first render on (zeros where nothing is connected). */
@@ -83,21 +83,22 @@ async function offline(o: OfflineCase) {
   const context = new OfflineAudioContext(1, Math.round(o.renderSeconds * o.contextRate), o.contextRate);
   const sink = audioWorkletSink({ context, prebufferMs: o.prebufferMs ?? 100, bufferMs: (o.seconds + 1) * 1000, transport: o.transport });
   const run = pipeline(fromIterable(split(input, o.streamRate, o.chunkSizes), { format: { kind: 'pcm', sampleRate: o.streamRate, channels: 1 } }), sink);
+  const control = () => run.control(sink);
   const events: string[] = [];
   run.events.on('*', (e) => events.push(e.type));
   const expected = Math.round((frames * o.contextRate) / o.streamRate);
   for (let tries = 0; ; tries++) {
     await sleep(10);
-    if (tries > 1000) throw new Error(`the worklet never got all the audio: ${JSON.stringify(sink.status())}`);
-    if (!sink.node) continue;
-    const status = await sink.sync();
+    if (tries > 1000) throw new Error(`the worklet never got all the audio: ${JSON.stringify(control()?.status())}`);
+    if (!control()?.node) continue;
+    const status = await control()!.sync();
     if (Math.round((status.bufferedMs * o.contextRate) / 1000) >= expected) break;
   }
   let stopping: Promise<PlayedPosition> | undefined;
   if (o.stopAt !== undefined) {
     void context.suspend(o.stopAt).then(async () => {
-      stopping = sink.stop({ fadeMs: o.fadeMs });
-      await sink.sync(); // the worklet has the stop message before rendering goes on
+      stopping = control()!.stop({ fadeMs: o.fadeMs });
+      await control()!.sync(); // the worklet has the stop message before rendering goes on
       await context.resume();
     });
   }
@@ -110,7 +111,7 @@ async function offline(o: OfflineCase) {
   return {
     rendered: floatsToBase64(rendered.getChannelData(0)),
     expected,
-    transport: sink.status(),
+    transport: control()!.status(),
     crossOriginIsolated: globalThis.crossOriginIsolated,
     events,
     ...ended,
@@ -130,8 +131,6 @@ export interface StreamCase {
   /** Once the sink has played this much audio (by its own position, not the clock), stop({ fadeMs }). */
   stopAfterMs?: number;
   fadeMs?: number;
-  /** Give the sink the run's AbortController (default true); without it stop() errors the sink to end the request. */
-  useController?: boolean;
   /** The sink's rebuffer option. */
   rebuffer?: boolean | number;
 }
@@ -141,7 +140,6 @@ async function stream(o: StreamCase) {
   const context = new AudioContext(o.contextRate ? { sampleRate: o.contextRate } : {});
   await unlock(context);
   const tap = await recorder(context);
-  const controller = new AbortController();
   const sink = audioWorkletSink({
     context,
     destination: tap.node,
@@ -149,18 +147,18 @@ async function stream(o: StreamCase) {
     bufferMs: 20_000,
     transport: o.transport ?? 'auto',
     rebuffer: o.rebuffer ?? false,
-    controller: o.useController === false ? undefined : controller,
   });
   const source = ttsSource({ baseUrl: o.baseUrl, apiKey: o.apiKey, text: o.text, voice: 'Peter', language: 'en-US', model: o.model ?? 'aura-lite', format: o.format ?? 'pcm' });
-  const run = pipeline({ signal: controller.signal }, source, decode(), sink);
+  const run = pipeline(source, decode(), sink);
+  const control = () => run.control(sink)!;
   const events: Array<{ type: string; t: number }> = [];
   run.events.on('*', (e) => events.push({ type: e.type, t: e.t }));
   let stopped: PlayedPosition | undefined;
   if (o.stopAfterMs !== undefined) {
     await run.events.once('playback-start');
     // The audio clock, not the page's: on a busy machine the two drift apart.
-    for (let s = await sink.sync(); s.played.ms < o.stopAfterMs && s.state !== 'done'; s = await sink.sync()) await sleep(10);
-    stopped = await sink.stop({ fadeMs: o.fadeMs });
+    for (let s = await control().sync(); s.played.ms < o.stopAfterMs && s.state !== 'done'; s = await control().sync()) await sleep(10);
+    stopped = await control().stop({ fadeMs: o.fadeMs });
   }
   const ended = await run.done.then(
     (r) => ({ outcome: r.outcome as string, played: r.value?.played, metrics: r.metrics, code: undefined as string | undefined }),
@@ -193,23 +191,27 @@ async function unlockCases() {
 
 /** Plays an MP3 stream from the server through browserPlayer (MSE where Chromium supports audio/mpeg). */
 async function mse(o: { baseUrl: string; apiKey: string; text: string; stopAfterMs?: number }) {
-  const controller = new AbortController();
-  const player = browserPlayer({ format: 'mp3', controller });
+  const player = browserPlayer({ format: 'mp3' });
   const source = ttsSource({ baseUrl: o.baseUrl, apiKey: o.apiKey, text: o.text, voice: 'Peter', language: 'en-US', model: 'rapid-flash', format: 'mp3' });
-  const run = pipeline({ signal: controller.signal }, source, ...player.stages);
+  const run = pipeline(source, ...player.stages);
   const events: string[] = [];
   run.events.on('*', (e) => events.push(e.type));
   let stopped: PlayedPosition | undefined;
+  const volumes: number[] = [];
   if (o.stopAfterMs !== undefined) {
     await run.events.once('playback-start');
     await sleep(o.stopAfterMs);
-    stopped = await player.stop({ fadeMs: 50 });
+    const control = run.control(player.sink) as MediaSourceControl;
+    const volume = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'volume')!;
+    Object.defineProperty(control.audio, 'volume', { get: () => volume.get!.call(control.audio), set: (x: number) => (volumes.push(x), volume.set!.call(control.audio, x)), configurable: true });
+    stopped = await control.stop({ fadeMs: 50 });
+    delete (control.audio as { volume?: number }).volume;
   }
   const ended = await run.done.then(
     (r) => ({ outcome: r.outcome as string, played: r.value?.played }),
     (e: { code?: string; message?: string }) => ({ outcome: `error ${e.code}: ${e.message}`, played: undefined }),
   );
-  return { via: player.via, canUseMediaSource: canUseMediaSource(), events, stopped, ...ended };
+  return { via: player.via, canUseMediaSource: canUseMediaSource(), events, stopped, volumes, ...ended };
 }
 
 Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse } });

@@ -1,0 +1,308 @@
+import { createResampler, mixChannels, pcmChecker, VoxpipeError, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
+import type { PlayedPosition, PlayerControl, StopOptions } from './player-control.js';
+import type { RingWriter } from './ring-writer.js';
+import { createWorkletNode, loadWorklet, type PlaybackSettings } from './worklet-node.js';
+import type { ProcessorMessage } from './worklet-processor.js';
+
+/** The latest report from the worklet. */
+export interface PlaybackStatus {
+  state: 'idle' | 'prebuffer' | 'playing' | 'fading' | 'done';
+  played: PlayedPosition;
+  /** Audio in the ring, in ms. */
+  bufferedMs: number;
+  underruns: number;
+}
+
+/** One run's handle on its `audioWorkletSink` (`run.control(sink)`): live status, and stop with a fade. */
+export interface PlaybackControl extends PlayerControl {
+  /** This run's AudioWorkletNode (after the first chunk), e.g. to tap with an AnalyserNode. */
+  readonly node: AudioWorkletNode | undefined;
+  /** The latest position and fill, as last reported by the worklet. */
+  status(): PlaybackStatus;
+  /** Asks the worklet for its position now (it has then seen every chunk written before). */
+  sync(): Promise<PlaybackStatus>;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** One run of `audioWorkletSink`: the node, the ring, the resampler and the bookkeeping. */
+export class Playback {
+  node: AudioWorkletNode | undefined;
+  underruns = 0;
+  private writer: RingWriter | undefined;
+  private resampler: Resampler | undefined;
+  private readonly check: (chunk: PcmChunk) => PcmShape;
+  private streamRate = 0;
+  private outChannels = 0;
+  private readonly rate: number;
+  private played = 0;
+  private buffered = 0;
+  private state: PlaybackStatus['state'] = 'idle';
+  private phase: 'open' | 'closing' | 'stopping' | 'done' = 'open';
+  private controller: WritableStreamDefaultController | undefined;
+  private readonly spaceWaiters = new Set<Waiter>();
+  private readonly statusWaiters = new Map<number, (status: PlaybackStatus) => void>();
+  private nextStatusId = 1;
+  private readonly drained = deferred();
+  private readonly stopped = deferred();
+  private stopping: Promise<PlayedPosition> | undefined;
+
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly context: BaseAudioContext,
+    input: Format,
+    private readonly o: PlaybackSettings,
+  ) {
+    this.rate = Math.round(context.sampleRate);
+    this.check = pcmChecker(ctx.stage, input);
+    const onState = () => {
+      if (context.state === 'closed') this.finish();
+    };
+    context.addEventListener('statechange', onState);
+    ctx.onAbort((reason) => this.rejectWaiters(abortedError(reason, ctx.stage)));
+    ctx.defer(() => {
+      context.removeEventListener('statechange', onState);
+      this.abort();
+    });
+  }
+
+  /** This run's control, for `ctx.provide`. */
+  control(): PlaybackControl {
+    const node = () => this.node;
+    return {
+      get node() {
+        return node();
+      },
+      status: () => this.status(),
+      sync: () => this.sync(),
+      stop: (options: StopOptions = {}) => this.stop(options.fadeMs ?? 30),
+    };
+  }
+
+  start(controller: WritableStreamDefaultController): void {
+    this.controller = controller;
+  }
+
+  status(): PlaybackStatus {
+    return { state: this.state, played: this.position(), bufferedMs: (this.buffered * 1000) / this.rate, underruns: this.underruns };
+  }
+
+  sync(): Promise<PlaybackStatus> {
+    if (!this.node || this.phase === 'done') return Promise.resolve(this.status());
+    const id = this.nextStatusId++;
+    return new Promise((resolve) => {
+      this.statusWaiters.set(id, resolve);
+      this.node!.port.postMessage({ type: 'status', id });
+    });
+  }
+
+  async write(chunk: PcmChunk): Promise<void> {
+    if (this.phase !== 'open') throw this.stoppedError();
+    const { frames } = this.check(chunk);
+    if (!this.node) await this.setUp(chunk);
+    if (frames === 0) return;
+    let out = mixChannels(chunk.channels, this.outChannels);
+    if (this.resampler) out = this.resampler.process(out);
+    await this.push(out);
+  }
+
+  /** The stream has ended: plays out what is buffered (or, if stopped meanwhile, the fade). */
+  async close(): Promise<void> {
+    if (this.phase !== 'open') return;
+    this.phase = 'closing';
+    if (this.node) {
+      try {
+        if (this.resampler) await this.push(this.resampler.flush());
+        this.node.port.postMessage({ type: 'end' });
+      } catch (error) {
+        if (this.phase === 'closing') throw error; // otherwise stopped meanwhile: the fade ends playback
+      }
+      await Promise.race([this.drained.promise, this.stopped.promise]);
+    }
+    this.finish();
+  }
+
+  /** The run ended without `stop()`: a short fade where the context renders, otherwise at once. */
+  abort(): void {
+    if (this.phase !== 'open' && this.phase !== 'closing') return;
+    this.phase = 'stopping';
+    this.rejectWaiters(abortedError(this.ctx.signal.reason, this.ctx.stage));
+    if (this.fade(this.o.abortFadeMs)) void this.stopped.promise.then(() => this.finish());
+    else this.finish();
+  }
+
+  /**
+   * Fades out inside the worklet and resolves with the position heard. While
+   * the stream is still arriving, it ends the run (`aborted`) at once, so the
+   * request stops while the fade plays; once the whole stream has arrived
+   * there is nothing left to stop, and the run completes with this position.
+   */
+  stop(fadeMs: number): Promise<PlayedPosition> {
+    if (this.stopping) return this.stopping;
+    if (this.phase === 'done') return Promise.resolve(this.position());
+    if (this.phase === 'stopping') return (this.stopping = this.stopped.promise.then(() => this.position())); // the run was aborted: its fade is playing
+    const arriving = this.phase === 'open';
+    this.phase = 'stopping';
+    const fading = this.fade(fadeMs);
+    if (arriving) {
+      this.ctx.end('aborted', 'Playback was stopped');
+      // A context that ignores `end` (a stage run by hand): error the sink, which cancels upstream.
+      if (!this.ctx.signal.aborted) this.controller?.error(this.stoppedError());
+    }
+    this.rejectWaiters(this.stoppedError());
+    this.stopping = (fading ? this.stopped.promise : Promise.resolve()).then(() => {
+      this.finish();
+      return this.position();
+    });
+    return this.stopping;
+  }
+
+  /** Asks the worklet for a fade of `ms`; false when no fade can play (no node yet, or a context that does not render). */
+  private fade(ms: number): boolean {
+    if (!this.node || !this.fadeCanRun()) return false;
+    this.node.port.postMessage({ type: 'stop', fadeFrames: Math.round((ms * this.rate) / 1000) });
+    return true;
+  }
+
+  /** A fade needs a context that renders: running, or offline (rendering resumes). */
+  private fadeCanRun(): boolean {
+    if (this.context.state === 'closed') return false;
+    return this.context.state === 'running' || isOffline(this.context);
+  }
+
+  private async setUp(chunk: PcmChunk): Promise<void> {
+    const { stage } = this.ctx;
+    this.streamRate = chunk.sampleRate;
+    this.outChannels = this.o.channels ?? chunk.channels.length;
+    if (!Number.isInteger(this.streamRate) || this.streamRate < 1000 || this.streamRate > 384000) {
+      throw new VoxpipeError('format', `${stage}: cannot play PCM at ${this.streamRate} Hz`, { stage });
+    }
+    await loadWorklet(stage, this.context, this.o.moduleUrl);
+    if (this.phase !== 'open') throw this.stoppedError();
+    if (this.streamRate !== this.rate) this.resampler = createResampler(this.streamRate, this.rate, this.outChannels, this.o.quality);
+    const { node, writer } = createWorkletNode(stage, this.context, this.o, this.outChannels, (m) => this.receive(m));
+    this.node = node;
+    this.writer = writer;
+    this.state = 'prebuffer';
+  }
+
+  private receive(m: ProcessorMessage): void {
+    this.played = m.played;
+    this.buffered = m.buffered;
+    this.writer?.consumed(m.played);
+    const bufferedMs = (m.buffered * 1000) / this.rate;
+    switch (m.type) {
+      case 'started':
+        this.state = 'playing';
+        this.ctx.mark('playback-start');
+        break;
+      case 'underrun':
+        this.underruns++;
+        this.ctx.count('underruns');
+        this.ctx.emit('underrun', { bufferedMs });
+        break;
+      case 'buffering':
+        this.state = 'prebuffer';
+        this.ctx.emit('buffering', { bufferedMs, reason: 'underrun' });
+        break;
+      case 'playing':
+        this.state = 'playing';
+        this.ctx.emit('playing', { bufferedMs });
+        break;
+      case 'stopping':
+        this.state = 'fading';
+        break;
+      case 'drained':
+        this.state = 'done';
+        this.drained.resolve();
+        break;
+      case 'stopped':
+        this.state = 'done';
+        this.stopped.resolve();
+        break;
+      case 'status':
+        this.state = m.state as PlaybackStatus['state'];
+        this.statusWaiters.get(m.id)?.(this.status());
+        this.statusWaiters.delete(m.id);
+        break;
+      case 'warning':
+        this.ctx.emit('warning', { code: m.code, message: m.message });
+        break;
+    }
+    for (const waiter of [...this.spaceWaiters]) waiter.resolve();
+    this.spaceWaiters.clear();
+  }
+
+  private async push(channels: Float32Array[]): Promise<void> {
+    const total = channels[0]?.length ?? 0;
+    let offset = 0;
+    while (offset < total) {
+      if (this.phase === 'stopping' || this.phase === 'done') throw this.stoppedError();
+      const free = this.writer!.free();
+      if (free <= 0) {
+        await this.waitForSpace();
+        continue;
+      }
+      const n = Math.min(free, total - offset);
+      this.writer!.write(channels, offset, n);
+      offset += n;
+      this.buffered += n;
+    }
+  }
+
+  private waitForSpace(): Promise<void> {
+    if (this.ctx.signal.aborted) return Promise.reject(abortedError(this.ctx.signal.reason, this.ctx.stage));
+    return new Promise((resolve, reject) => this.spaceWaiters.add({ resolve, reject }));
+  }
+
+  private rejectWaiters(error: unknown): void {
+    for (const waiter of [...this.spaceWaiters]) waiter.reject(error);
+    this.spaceWaiters.clear();
+  }
+
+  private stoppedError(): VoxpipeError {
+    return new VoxpipeError('aborted', 'Playback was stopped', { stage: this.ctx.stage });
+  }
+
+  private position(): PlayedPosition {
+    const rate = this.streamRate || this.rate;
+    return { samples: Math.round((this.played * rate) / this.rate), ms: (this.played * 1000) / this.rate, sampleRate: rate };
+  }
+
+  /** Frees the node; playback is over. */
+  private finish(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.rejectWaiters(new VoxpipeError('aborted', 'Playback ended', { stage: this.ctx.stage }));
+    for (const resolve of this.statusWaiters.values()) resolve(this.status());
+    this.statusWaiters.clear();
+    this.drained.resolve();
+    this.stopped.resolve();
+    const node = this.node;
+    if (node) {
+      node.port.postMessage({ type: 'dispose' });
+      node.port.onmessage = null;
+      node.disconnect();
+      node.port.close();
+    }
+    this.state = 'done';
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function isOffline(context: BaseAudioContext): boolean {
+  const Offline = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
+  return Offline !== undefined && context instanceof Offline;
+}
+
+function abortedError(reason: unknown, stage: string): VoxpipeError {
+  return reason instanceof VoxpipeError ? reason : new VoxpipeError('aborted', 'The run was aborted', { stage, cause: reason });
+}

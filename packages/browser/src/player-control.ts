@@ -1,0 +1,32 @@
+/** How much of the stream was heard: `samples` at the stream's own rate, `ms` of audio. */
+export interface PlayedPosition {
+  samples: number;
+  ms: number;
+  /** The stream's sample rate (the one `samples` counts in). */
+  sampleRate: number;
+}
+
+/** What a finished playback run gives. */
+export interface PlaybackResult {
+  played: PlayedPosition;
+  underruns: number;
+}
+
+export interface StopOptions {
+  /** Fade-out length in ms (default 30); 0 stops at once. */
+  fadeMs?: number;
+}
+
+/**
+ * One run's handle on the player at its end (`run.control(sink)`), whichever
+ * sink it is: every browser sink's control has at least this.
+ */
+export interface PlayerControl {
+  /**
+   * Fades out, stops this run's playback and resolves with the position
+   * heard (to cut a transcript there). While the stream is still arriving it
+   * ends the run at once, so the request stops and `done` resolves `aborted`;
+   * once the whole stream has arrived, the run completes with this position.
+   */
+  stop(options?: StopOptions): Promise<PlayedPosition>;
+}
