@@ -9,6 +9,7 @@ import { ReadableStream } from './streams.js';
 import { arbitraryPcm, joinBytes, pcmPartitions } from './testing/arbitraries.js';
 import { settleTurns } from './testing/harness.js';
 import { trackedStage } from './testing/tracked-stage.js';
+import { endlessSource } from './testing/endless-source.js';
 
 /** The chain every grouping is checked against: time-changing and format-changing stages, PCM in, bytes out. */
 const chain = (): TransformStage[] => [gain({ db: -6 }), frames({ samples: 37 }), mix({ channels: 1 }), fade({ inMs: 1, outMs: 2 }), pcmEncode()];
@@ -69,31 +70,18 @@ describe('compose and assemble', () => {
   it('property: a run aborted at any pull releases every stage inside composites, and the source is asked for nothing more', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.boolean(), async (abortAt, asSource) => {
-        const log = { opened: 0, released: 0, pulled: 0 };
+        const log = { opened: 0, released: 0 };
         const tracked = () => trackedStage(log);
-        const endless: SourceStage<PcmChunk> = {
-          role: 'source',
-          name: 'endless',
-          gives: { kind: 'pcm', sampleRate: 8000, channels: 1 },
-          open: () =>
-            new ReadableStream<PcmChunk>(
-              {
-                pull(controller) {
-                  if (++log.pulled === abortAt) run.abort();
-                  controller.enqueue({ sampleRate: 8000, channels: [new Float32Array(16)] });
-                },
-              },
-              { highWaterMark: 0 },
-            ),
-        };
+        const endless = endlessSource({ kind: 'pcm', sampleRate: 8000, channels: 1 }, () => ({ sampleRate: 8000, channels: [new Float32Array(16)] }), (pull) => {
+          if (pull === abortAt) run.abort();
+        });
         const inner = compose(tracked(), compose(tracked(), tracked()));
         const run = asSource ? pipeline(assemble(endless, inner, tracked()), collect()) : pipeline(endless, inner, tracked(), collect());
         expect((await run.done).outcome).toBe('aborted');
         expect(log.opened).toBe(4);
         expect(log.released).toBe(4);
-        const pulled = log.pulled;
         await settleTurns();
-        expect(log.pulled).toBe(pulled);
+        expect(endless.pulls).toBe(abortAt);
       }),
       { numRuns: 30 },
     );

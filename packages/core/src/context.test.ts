@@ -4,13 +4,9 @@ import type { RunEvent } from './events.js';
 import { anyPcm } from './format.js';
 import { pipeline, transformStage, type PcmChunk, type SinkStage, type SourceStage } from './index.js';
 import { ReadableStream } from './streams.js';
+import { endlessSource } from './testing/endless-source.js';
 
-const endless = (): SourceStage<PcmChunk> => ({
-  role: 'source',
-  name: 'endless',
-  gives: { kind: 'pcm', sampleRate: 8000, channels: 1 },
-  open: () => new ReadableStream<PcmChunk>({ pull: (c) => c.enqueue({ sampleRate: 8000, channels: [new Float32Array(80)] }) }, { highWaterMark: 0 }),
-});
+const endless = () => endlessSource<PcmChunk>({ kind: 'pcm', sampleRate: 8000, channels: 1 }, () => ({ sampleRate: 8000, channels: [new Float32Array(80)] }));
 
 /** A sink that ends its run by itself after `chunks` chunks, as `outcome`. */
 function endingSink(chunks: number, outcome: 'completed' | 'aborted'): SinkStage<PcmChunk, number> {

@@ -10,6 +10,7 @@ import type { SourceStage } from '../stage.js';
 import { ReadableStream } from '../streams.js';
 import { arbitraryPcm, cutPcm, pcmPartitions } from '../testing/arbitraries.js';
 import { acceptedAfterReads, failureOf, runTransform, testContext } from '../testing/harness.js';
+import { endlessSource } from '../testing/endless-source.js';
 import { fade, type FadeControl, type FadeStage } from './fade.js';
 import * as abortKit from '../testing/index.js';
 
@@ -145,29 +146,13 @@ describe('fade', () => {
 
   it('fadeOut() in a real pipeline ends the run cleanly and cancels the endless source', async () => {
     const f = fade({ inMs: 5, outMs: 20 });
-    const log = { pulled: 0, cancelled: false };
-    const endless: SourceStage<PcmChunk> = {
-      role: 'source',
-      name: 'endless',
-      gives: { kind: 'pcm', sampleRate: RATE, channels: 2 },
-      open: () =>
-        new ReadableStream<PcmChunk>(
-          {
-            pull(controller) {
-              if (++log.pulled === 30) run.control(f)!.fadeOut();
-              controller.enqueue(ones(64, 2));
-            },
-            cancel() {
-              log.cancelled = true;
-            },
-          },
-          { highWaterMark: 0 },
-        ),
-    };
+    const endless = endlessSource({ kind: 'pcm', sampleRate: RATE, channels: 2 }, () => ones(64, 2), (pull) => {
+      if (pull === 30) run.control(f)!.fadeOut();
+    });
     const run = pipeline(endless, f, collect());
     const { outcome, value } = await run.done;
     expect(outcome).toBe('completed');
-    expect(log.cancelled).toBe(true);
+    expect(endless.cancelled).toBe(true);
     const [left, right] = value!.pcm!.channels;
     expect(left.length).toBeGreaterThan(20 * 64);
     expect(left.length).toBeLessThan(31 * 64 + 160);
@@ -180,25 +165,11 @@ describe('fade', () => {
 
   it('fadeOut() reaches one run only: two runs of the same stage, one stopped, the other plays to its end', async () => {
     const f = fade({ inMs: 0, outMs: 20 });
-    let pulled = 0;
-    const endless: SourceStage<PcmChunk> = {
-      role: 'source',
-      name: 'endless',
-      gives: { kind: 'pcm', sampleRate: RATE, channels: 1 },
-      open: () =>
-        new ReadableStream<PcmChunk>(
-          {
-            pull(controller) {
-              if (++pulled === 10) {
-                expect(stopped.control(f)).not.toBe(playing.control(f));
-                stopped.control(f)!.fadeOut();
-              }
-              controller.enqueue(ones(64));
-            },
-          },
-          { highWaterMark: 0 },
-        ),
-    };
+    const endless = endlessSource({ kind: 'pcm', sampleRate: RATE, channels: 1 }, () => ones(64), (pull) => {
+      if (pull !== 10) return;
+      expect(stopped.control(f)).not.toBe(playing.control(f));
+      stopped.control(f)!.fadeOut();
+    });
     const playing = pipeline(tone({ ms: 300, sampleRate: RATE, frequency: 440 }), f, collect());
     const stopped = pipeline(endless, f, collect());
     const [a, b] = await Promise.all([stopped.done, playing.done]);
@@ -226,28 +197,12 @@ describe('fade', () => {
 
   it('stops cleanly when the run is aborted, leaving nothing to stop', async () => {
     const f = fade({ outMs: 20 });
-    const log = { pulled: 0, cancelled: false };
-    const source: SourceStage<PcmChunk> = {
-      role: 'source',
-      name: 'endless',
-      gives: { kind: 'pcm', sampleRate: RATE, channels: 1 },
-      open: () =>
-        new ReadableStream<PcmChunk>(
-          {
-            pull(controller) {
-              if (++log.pulled === 10) run.abort();
-              controller.enqueue(ones(64));
-            },
-            cancel() {
-              log.cancelled = true;
-            },
-          },
-          { highWaterMark: 0 },
-        ),
-    };
+    const source = endlessSource({ kind: 'pcm', sampleRate: RATE, channels: 1 }, () => ones(64), (pull) => {
+      if (pull === 10) run.abort();
+    });
     const run = pipeline(source, f, collect());
     expect((await run.done).outcome).toBe('aborted');
-    expect(log.cancelled).toBe(true);
+    expect(source.cancelled).toBe(true);
     expect(() => run.control(f)!.fadeOut()).not.toThrow();
   });
 

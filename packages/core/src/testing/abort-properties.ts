@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { VoxpipeError } from '../errors.js';
 import type { Format } from '../format.js';
-import { pipeline } from '../pipeline.js';
+import { pipeline, type Run } from '../pipeline.js';
 import { collect } from '../sinks/collect.js';
-import type { SourceStage, TransformStage } from '../stage.js';
-import { ReadableStream } from '../streams.js';
+import type { TransformStage } from '../stage.js';
+import { endlessSource } from './endless-source.js';
 import { settleTurns, testContext } from './harness.js';
 
 /** How to run one stage over and over: a fresh stage, one input chunk, and the input's format. */
@@ -74,30 +74,17 @@ export async function abortAtAnyPoint<I>(subject: AbortSubject<I>, numRuns = 30)
 export async function runAbortedAtAnyPull<I>(subject: AbortSubject<I>, numRuns = 15): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 25 }), async (abortAt) => {
-      let pulled = 0;
-      const endless: SourceStage<I> = {
-        role: 'source',
-        name: 'endless',
-        gives: subject.format,
-        open: () =>
-          new ReadableStream<I>(
-            {
-              pull(controller) {
-                if (++pulled === abortAt) run.abort();
-                controller.enqueue(subject.chunk());
-              },
-            },
-            { highWaterMark: 0 },
-          ),
-      };
+      const endless = endlessSource(subject.format, subject.chunk, (pull) => {
+        if (pull === abortAt) run.abort();
+      });
       const stage = subject.stage();
       const gives = stage.gives(subject.format);
-      const run = pipeline(endless, stage, collect({ kind: gives.kind === 'bytes' ? 'bytes' : 'pcm' }));
+      const run: Run<unknown> = pipeline(endless, stage, collect({ kind: gives.kind === 'bytes' ? 'bytes' : 'pcm' }));
       const { outcome, value } = await run.done;
       check(outcome === 'aborted', `the run ended ${outcome}`);
       check(value === undefined, 'an aborted run gave a value');
       await settleTurns(5);
-      check(pulled === abortAt, `the source was pulled ${pulled - abortAt} more times after the abort`);
+      check(endless.pulls === abortAt, `the source was pulled ${endless.pulls - abortAt} more times after the abort`);
     }),
     { numRuns },
   );

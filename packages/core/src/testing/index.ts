@@ -8,3 +8,4 @@ export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartition
 export { acceptedAfterReads, failureOf } from './harness.js';
 export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort-properties.js';
 export { trackedStage, type TrackedLog } from './tracked-stage.js';
+export { endlessSource, type EndlessSource } from './endless-source.js';
