@@ -7,7 +7,7 @@ import { pipeline, type SourceStage } from '@voxpipe/core';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { audioWorkletSink } from './audio-worklet-sink.js';
 import { browserPlayer } from './browser-player.js';
-import type { PlaybackControl } from './playback.js';
+import type { PlaybackControl } from './player-control.js';
 import type { PlayerControl } from './player-control.js';
 
 /** Enough of a BaseAudioContext for a run that is stopped before its first chunk. */

@@ -1,6 +1,7 @@
 import { anyPcm, parseOptions, type Controllable, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import * as v from 'valibot';
-import { Playback, type PlaybackControl } from './playback.js';
+import { Playback } from './playback.js';
+import type { PlaybackControl } from './player-control.js';
 import type { PlaybackResult } from './player-control.js';
 import { defaultAudioContext } from './unlock.js';
 

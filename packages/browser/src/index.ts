@@ -5,7 +5,7 @@
  * @module @voxpipe/browser
  */
 export { audioWorkletSink, type AudioWorkletSinkOptions, type AudioWorkletSinkStage } from './audio-worklet-sink.js';
-export type { PlaybackControl, PlaybackStatus } from './playback.js';
+export type { PlaybackControl, PlaybackStatus } from './player-control.js';
 export type { PlaybackResult, PlayedPosition, PlayerControl, StopOptions } from './player-control.js';
 export { unlock, defaultAudioContext } from './unlock.js';
 export { mediaSourceSink, canUseMediaSource, type MediaSourceControl, type MediaSourceSinkOptions, type MediaSourceSinkStage } from './media-source-sink.js';

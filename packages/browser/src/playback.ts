@@ -1,27 +1,8 @@
 import { createResampler, mixChannels, pcmChecker, VoxpipeError, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
-import type { PlayedPosition, PlayerControl, StopOptions } from './player-control.js';
+import type { PlaybackControl, PlaybackStatus, PlayedPosition, StopOptions } from './player-control.js';
 import type { RingWriter } from './ring-writer.js';
 import { createWorkletNode, loadWorklet, type PlaybackSettings } from './worklet-node.js';
 import type { ProcessorMessage } from './worklet-processor.js';
-
-/** The latest report from the worklet. */
-export interface PlaybackStatus {
-  state: 'idle' | 'prebuffer' | 'playing' | 'fading' | 'done';
-  played: PlayedPosition;
-  /** Audio in the ring, in ms. */
-  bufferedMs: number;
-  underruns: number;
-}
-
-/** One run's handle on its `audioWorkletSink` (`run.control(sink)`): live status, and stop with a fade. */
-export interface PlaybackControl extends PlayerControl {
-  /** This run's AudioWorkletNode (after the first chunk), e.g. to tap with an AnalyserNode. */
-  readonly node: AudioWorkletNode | undefined;
-  /** The latest position and fill, as last reported by the worklet. */
-  status(): PlaybackStatus;
-  /** Asks the worklet for its position now (it has then seen every chunk written before). */
-  sync(): Promise<PlaybackStatus>;
-}
 
 interface Waiter {
   resolve(): void;
