@@ -128,6 +128,9 @@ cli
       : 'Run the benchmarks and print figures (they come with the source repository, not the published package)',
   )
   .action((names: string[]) => {
+    if (benchmarks.length === 0) throw new UsageError('The benchmarks come with the voxpipe repository, not the published package: clone it, then run `npx -y pnpm@12.21.0 install && npx -y pnpm@12.21.0 bench`');
+    const unknown = names.filter((name) => !benchmarks.includes(name));
+    if (unknown.length > 0) throw new UsageError(`Unknown benchmark ${unknown.map((name) => `"${name}"`).join(', ')}; the benchmarks are: ${benchmarks.join(' ')}`);
     const result = spawnSync(join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPOSITORY_ROOT, 'bench', 'run.ts'), ...names], { stdio: 'inherit' });
     process.exitCode = result.status ?? 1;
   });
