@@ -82,7 +82,7 @@ describe('packed packages installed with npm, outside the workspace', () => {
     }
   }, limitFor(PACKAGES.length * COMMAND_MS));
 
-  it('installing the MIT packages pulls in no GPL code, and `voxpipe say` says what to install', async () => {
+  it('installing the MIT packages pulls in no GPL code; `voxpipe say` says what to install, `voxpipe bench` where the benchmarks are', async () => {
     const installed = await readdir(join(project, 'node_modules', '@voxpipe'));
     expect(installed.sort()).toEqual([...MIT_PACKAGES].sort());
     await expect(stat(join(project, 'node_modules', '@echogarden'))).rejects.toThrow();
@@ -90,7 +90,10 @@ describe('packed packages installed with npm, outside the workspace', () => {
     expect(said.code).not.toBe(0);
     expect(said.stderr).toContain('npm install @voxpipe/engine-espeak');
     await expect(stat(join(project, 'none.wav'))).rejects.toThrow();
-  }, limitFor(COMMAND_MS));
+    const bench = await run(join(project, 'node_modules', '.bin', 'voxpipe'), ['bench'], project);
+    expect(bench.code).toBe(64);
+    expect(bench.stderr).toContain('The benchmarks come with the voxpipe repository');
+  }, limitFor(COMMAND_MS, COMMAND_MS));
 
   describe('with the engine installed', () => {
     beforeAll(async () => {

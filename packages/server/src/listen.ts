@@ -19,6 +19,10 @@ export interface BoundServer {
   close(): Promise<void>;
 }
 
+/** A standard fetch handler, as `app.fetch` is (declared here so the package's types need no DOM lib and no server library's). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the environment is the server library's own
+export type FetchHandler = (request: Request, env: any) => Response | Promise<Response>;
+
 /**
  * Serves a fetch handler over HTTP on Node (`@hono/node-server`) and
  * resolves once it listens; a failure to listen is a `network` VoxpipeError
@@ -28,7 +32,7 @@ export interface BoundServer {
  * const { url, close } = await bindHttp(app.fetch, { port: 0 });
  * ```
  */
-export async function bindHttp(fetch: Parameters<typeof serve>[0]['fetch'], options: ListenOptions = {}): Promise<BoundServer> {
+export async function bindHttp(fetch: FetchHandler, options: ListenOptions = {}): Promise<BoundServer> {
   const host = options.host ?? '127.0.0.1';
   const requested = options.port ?? 0;
   const http = await new Promise<Server>((resolve, reject) => {
