@@ -194,15 +194,10 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
             if (!player) return;
             const p = player;
             p.child.stdin!.end();
-            const onAbort = () => void stopPlayer(p);
-            ctx.signal.addEventListener('abort', onAbort, { once: true });
-            try {
-              const exit = await p.exited;
-              if (ctx.signal.aborted) return;
-              if (exit.error || exit.code !== 0) throw await failure(p);
-            } finally {
-              ctx.signal.removeEventListener('abort', onAbort);
-            }
+            ctx.onAbort(() => void stopPlayer(p));
+            const exit = await p.exited;
+            if (ctx.signal.aborted) return;
+            if (exit.error || exit.code !== 0) throw await failure(p);
           },
           async abort() {
             if (player) await stopPlayer(player);

@@ -102,17 +102,13 @@ export function speaker(options: SpeakerOptions = {}, deps: { load?: () => Promi
             if (!s || s.destroyed) return;
             // speaker emits 'close' once the device has played the buffered audio.
             await new Promise<void>((resolve) => {
-              const done = () => {
-                ctx.signal.removeEventListener('abort', onAbort);
-                resolve();
-              };
-              const onAbort = () => {
-                shut();
-                done();
-              };
+              const done = () => resolve();
               s.once('close', done);
               s.once('error', done);
-              ctx.signal.addEventListener('abort', onAbort, { once: true });
+              ctx.onAbort(() => {
+                shut();
+                done();
+              });
               s.end();
             });
             if (failure) throw failure;

@@ -27,9 +27,7 @@ export function observableSource<T>(observable: Observable<T> | (() => Observabl
     open(ctx) {
       ctx.declare(format);
       const stream = toReadable(typeof observable === 'function' ? observable() : observable, buffering);
-      const onAbort = () => void stream.cancel(ctx.signal.reason).catch(() => {});
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      ctx.defer(() => ctx.signal.removeEventListener('abort', onAbort));
+      ctx.onAbort((reason) => void stream.cancel(reason).catch(() => {}));
       if (format.kind !== 'pcm') return stream;
       // Tell the run when its first audio exists.
       const reader = stream.getReader();

@@ -92,9 +92,8 @@ export function fromIterable<T extends Item>(iterable: Iterable<T> | AsyncIterab
         }
         finish();
       };
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      ctx.onAbort(onAbort);
       ctx.defer(() => {
-        ctx.signal.removeEventListener('abort', onAbort);
         finish();
       });
 

@@ -77,9 +77,8 @@ export function fromResponse(response: Response | Promise<Response>, options: Fr
           // already closed
         }
       };
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      ctx.onAbort(onAbort);
       ctx.defer(() => {
-        ctx.signal.removeEventListener('abort', onAbort);
         stop(new VoxpipeError('aborted', 'The run ended', { stage: STAGE }));
       });
 

@@ -174,11 +174,8 @@ function holdingPair(ctx: StageContext, input: Format, o: Parsed): { writable: W
     w?.reject(reason);
   };
 
-  const onAbort = () => stop(ctx.signal.reason);
-  if (ctx.signal.aborted) queueMicrotask(onAbort);
-  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  ctx.onAbort(stop);
   ctx.defer(() => {
-    ctx.signal.removeEventListener('abort', onAbort);
     if (!stopped || waiter) stop(new VoxpipeError('aborted', 'The run ended', { stage: 'prebuffer' }));
   });
 

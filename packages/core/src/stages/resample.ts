@@ -39,10 +39,7 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
       return {
         start(controller) {
           // An aborted run errors the stream, which also frees a write stalled behind a reader that stopped reading.
-          const onAbort = () => controller.error(toVoxpipeError(ctx.signal.reason, 'resample', 'aborted'));
-          if (ctx.signal.aborted) return onAbort();
-          ctx.signal.addEventListener('abort', onAbort, { once: true });
-          ctx.defer(() => ctx.signal.removeEventListener('abort', onAbort));
+          ctx.onAbort((reason) => controller.error(toVoxpipeError(reason, 'resample', 'aborted')));
         },
         transform(chunk, controller) {
           const rate = chunk.sampleRate;

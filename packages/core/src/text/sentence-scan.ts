@@ -128,6 +128,8 @@ export function scanSentences(text: string, maxChars: number, final: boolean): S
     let i = start;
     for (;;) {
       if (i - start >= maxChars) {
+        // Where to cut depends on the character after the limit (is a comma followed by a space?): wait for it.
+        if (!final && i >= text.length) break outer;
         const cut = longCut(text, start, start + maxChars);
         push(text.slice(start, cut.at));
         start = cut.next;

@@ -100,6 +100,15 @@ describe('sentences', () => {
     );
   });
 
+  it('cuts a long sentence where the whole text would, even when a piece ends just after a comma-like mark at the limit', async () => {
+    // Found by the property above: with the text cut one character at a time, ';' was the last character when the
+    // 12-character limit was reached, and was taken for a soft break although an 'H' follows it in the whole text.
+    const input = '[Hello .Yes;Hello';
+    const out = await runTransform(sentences({ maxChars: 12 }), [...input], text, testContext('sentences'));
+    expect(out).toEqual(splitSentences(input, { maxChars: 12 }));
+    expect(out).toEqual(['[Hello', '.Yes;Hello']);
+  });
+
   it('gives a sentence before the text after it has arrived', async () => {
     const stream = sentences().create(testContext('sentences'), text);
     const writer = stream.writable.getWriter();
