@@ -143,7 +143,8 @@ const worker = async () => {
       await reader.read();
       controller.abort();
       aborted++;
-      await reader.closed.catch(() => {});
+      // Ends the body on this side as well (the aborted request's body may never settle by itself).
+      await reader.cancel().catch(() => {});
       continue;
     }
     while (!(await reader.read()).done);
