@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHILD_MS, limitFor } from './support/budgets.js';
 
 const root = join(import.meta.dirname, '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -24,7 +25,7 @@ function voxpipe(args: string[], options: { input?: string; env?: NodeJS.Process
     const child = execFile(
       tsx,
       [main, ...args],
-      { cwd: dir, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...options.env }, timeout: 60_000 },
+      { cwd: dir, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '', ...options.env }, timeout: CHILD_MS },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin!.end(options.input ?? '');
@@ -92,7 +93,7 @@ describe('voxpipe say', () => {
     const samples = value!.pcm!.channels[0];
     expect(samples.length).toBe(wav.dataSize / 2);
     expect(Math.max(...samples.map(Math.abs))).toBeGreaterThan(0.05);
-  });
+  }, limitFor(CHILD_MS));
 
   it('writes an MP3 that decodes, reading the text from stdin, and reports as JSON', async () => {
     const out = join(dir, 'stdin.mp3');
@@ -109,7 +110,7 @@ describe('voxpipe say', () => {
     expect(seconds).toBeGreaterThan(0.8);
     expect(seconds).toBeLessThan(5);
     expect(Math.abs(seconds - report.metrics.audioMs / 1000)).toBeLessThan(0.2);
-  });
+  }, limitFor(CHILD_MS));
 
   it('plays through the first player on PATH (a fake aplay that counts bytes)', async () => {
     const bin = join(dir, 'bin');
@@ -128,7 +129,7 @@ describe('voxpipe say', () => {
     expect(played / 2 / 24000).toBeCloseTo(report.metrics.audioMs / 1000, 1);
     expect(await readFile(`${count}.args`, 'utf8')).toMatch(/24000/);
     expect(report.metrics.playbackStartMs).toBeGreaterThan(0);
-  });
+  }, limitFor(CHILD_MS));
 
   it.runIf(hasAplay)('plays through real aplay on the ALSA null device', async () => {
     const home = join(dir, 'alsa-home');
@@ -150,7 +151,7 @@ describe('voxpipe say', () => {
     const viaFlag = await voxpipe(['say', 'Keyed.', '--out', join(dir, 'keyed-flag.wav'), '--model', 'aura-lite', '--api-key', 'key-for-elsewhere']);
     expect(viaFlag.code).toBe(0);
     expect(viaFlag.stdout).toMatch(/^wrote \d+\.\d\d s \([\d,]+ bytes\) to .*keyed-flag\.wav \(embedded server\)/);
-  });
+  }, limitFor(2 * CHILD_MS));
 
   it('talks to any compatible server with --url and --api-key', async () => {
     const out = join(dir, 'remote.raw');
@@ -160,7 +161,7 @@ describe('voxpipe say', () => {
     const bytes = await readFile(out);
     expect(bytes.byteLength % 2).toBe(0);
     expect(bytes.byteLength).toBeGreaterThan(24000);
-  });
+  }, limitFor(CHILD_MS));
 });
 
 describe('voxpipe errors', () => {
@@ -172,20 +173,20 @@ describe('voxpipe errors', () => {
     expect(typo.code).toBe(64);
     expect(typo.stderr).toMatch(/^voxpipe: usage: Unknown model "aura-lit"; did you mean "aura-lite"\?/);
     expect(existsSync(join(dir, 'x.wav'))).toBe(false);
-  });
+  }, limitFor(2 * CHILD_MS));
 
   it('a wrong key is auth (exit 3)', async () => {
     const result = await voxpipe(['say', 'Hi', '--out', join(dir, 'x.wav'), '--url', listening.url, '--api-key', 'wrong-key']);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^voxpipe: auth: /);
     expect(result.stderr).not.toContain('wrong-key');
-  });
+  }, limitFor(CHILD_MS));
 
   it('a server that is down is network (exit 5)', async () => {
     const result = await voxpipe(['say', 'Hi', '--out', join(dir, 'x.wav'), '--url', 'http://127.0.0.1:9', '--api-key', 'k', '--retries', '0']);
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^voxpipe: network: /);
-  });
+  }, limitFor(CHILD_MS));
 
   it('an error before any audio leaves no output file, and an earlier one untouched', async () => {
     const cases: Array<[string[], number]> = [
@@ -207,7 +208,7 @@ describe('voxpipe errors', () => {
     expect((await voxpipe(['say', 'Hi', '--out', earlier, '--speed', '9'])).code).toBe(2);
     expect(await readFile(earlier, 'utf8')).toBe('an earlier take');
     expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
-  });
+  }, limitFor(10 * CHILD_MS)); // three formats × three failures, and the earlier file
 
   it('a missing audio player is a device error (exit 9) that says what to do', async () => {
     // Only node on PATH: no aplay, paplay, ffplay, play or afplay.
@@ -217,7 +218,7 @@ describe('voxpipe errors', () => {
     const result = await voxpipe(['say', 'Hi', '--play', '--model', 'aura-lite'], { env: { PATH: onlyNode, VOXPIPE_PLAYER: '' } });
     expect(result.code).toBe(9);
     expect(result.stderr).toMatch(/^voxpipe: device: No audio player found on PATH \(looked for aplay, .*\)\. Install one .*--out/);
-  });
+  }, limitFor(CHILD_MS));
 
   it('a player that finds no sound card is a device error (exit 9) naming what it said', async () => {
     const bin = join(dir, 'no-card-bin');
@@ -227,7 +228,7 @@ describe('voxpipe errors', () => {
     const result = await voxpipe(['say', 'Hi', '--play', '--model', 'aura-lite'], { env: { PATH: `${bin}:${process.env.PATH}`, VOXPIPE_PLAYER: '' } });
     expect(result.code).toBe(9);
     expect(result.stderr).toMatch(/^voxpipe: device: No audio output device: "aplay" could not open one \(aplay: main:831: audio open error: No such device\)\. .*sound card/);
-  });
+  }, limitFor(CHILD_MS));
 
   it.runIf(hasAplay)('real aplay pointed at a missing sound card is a device error (exit 9)', async () => {
     const home = join(dir, 'missing-card-home');
@@ -242,14 +243,14 @@ describe('voxpipe errors', () => {
     const result = await voxpipe(['say', 'Hi', '--out', join(dir, 'no', 'such', 'dir', 'x.wav')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^voxpipe: bad-request: .*no\/such\/dir\/x\.wav/);
-  });
+  }, limitFor(CHILD_MS));
 
   it('an unknown output type and a missing command are usage errors', async () => {
     expect((await voxpipe(['say', 'Hi', '--out', join(dir, 'x.ogg')])).stderr).toMatch(/--out must end in/);
     const none = await voxpipe([]);
     expect(none.code).toBe(64);
     expect(none.stdout).toMatch(/Usage/);
-  });
+  }, limitFor(2 * CHILD_MS));
 });
 
 describe('voxpipe say, interrupted', () => {
@@ -283,7 +284,7 @@ describe('voxpipe say, interrupted', () => {
     expect(wav.dataSize).toBe(Number(said![2].replaceAll(',', '')));
     expect(Number(said![1])).toBeCloseTo(wav.dataSize / 48_000, 2);
     expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
-  }, 120_000);
+  }, limitFor(CHILD_MS));
 });
 
 describe('voxpipe help', () => {
@@ -291,7 +292,7 @@ describe('voxpipe help', () => {
     const result = await voxpipe(['say', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/stdout as raw PCM \(s16le 24 kHz mono\)/);
-  });
+  }, limitFor(CHILD_MS));
 
   it('bench --help lists every benchmark', async () => {
     const result = await voxpipe(['bench', '--help']);
@@ -299,7 +300,7 @@ describe('voxpipe help', () => {
     const files = (await readdir(join(root, 'bench'))).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.slice(0, -3));
     expect(listed.sort()).toEqual(files.sort());
     expect(listed).toEqual(expect.arrayContaining(['speak', 'load']));
-  });
+  }, limitFor(CHILD_MS));
 });
 
 describe('voxpipe run', () => {
@@ -309,7 +310,7 @@ describe('voxpipe run', () => {
     const result = await voxpipe(['run', spec]);
     expect(result.code).toBe(2);
     expect(result.stderr.startsWith(`voxpipe: bad-request: Spec ${spec} is not valid JSON at line 3, column 12: `)).toBe(true);
-  });
+  }, limitFor(CHILD_MS));
 
   it('runs a pipeline spec file', async () => {
     const out = join(dir, 'spec.wav');
@@ -330,5 +331,5 @@ describe('voxpipe run', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'completed' });
     expect(readWav(new Uint8Array(await readFile(out)))).toMatchObject({ sampleRate: 24000, channels: 1 });
-  });
+  }, limitFor(CHILD_MS));
 });

@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHILD_MS, limitFor } from './support/budgets.js';
 
 const root = join(import.meta.dirname, '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -11,7 +12,7 @@ let dir: string;
 
 function run(file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(tsx, [join(root, file), ...args], { cwd: dir, env: { ...process.env, ...env }, timeout: 90_000 }, (error, stdout, stderr) =>
+    execFile(tsx, [join(root, file), ...args], { cwd: dir, env: { ...process.env, ...env }, timeout: CHILD_MS }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -38,13 +39,13 @@ describe('examples', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/collected 24000 samples at 24000 Hz/);
     expect(result.stdout).toMatch(/first-audible/);
-  });
+  }, limitFor(CHILD_MS));
 
   it('node-to-wav writes speech to a WAV', async () => {
     const result = await run('examples/node-to-wav.ts', ['Testing the example.']);
     expect(result.code).toBe(0);
     expect(await wavSeconds(join(dir, 'node-to-wav.wav'))).toBeGreaterThan(0.5);
-  });
+  }, limitFor(CHILD_MS));
 
   it('node-play plays through the player on PATH', async () => {
     const bin = join(dir, 'bin');
@@ -55,7 +56,7 @@ describe('examples', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/completed: playback started/);
     expect(Number((await readFile(join(dir, 'played'), 'utf8')).trim())).toBeGreaterThan(24_000);
-  });
+  }, limitFor(CHILD_MS));
 
   it('node-play and voice-assistant --play say in one line that there is no sound card, and exit non-zero', async () => {
     // An aplay that finds no sound card, as on a server without one.
@@ -71,7 +72,7 @@ describe('examples', () => {
       expect(result.stderr, file).toMatch(new RegExp(`^${name}: device: No audio output device: "aplay" could not open one .*\\n$`));
       expect(result.stderr, file).not.toMatch(/\n\s+at /);
     }
-  });
+  }, limitFor(2 * CHILD_MS));
 
   it('telephony writes whole 20 ms µ-law frames at 8 kHz', async () => {
     const result = await run('examples/telephony.ts', ['Please hold.']);
@@ -79,18 +80,18 @@ describe('examples', () => {
     const size = (await stat(join(dir, 'telephony.ulaw'))).size;
     expect(size % 160).toBe(0);
     expect(result.stdout).toContain(`${size / 160} frames`);
-  });
+  }, limitFor(CHILD_MS));
 
   it('custom-pipeline.json runs with voxpipe run', async () => {
     const result = await run('packages/cli/src/main.ts', ['run', join(root, 'examples', 'custom-pipeline.json')]);
     expect(result.code).toBe(0);
     expect(await wavSeconds(join(dir, 'custom-pipeline.wav'))).toBeGreaterThan(0.5);
-  });
+  }, limitFor(CHILD_MS));
 
   it('voice-assistant speaks two answers, the second cut by a barge-in', async () => {
     const result = await run('examples/voice-assistant.ts');
     expect(result.code).toBe(0);
     expect(await wavSeconds(join(dir, 'voice-assistant-1.wav'))).toBeGreaterThan(1);
     expect(await wavSeconds(join(dir, 'voice-assistant-2.wav'))).toBeGreaterThan(0.2);
-  });
+  }, limitFor(CHILD_MS));
 });

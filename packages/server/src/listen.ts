@@ -19,6 +19,9 @@ export interface BoundServer {
   close(): Promise<void>;
 }
 
+/** How long an idle keep-alive connection stays open (Node's default is 5 s). */
+export const KEEP_ALIVE_MS = 65_000;
+
 /** A standard fetch handler, as `app.fetch` is (declared here so the package's types need no DOM lib and no server library's). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the environment is the server library's own
 export type FetchHandler = (request: Request, env: any) => Response | Promise<Response>;
@@ -40,6 +43,10 @@ export async function bindHttp(fetch: FetchHandler, options: ListenOptions = {})
     s.once('listening', () => resolve(s));
     s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, requested)));
   });
+  // Keep idle connections longer than the common 60 s of proxies and client pools, so a pooled client never sends a
+  // request on a connection the server is closing at that moment (fetch does not retry a POST).
+  http.keepAliveTimeout = KEEP_ALIVE_MS;
+  http.headersTimeout = KEEP_ALIVE_MS + 1000;
   const port = (http.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
