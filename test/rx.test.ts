@@ -7,9 +7,8 @@ import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text
 import type { EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { audioOnly, bargeIn, Observable, observableSource, queue, runEvents, sayWith, Subject, type Speakable, type UtteranceEvent } from '../packages/rx/src/index.js';
 import type { ListeningServer, VoxpipeServer } from '../packages/server/src/index.js';
-import { availableParallelism } from 'node:os';
 import { eventually, limitFor, RUN_MS, START_MS } from './support/budgets.js';
-import { startTestServer, type TestServer } from './support/tts-server.js';
+import { startRoomyServer, type TestServer } from './support/tts-server.js';
 
 const KEY = 'rx-test-key';
 const VOICE = { voice: 'Anna', language: 'en-US', model: 'aura-lite' };
@@ -35,15 +34,11 @@ const samplesOf = (events: UtteranceEvent<Speakable>[], id: number) =>
   Float32Array.from(events.flatMap((e) => (e.type === 'audio' && e.id === id ? [...e.chunk.channels[0]] : [])));
 
 beforeAll(async () => {
-  testServer = await startTestServer({ workers: availableParallelism(), keys: [KEY], limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  testServer = await startRoomyServer(KEY);
   ({ engine, server, listening } = testServer);
-  await server.ready();
 }, limitFor(START_MS));
 
-afterAll(async () => {
-  await server?.close();
-  await testServer?.close();
-});
+afterAll(() => testServer?.close());
 
 describe('@voxpipe/rx with the real server', () => {
   it('barge-in: the answer fades within one chunk, its request is aborted (the server sees it), the next answer follows whole', async () => {

@@ -13,9 +13,8 @@ import { decode } from '../packages/codecs/src/index.js';
 import { collect, fromIterable, pcmDecode, pipeline, speak, splitSentences, text, ttsSource, type FetchLike, type Run, type SpeakOptions } from '../packages/core/src/index.js';
 import type { EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import type { ListeningServer, VoxpipeServer } from '../packages/server/src/index.js';
-import { availableParallelism } from 'node:os';
 import { eventually, limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
-import { startTestServer, type TestServer } from './support/tts-server.js';
+import { startRoomyServer, type TestServer } from './support/tts-server.js';
 
 const KEY = 'speak-test-key';
 const VOICE = { voice: 'Peter', language: 'en-US' };
@@ -59,15 +58,11 @@ function tokensOf(input: string, cuts: number[]): string[] {
 }
 
 beforeAll(async () => {
-  testServer = await startTestServer({ workers: availableParallelism(), keys: [KEY], limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  testServer = await startRoomyServer(KEY);
   ({ engine, server, listening } = testServer);
-  await server.ready();
 }, limitFor(START_MS));
 
-afterAll(async () => {
-  await server?.close();
-  await testServer?.close();
-});
+afterAll(() => testServer?.close());
 
 describe('speak() with the real server', () => {
   it('gives the same samples as each sentence synthesized alone, joined, for any token split and concurrency', async () => {

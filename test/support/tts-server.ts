@@ -5,6 +5,7 @@ import { collect, fromBytes, pipeline } from '../../packages/core/src/index.js';
 import { createEspeakEngine, medianF0, type EspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { startTestServer as startServer, type TestServer as PackageTestServer, type TestServerOptions } from '../../packages/server/src/testing/index.js';
 import { joinBytes as join } from '@voxpipe/core/testing';
+import { availableParallelism } from 'node:os';
 
 export type TestServer = PackageTestServer<EspeakEngine>;
 
@@ -90,4 +91,17 @@ export function longText(chars: number): string {
   let out = '';
   for (let i = 0; out.length < chars; i++) out += (out ? ' ' : '') + sentences[i % sentences.length];
   return out.slice(0, chars);
+}
+
+/** A started, ready server whose rate and per-key stream limits never stand in a test's way, with an engine worker per core; `close` ends its streams, then stops it and its engine. */
+export async function startRoomyServer(key: string): Promise<TestServer> {
+  const started = await startTestServer({ workers: availableParallelism(), keys: [key], limits: { requestsPerSecond: 10_000, burst: 10_000, concurrentStreamsPerKey: 64 } });
+  await started.server.ready();
+  return {
+    ...started,
+    async close() {
+      await started.server.close();
+      await started.close();
+    },
+  };
 }

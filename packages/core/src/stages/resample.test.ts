@@ -11,6 +11,7 @@ import { fromIterable } from '../sources/from-iterable.js';
 import { tone } from '../sources/tone.js';
 import { acceptedWhileStalled, runTransform, testContext } from '../testing/harness.js';
 import { arbitraryPcm, cutPcm, pcmPartitions } from '../testing/arbitraries.js';
+import { runAbortedAtAnyPull } from '../testing/abort-properties.js';
 import { resample } from './resample.js';
 
 const RATES = [8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000];
@@ -260,22 +261,7 @@ describe('resample', () => {
 
   });
 
-  it('ends a run aborted at any point', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 20 }), async (after) => {
-        const controller = new AbortController();
-        function* chunks() {
-          for (let i = 0; ; i++) {
-            if (i === after) controller.abort();
-            yield { sampleRate: 44100, channels: [sine(44100, 440, 441)] };
-          }
-        }
-        const run = pipeline({ signal: controller.signal }, fromIterable(chunks(), { format: anyPcm }), resample({ rate: 24000 }), collect());
-        expect((await run.done).outcome).toBe('aborted');
-      }),
-      { numRuns: 10 },
-    );
-  });
+  it('ends a run aborted at any point', () => runAbortedAtAnyPull({ stage: () => resample({ rate: 24000 }), chunk: () => ({ sampleRate: 44100, channels: [sine(44100, 440, 441)] }), format: anyPcm }));
 
   it('rejects bad options, naming the option', () => {
     expect(() => resample({ rate: 999 })).toThrow(/resample.*rate/);
