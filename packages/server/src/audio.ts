@@ -135,14 +135,10 @@ export function audioBytes(
   onWarning?: (stage: string, detail: { code: string; message: string }) => void,
   decorate?: Decorate,
 ): ReadableStream<Uint8Array> {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  const pcm = speech(engine, request, stop.signal, decorate);
+  const pcm = speech(engine, request, signal, decorate);
   const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
   const onEvent = (event: RunEvent) => {
     if (event.type === 'warning') onWarning?.(event.stage ?? 'audio', event.detail as { code: string; message: string });
   };
-  return openSource<Uint8Array>(assemble(fromStream(pcm, input), ...encodingStages(request.format)), { signal: stop.signal, onEvent }).readable;
+  return openSource<Uint8Array>(assemble(fromStream(pcm, input), ...encodingStages(request.format)), { signal, onEvent }).readable;
 }

@@ -36,7 +36,8 @@ export type TtsSourceOptions = v.InferInput<typeof schema>;
 
 const STREAM_PATH = '/v1/tts/stream';
 
-function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Format {
+/** The format a `/v1/tts/stream` response has for a requested `format` (bytes of unknown container when none was asked for). */
+export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Format {
   if (format === 'mp3') return { kind: 'bytes', container: 'mp3' };
   if (format === 'pcm') return { kind: 'bytes', container: 'pcm', encoding: 's16le' };
   if (format === 'wav') return { kind: 'bytes', container: 'wav' };

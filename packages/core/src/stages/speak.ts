@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { VoxpipeError } from '../errors.js';
-import { describeFormat, formatMismatch, text, type Format } from '../format.js';
+import { describeFormat, formatMismatch, text } from '../format.js';
 import { msSchema, parseOptions, sampleRateSchema } from '../options.js';
 import type { PcmChunk } from '../pcm/pcm.js';
 import { reconnect, type ReconnectOptions } from '../sources/reconnect.js';
-import { ttsSource, type FetchLike } from '../sources/tts-source.js';
+import { expectedFormat, ttsSource, type FetchLike } from '../sources/tts-source.js';
 import type { SourceStage, TransformStage } from '../stage.js';
 import { pcmDecode } from './pcm-decode.js';
 import { speakingPair } from './speak-run.js';
@@ -52,11 +52,6 @@ function isTransform(x: unknown): boolean {
   return typeof x === 'object' && x !== null && (x as { role?: unknown }).role === 'transform' && typeof (x as { create?: unknown }).create === 'function';
 }
 
-const EXPECTED: Record<SpeakSettings['format'], Format> = {
-  pcm: { kind: 'bytes', container: 'pcm', encoding: 's16le' },
-  mp3: { kind: 'bytes', container: 'mp3' },
-  wav: { kind: 'bytes', container: 'wav' },
-};
 
 /**
  * Speaks a stream of text — an LLM's tokens, lines, whole paragraphs — as one
@@ -86,7 +81,7 @@ const EXPECTED: Record<SpeakSettings['format'], Format> = {
 export function speak(options: SpeakOptions): TransformStage<string, PcmChunk> {
   const o = parseOptions('speak', schema, options);
   const decoder = o.decoder ?? pcmDecode();
-  const expected = EXPECTED[o.format];
+  const expected = expectedFormat(o.format);
   if (formatMismatch(expected, decoder.takes)) {
     throw new VoxpipeError('format', `"speak" asks for ${o.format} but its decoder "${decoder.name}" takes ${describeFormat(decoder.takes)}; pass decoder: decode() for ${o.format}`, {
       stage: 'speak',
