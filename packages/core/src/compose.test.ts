@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VoxpipeError } from './errors.js';
 import { anyPcm, type Format } from './format.js';
-import { assemble, assembleFromSpec, compose, coreStages, fade, fromIterable, frames, gain, mix, openSource, pcmEncode, pipeline, transformStage, type PcmChunk, type SourceStage, type TransformStage } from './index.js';
+import { assemble, assembleFromSpec, compose, createContext, coreStages, fade, fromIterable, frames, gain, mix, openSource, pcmEncode, pipeline, transformStage, type PcmChunk, type SourceStage, type TransformStage } from './index.js';
 import { collect } from './sinks/collect.js';
 import { tone } from './sources/tone.js';
 import { ReadableStream } from './streams.js';
@@ -120,6 +120,18 @@ describe('openSource', () => {
     }
     expect(frames).toBeLessThan(4800);
     expect(released).toBe(1);
+  });
+
+  it("inside another stage's run (parent), its stages' controls are still reached through it", async () => {
+    const events: string[] = [];
+    const root = createContext({ signal: new AbortController().signal, onEvent: (e) => events.push(e.type) });
+    const f = fade({ inMs: 0, outMs: 5, fadeEnd: false });
+    const opened = openSource<PcmChunk>(assemble(tone({ ms: 100 }), f), { parent: root.for('outer') });
+    expect(opened.control(f)).toBeDefined();
+    const reader = opened.readable.getReader();
+    while (!(await reader.read()).done);
+    expect(events).toContain('first-audio'); // milestones go to the parent's run
+    root.finish();
   });
 
   it('cancelling the stream cancels the source and runs the cleanups; an aborted signal fails it', async () => {

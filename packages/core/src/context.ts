@@ -21,7 +21,7 @@ export interface ContextOptions {
   keep?: ReadonlyArray<Milestone | Counter>;
   /** What `ctx.end(outcome)` does. Default: a child passes it to its parent; a root without `onEnd` ignores it. */
   onEnd?: (outcome: EndOutcome, reason: string) => void;
-  /** Where a root's per-run controls go (`ctx.provide`), by the stage object they belong to. */
+  /** Where the scope's per-run controls go (`ctx.provide`), by the stage object they belong to. Default: a child passes them to its parent. */
   onProvide?: (stage: object, control: unknown) => void;
 }
 
@@ -148,8 +148,8 @@ export function createContext(options: ContextOptions): ContextScope {
         },
         provide(control, owner = key) {
           if (!owner) return;
-          if (parent) parent.provide(control, owner);
-          else options.onProvide?.(owner, control);
+          if (options.onProvide) options.onProvide(owner, control);
+          else parent?.provide(control, owner);
         },
       };
     },
