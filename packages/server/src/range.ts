@@ -9,10 +9,13 @@ export interface ByteRange {
 /**
  * Reads a `Range` header. Only one `bytes=N-` or `bytes=N-M` range is
  * served (the stream's length is unknown until it ends, so suffix ranges
- * cannot be); anything else is `invalid` (→ 416).
+ * cannot be); any other `bytes` range is `invalid` (→ 416). A range in a
+ * unit other than bytes (`items=0-`) is ignored, as RFC 9110 asks: the
+ * whole stream is sent.
  */
 export function parseRange(header: string | null | undefined): ByteRange | 'invalid' | undefined {
   if (header == null) return undefined;
+  if (!/^\s*bytes\s*=/i.test(header)) return undefined;
   const match = /^\s*bytes\s*=\s*(\d{1,15})\s*-\s*(\d{1,15})?\s*$/i.exec(header);
   if (!match) return 'invalid';
   const start = Number(match[1]);
