@@ -31,7 +31,7 @@ export interface RunEventMap {
   'give-up': { attempts: number; reason: string };
   /** `speak` began giving the audio of a sentence (index counts from 0). */
   sentence: { index: number; text: string };
-  /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped). */
+  /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped; code `listener`: an event listener threw). */
   warning: { code: string; message: string };
   end: { outcome: Outcome };
   error: { error: VoxpipeError };
@@ -98,21 +98,56 @@ export class RunEvents {
     return this.#history;
   }
 
-  /** Reports an event to every listener. A listener that throws does not stop the run. */
+  /**
+   * Reports an event to every listener. A listener that throws does not stop
+   * the run and does not reach the process: its error is reported as a
+   * `warning` event (code `listener`) to the other listeners. An error thrown
+   * while hearing such a warning is dropped, so a throwing `warning` or `*`
+   * listener cannot loop.
+   */
   emit<K extends RunEventType>(event: RunEvent<K>): void {
+    this.#record(event as RunEvent);
+    this.#deliver(event as RunEvent, undefined);
+  }
+
+  #record(event: RunEvent): void {
     if (this.#history.length < this.#keep || event.type === 'end' || event.type === 'error') this.#history.push(event);
+  }
+
+  /** Calls every listener of the event but `skip`; reports the ones that throw, unless this is such a report. */
+  #deliver(event: RunEvent, skip: AnyListener | undefined): void {
+    const failed: Array<{ listener: AnyListener; error: unknown }> = [];
     for (const key of [event.type, '*']) {
       const set = this.#listeners.get(key);
       if (!set) continue;
       for (const listener of [...set]) {
+        if (listener === skip) continue;
         try {
-          listener(event as RunEvent);
+          listener(event);
         } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
+          failed.push({ listener, error });
         }
       }
     }
+    if (skip !== undefined) return; // a listener's failure is reported once, never about its own report
+    for (const { listener, error } of failed) {
+      const warning: RunEvent<'warning'> = {
+        type: 'warning',
+        t: event.t,
+        ...(event.stage === undefined ? {} : { stage: event.stage }),
+        detail: { code: 'listener', message: `A listener of "${event.type}" threw: ${describe(error)}` },
+      };
+      this.#record(warning as RunEvent);
+      this.#deliver(warning as RunEvent, listener);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  try {
+    return String(error);
+  } catch {
+    return 'an unprintable value';
   }
 }
