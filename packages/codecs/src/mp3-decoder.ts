@@ -139,8 +139,9 @@ class StreamFinder {
  * is (or `channels: 1` was asked for), stereo otherwise, at the rate the
  * stream's frame headers state. PCM waits until those headers are confirmed
  * (the first frame and the next header's 4 bytes), so the output is
- * identical however the input is cut. mpg123's own console messages are
- * swallowed and reported through `warn`.
+ * identical however the input is cut. mpg123's errors are reported through
+ * `warn`, not printed (but see `decodeQuietly` for one line mpg123's C code
+ * prints on corrupt input).
  */
 export class Mp3Decoder implements InnerDecoder {
   /** Settles when the WASM decoder is ready; `push` must wait for it. */
@@ -229,15 +230,11 @@ export class Mp3Decoder implements InnerDecoder {
   }
 
   #decode(decoder: MPEGDecoder, bytes: Uint8Array): PcmChunk | undefined {
-    const original = console.error;
-    let result: ReturnType<MPEGDecoder['decode']>;
+    let result: Decoded;
     try {
-      console.error = () => {}; // mpg123-decoder prints every error; we report them as warnings instead
-      result = decoder.decode(bytes);
+      result = decodeQuietly(decoder, bytes);
     } catch (error) {
       throw new VoxpipeError('decode', `MP3 decoding failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    } finally {
-      console.error = original;
     }
     for (const error of result.errors) this.#note(`MP3: ${error.message} (after ${error.inputBytes} bytes)`);
     if (result.samplesDecoded === 0) return undefined;
@@ -267,6 +264,116 @@ export class Mp3Decoder implements InnerDecoder {
     if (this.#warnings <= MAX_WARNINGS) this.warn(message);
     else if (this.#warnings === MAX_WARNINGS + 1) this.warn('MP3: further decode warnings suppressed');
   }
+}
+
+/** What one decode call gave. */
+interface Decoded {
+  channelData: Float32Array[];
+  samplesDecoded: number;
+  sampleRate: number;
+  errors: Array<{ message: string; inputBytes: number }>;
+}
+
+const MPG123_NEED_MORE = -10;
+const MPG123_NEW_FORMAT = -11;
+
+/** The parts of an mpg123-decoder 1.0.x `MPEGDecoder` that its own `decode` uses. */
+interface Mpg123Insides {
+  _common: {
+    wasm: {
+      mpeg_decoder_feed(decoder: number, input: number, length: number): number;
+      mpeg_decoder_read(decoder: number, output: number, outputLength: number, samples: number, sampleRate: number, errorString: number): number;
+    };
+  };
+  _decoder: number;
+  _input: { ptr: number; len: number; buf: Uint8Array };
+  _output: { ptr: number; len: number; buf: Float32Array };
+  _samplesDecodedPtr: { ptr: number; buf: Uint32Array };
+  _sampleRatePtr: { ptr: number; buf: Uint32Array };
+  _errorStringPtr: { ptr: number; buf: Uint32Array };
+  _inputBytes: number;
+  _outputSamples: number;
+  _getErrorMessage(code: number): string;
+}
+
+function hasInsides(decoder: MPEGDecoder): boolean {
+  const d = decoder as unknown as Partial<Mpg123Insides>;
+  const wasm = d._common?.wasm;
+  const view = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { ptr?: unknown }).ptr === 'number' && ArrayBuffer.isView((x as { buf?: unknown }).buf);
+  return (
+    typeof wasm?.mpeg_decoder_feed === 'function' &&
+    typeof wasm.mpeg_decoder_read === 'function' &&
+    typeof d._decoder === 'number' &&
+    view(d._input) &&
+    view(d._output) &&
+    view(d._samplesDecodedPtr) &&
+    view(d._sampleRatePtr) &&
+    view(d._errorStringPtr) &&
+    typeof d._inputBytes === 'number' &&
+    typeof d._outputSamples === 'number' &&
+    typeof d._getErrorMessage === 'function'
+  );
+}
+
+/** Whether this mpg123-decoder build is decoded without its console output (a test checks the pinned version is). */
+export function mp3DecodesQuietly(decoder: MPEGDecoder): boolean {
+  return hasInsides(decoder);
+}
+
+/**
+ * `decoder.decode(bytes)` without its `console.error` for each mpg123 error.
+ * mpg123-decoder prints every error unconditionally (no option turns it off;
+ * its WASM build is already MPG123_QUIET, the print is in its JavaScript
+ * loop) and also returns it in `errors`, which is what we report. So this
+ * runs the same feed/read loop over the same WASM calls and buffers, minus
+ * the print, instead of swapping the global console. The package is pinned
+ * to an exact version; should its insides ever differ, its own `decode` is
+ * used (and may print).
+ *
+ * One message is still printed, by mpg123's C code itself: "Truncating
+ * stereo boundary to sideband limit." (an unconditional fprintf to stderr for
+ * a joint-stereo MPEG layer II frame, which in a layer III voice stream only
+ * a false frame header in corrupt data can be). The Emscripten runtime turns
+ * it into `console.error` from inside its own closure, with no hook; silencing
+ * it would take swapping the global console or a hand-written runtime for the
+ * WASM build, and a rare line on stderr for corrupt input is the lesser cost.
+ */
+export function decodeQuietly(decoder: MPEGDecoder, data: Uint8Array): Decoded {
+  if (!hasInsides(decoder)) return decoder.decode(data);
+  const d = decoder as unknown as Mpg123Insides;
+  const wasm = d._common.wasm;
+  const parts: Array<[Float32Array, Float32Array]> = [];
+  const errors: Decoded['errors'] = [];
+  let samples = 0;
+  feed: for (let offset = 0, length = 0; offset < data.length; offset += length) {
+    const piece = data.subarray(offset, offset + d._input.len);
+    length = piece.length;
+    d._inputBytes += length;
+    d._input.buf.set(piece);
+    let code = wasm.mpeg_decoder_feed(d._decoder, d._input.ptr, length);
+    if (code === MPG123_NEED_MORE) continue feed;
+    for (;;) {
+      d._samplesDecodedPtr.buf[0] = 0;
+      code = wasm.mpeg_decoder_read(d._decoder, d._output.ptr, d._output.len, d._samplesDecodedPtr.ptr, d._sampleRatePtr.ptr, d._errorStringPtr.ptr);
+      const decoded = d._samplesDecodedPtr.buf[0];
+      d._outputSamples += decoded;
+      if (decoded) {
+        samples += decoded;
+        parts.push([d._output.buf.slice(0, decoded), d._output.buf.slice(decoded, decoded * 2)]);
+      }
+      if (code === MPG123_NEW_FORMAT) continue;
+      if (code === MPG123_NEED_MORE) continue feed;
+      if (code) errors.push({ message: d._getErrorMessage(code), inputBytes: d._inputBytes });
+    }
+  }
+  const channelData = [new Float32Array(samples), new Float32Array(samples)];
+  let at = 0;
+  for (const [left, right] of parts) {
+    channelData[0].set(left, at);
+    channelData[1].set(right, at);
+    at += left.length;
+  }
+  return { channelData, samplesDecoded: samples, sampleRate: d._sampleRatePtr.buf[0], errors };
 }
 
 /** Two channels → one, as their mean (exact when they are one channel twice, as mpg123 gives mono). */
