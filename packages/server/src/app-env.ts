@@ -1,10 +1,16 @@
+import type { IncomingMessage } from 'node:http';
+
 /**
  * What the server's Hono app carries per request: the key id auth found,
  * the stream slot the limits middleware holds, and (on Node) the raw
- * response, so a stream that fails mid-way can cut the connection.
+ * request and response: the body is read from the request (bounded, after
+ * the key is checked), the client's address is its socket's, and a stream
+ * that fails mid-way can cut the connection.
  */
 export type AppEnv = {
   Bindings: {
+    /** Set by `@hono/node-server`; absent when `app.fetch` is called directly. */
+    incoming?: IncomingMessage;
     /** Set by `@hono/node-server`; absent when `app.fetch` is called directly. */
     outgoing?: { destroy(): void };
   };

@@ -7,6 +7,8 @@ export { createServer, type CorsOptions, type ListenOptions, type ListeningServe
 export { MODELS, DEFAULT_MODEL, buildVoiceCatalog, type ModelInfo, type PublicVoice, type AudioFormatName } from './catalog.js';
 export type { ServerLimitsInput as ServerLimits } from './request-schema.js';
 export { ApiError, type ApiErrorBody } from './api-error.js';
-export { type ServerHooks } from './server.js';
+export { type ServerHooks, type AuthBlock, type AuthThrottle } from './server.js';
+export { memoryAuthThrottle, type MemoryAuthThrottleOptions } from './auth-throttle.js';
+export { serverLimits } from './request-schema.js';
 export { loadEngine, DEFAULT_ENGINE_MODULE } from './engine-loader.js';
 export { createTokenSigner, normalOrigin, DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, type TokenClaims, type TokenSigner } from './tokens.js';

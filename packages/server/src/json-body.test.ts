@@ -1,16 +1,21 @@
-// The one JSON body reader, behind the body limit: a JSON object, or a typed 4xx.
+// The one JSON body reader, bounded in size and time: a JSON object, or a typed 4xx.
+// (Called without a Node server, it reads the Request's stream; over real sockets: test/server-hostile.test.ts.)
 import fc from 'fast-check';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import type { AppEnv } from './app-env.js';
 import { readJsonObject } from './json-body.js';
 import { errorHandler } from './middleware/errors.js';
-import { limitBody } from './middleware/limits.js';
 
 const LIMIT = 256;
+/** Far beyond what an in-process read needs; only the never-ending body below waits for its own short limit. */
+const READ_MS = 30_000;
 const errors: string[] = [];
-const app = new Hono();
-app.onError(errorHandler({ info() {}, warn() {}, error: (m) => errors.push(m) }));
-app.post('/echo', limitBody(LIMIT), async (c) => c.json(await readJsonObject(c, '{"a": 1}')));
+const warnings: string[] = [];
+const app = new Hono<AppEnv>();
+app.onError(errorHandler({ info() {}, warn: (m) => warnings.push(m), error: (m) => errors.push(m) }));
+app.post('/echo', async (c) => c.json(await readJsonObject(c, { maxBytes: LIMIT, timeoutMs: READ_MS }, '{"a": 1}')));
+app.post('/slow', async (c) => c.json(await readJsonObject(c, { maxBytes: LIMIT, timeoutMs: 200 })));
 
 const encoder = new TextEncoder();
 
@@ -77,6 +82,31 @@ describe('readJsonObject', () => {
     expect(await outcome(over)).toMatchObject({ status: 413, code: 'payload-too-large' });
     const under = await post(streamed(['{"te', 'xt":"', 'y'.repeat(50), '"}']));
     expect(await outcome(under)).toEqual({ status: 200, body: { text: 'y'.repeat(50) } });
+  });
+
+  it('a body that stops arriving is 408 request-timeout once its time is up; one that fails mid-way is one warn line, no stack', async () => {
+    let cancelled = false;
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('{"text":'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const slow = await app.request('/slow', { method: 'POST', body: stalled, duplex: 'half' } as RequestInit);
+    expect(await outcome(slow)).toEqual({ status: 408, code: 'request-timeout', message: 'The request body did not arrive within 0.2 s' });
+    expect(cancelled).toBe(true);
+
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error('connection reset'));
+      },
+    });
+    const gone = await post(failing);
+    expect(gone.status).toBe(499);
+    expect(warnings).toEqual(['POST /echo: the client closed the connection after 0 bytes of its body']);
+    expect(errors).toEqual([]);
   });
 
   it('any body, whole or streamed in any pieces, parses or is a typed 4xx; never a 500', async () => {

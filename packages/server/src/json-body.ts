@@ -1,20 +1,23 @@
 import type { Context } from 'hono';
 import { ApiError } from './api-error.js';
+import type { AppEnv } from './app-env.js';
+import { readBody, type BodyLimits } from './body.js';
 
 /**
- * Reads a request's body as a JSON object, or throws a 400: `invalid-json`
- * when it does not parse, `invalid-body` when it is not an object (`example`
- * shows the caller what to send). Its size is bounded before it is read
- * (`limitBody`), so this never reads more than the limit.
+ * Reads a request's body as a JSON object, or throws: 413 / 408 when it is
+ * too large or too slow (`readBody`, which never reads past the limit),
+ * 400 `invalid-json` when it does not parse, `invalid-body` when it is not
+ * an object (`example` shows the caller what to send).
  *
  * ```ts
- * const body = await readJsonObject(c, '{"origin": "https://app.example"}');
+ * const body = await readJsonObject(c, { maxBytes: 4096, timeoutMs: 20_000 }, '{"origin": "https://app.example"}');
  * ```
  */
-export async function readJsonObject(c: Context, example?: string): Promise<Record<string, unknown>> {
+export async function readJsonObject(c: Context<AppEnv>, limits: BodyLimits, example?: string): Promise<Record<string, unknown>> {
+  const text = new TextDecoder().decode(await readBody(c, limits));
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(text);
   } catch (error) {
     if (error instanceof SyntaxError) throw new ApiError(400, 'invalid-json', `The body is not valid JSON: ${error.message}`);
     throw error;

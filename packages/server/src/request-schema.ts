@@ -1,3 +1,4 @@
+import { parseOptions } from '@voxpipe/core';
 import * as v from 'valibot';
 
 export interface RequestLimits {
@@ -38,7 +39,10 @@ export function ttsRequestSchema(limits: RequestLimits) {
         v.maxValue(PITCH_RANGE.max, `pitch must be from ${PITCH_RANGE.min} to ${PITCH_RANGE.max} semitones`),
       ),
     ),
-    format: v.optional(v.picklist(['pcm', 'mp3', 'wav'], 'format must be one of pcm, mp3, wav')),
+    // Case-insensitive, as model names are: "PCM" is pcm.
+    format: v.optional(
+      v.pipe(v.string('format must be one of pcm, mp3, wav'), v.toLowerCase(), v.picklist(['pcm', 'mp3', 'wav'], 'format must be one of pcm, mp3, wav')),
+    ),
   });
 }
 
@@ -63,21 +67,46 @@ export function parseTtsRequest(
   return { ok: false, code, message: issue.message };
 }
 
+/** A whole number from `min` to `max`, with a message that says so. */
+const whole = (min: number, max: number, fallback: number) =>
+  v.optional(v.pipe(v.number('must be a number'), v.integer(`must be a whole number from ${min} to ${max}`), v.minValue(min, `must be from ${min} to ${max}`), v.maxValue(max, `must be from ${min} to ${max}`)), fallback);
+
 /** Server options, checked the same way. */
 export const limitsSchema = v.object({
-  maxTextChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5000),
-  maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(256)), 64 * 1024),
+  maxTextChars: whole(1, 1_000_000, 5000),
+  maxBodyBytes: whole(256, 64 * 1024 * 1024, 64 * 1024),
   /** Requests a key may make per second, on average (token bucket refill). */
-  requestsPerSecond: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0.001)), 10),
+  requestsPerSecond: v.optional(v.pipe(v.number('must be a number'), v.finite('must be a finite number'), v.minValue(0.001, 'must be at least 0.001')), 10),
   /** Requests a key may make at once after being idle (token bucket size). */
-  burst: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 20),
+  burst: whole(1, 1e9, 20),
   /** Streams one key may have open at the same time. */
-  concurrentStreamsPerKey: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 16),
+  concurrentStreamsPerKey: whole(1, 1e9, 16),
   /** Streams the whole server may have open at the same time. */
-  maxConcurrentStreams: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 256),
+  maxConcurrentStreams: whole(1, 1e9, 256),
   /** A stream whose client reads nothing for this long (while audio waits for it) is ended and logged. */
-  idleTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(3_600_000)), 30_000),
+  idleTimeoutMs: whole(100, 3_600_000, 30_000),
+  /** A connection that has not sent its request's headers this long after it began one is answered 408 and closed (slow clients). */
+  headersTimeoutMs: whole(100, 600_000, 20_000),
+  /** A request body (read once the key is known) that has not all arrived this long after reading began is refused: 408 `request-timeout`. */
+  bodyTimeoutMs: whole(100, 600_000, 20_000),
+  /** Failed logins (401s) one client address may have within `authFailureWindowMs`; after them it gets 429 `too-many-auth-failures` for a window. */
+  authFailures: whole(1, 1e9, 20),
+  /** The window failed logins are counted in, and how long an address that used them up is refused. */
+  authFailureWindowMs: whole(1000, 86_400_000, 60_000),
 });
 
 export type ServerLimits = v.InferOutput<typeof limitsSchema>;
 export type ServerLimitsInput = v.InferInput<typeof limitsSchema>;
+
+/**
+ * The server's limits checked, defaults filled in; a bad one is a
+ * `bad-request` VoxpipeError naming it (for a command line or a config
+ * file to check before starting anything).
+ *
+ * ```ts
+ * serverLimits({ burst: 5 }).maxBodyBytes // 65536
+ * ```
+ */
+export function serverLimits(input: ServerLimitsInput | undefined): ServerLimits {
+  return parseOptions('server limits', limitsSchema, input);
+}

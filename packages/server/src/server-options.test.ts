@@ -20,7 +20,19 @@ function failure(run: () => unknown): VoxpipeError {
 describe('resolveServerOptions', () => {
   it('fills in the documented defaults', () => {
     const resolved = resolveServerOptions({ env: {}, keys: ['k-0123456789'] });
-    expect(resolved.limits).toEqual({ maxTextChars: 5000, maxBodyBytes: 65536, requestsPerSecond: 10, burst: 20, concurrentStreamsPerKey: 16, maxConcurrentStreams: 256, idleTimeoutMs: 30000 });
+    expect(resolved.limits).toEqual({
+      maxTextChars: 5000,
+      maxBodyBytes: 65536,
+      requestsPerSecond: 10,
+      burst: 20,
+      concurrentStreamsPerKey: 16,
+      maxConcurrentStreams: 256,
+      idleTimeoutMs: 30000,
+      headersTimeoutMs: 20000,
+      bodyTimeoutMs: 20000,
+      authFailures: 20,
+      authFailureWindowMs: 60000,
+    });
     expect(resolved.origins).toBe('*');
     expect(resolved.engine).toEqual({ load: DEFAULT_ENGINE_MODULE });
     expect(resolved.tokenSecret).toBeUndefined();
@@ -31,6 +43,8 @@ describe('resolveServerOptions', () => {
     const limits = failure(() => resolveServerOptions({ env: {}, limits: { maxTextChars: -1 } }));
     expect(limits.code).toBe('bad-request');
     expect(limits.message).toMatch(/limits.*maxTextChars/);
+    expect(failure(() => resolveServerOptions({ env: {}, limits: { bodyTimeoutMs: 1.5 } })).message).toMatch(/bodyTimeoutMs: must be a whole number from 100 to 600000/);
+    expect(failure(() => resolveServerOptions({ env: {}, limits: { authFailures: 0 } })).message).toMatch(/authFailures: must be from 1 to/);
     expect(failure(() => resolveServerOptions({ env: {}, cors: { origins: ['not a url'] } })).message).toMatch(/cors.*origins/);
     expect(failure(() => resolveServerOptions({ env: {}, tokens: { secret: 'short' } })).message).toMatch(/tokens.*secret: use at least 16 characters/);
     expect(failure(() => resolveServerOptions({ env: { VOXPIPE_TOKEN_SECRET: 'short' } })).message).toMatch(/secret/);

@@ -1,9 +1,10 @@
 import { parseOptions, type Engine, type SynthesisRequest } from '@voxpipe/core';
 import * as v from 'valibot';
+import type { AuthThrottle } from './auth-throttle.js';
 import { DEFAULT_ENGINE_MODULE } from './engine-loader.js';
 import { createKeyStore, keysFromEnv, readKeysFile, type KeyStore } from './keys.js';
 import { loggerFrom, type Logger } from './logger.js';
-import { limitsSchema, type ServerLimits, type ServerLimitsInput } from './request-schema.js';
+import { serverLimits, type ServerLimits, type ServerLimitsInput } from './request-schema.js';
 
 export interface CorsOptions {
   /** Origins allowed to call the API from a browser: `'*'` (the default: any origin; keys, not cookies, guard the API) or a list. */
@@ -40,6 +41,15 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Browser tokens (`POST /v1/tokens`): the signing secret. Default `VOXPIPE_TOKEN_SECRET`, else random per process. */
   tokens?: { secret?: string };
+  /**
+   * Behind a reverse proxy: take the client's address (for failed-login
+   * throttling) from the first hop of `X-Forwarded-For` instead of the
+   * socket. Set it only when a proxy you run sets that header (a client can
+   * send anything in it). Default false.
+   */
+  trustProxy?: boolean;
+  /** Failed-login throttling per client address; default: in this process, by `limits.authFailures` and `limits.authFailureWindowMs`. */
+  authThrottle?: AuthThrottle;
   hooks?: ServerHooks;
 }
 
@@ -70,7 +80,7 @@ export interface ResolvedServerOptions {
  */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
   const env = options.env ?? process.env;
-  const limits = parseOptions('server limits', limitsSchema, options.limits);
+  const limits = serverLimits(options.limits);
   const { origins } = parseOptions('server cors', corsSchema, options.cors);
   const keysFile = options.keysFile ?? env.VOXPIPE_API_KEYS_FILE;
   const keys = createKeyStore([...(options.keys ?? []), ...keysFromEnv(env), ...(keysFile ? readKeysFile(keysFile) : [])]);

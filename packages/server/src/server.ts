@@ -1,11 +1,13 @@
 import type { Engine } from '@voxpipe/core';
 import { Hono } from 'hono';
 import type { AppEnv } from './app-env.js';
+import { memoryAuthThrottle } from './auth-throttle.js';
 import { engineHost } from './engine-host.js';
 import { Limiter } from './limiter.js';
-import { bindHttp, type ListenOptions } from './listen.js';
+import { bindHttp, httpTimeouts, type ListenOptions } from './listen.js';
 import { corsFor } from './middleware/cors.js';
 import { errorHandler, notFound } from './middleware/errors.js';
+import { closeWhenBodyUnread } from './middleware/limits.js';
 import { openStreams } from './open-streams.js';
 import { metaRoutes } from './routes/meta.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -16,6 +18,7 @@ import { createTokenSigner } from './tokens.js';
 export type { CorsOptions, ServerHooks, ServerOptions } from './server-options.js';
 export type { ListenOptions } from './listen.js';
 export type { Logger } from './logger.js';
+export type { AuthBlock, AuthThrottle } from './auth-throttle.js';
 
 export interface ListeningServer {
   url: string;
@@ -45,9 +48,10 @@ export interface VoxpipeServer {
  * The reference `/v1/tts/stream` service as a Hono app: POST /v1/tts/stream
  * (X-API-Key, JSON body; PCM, MP3 or WAV, streamed as it is made; Range
  * resume), POST /v1/tokens, GET /v1/models, /v1/voices, /healthz and the
- * demo page. This wires the parts: options, CORS, the error mapping, the
- * routes, and Node listeners; `close()` ends streams, listeners and the
- * engine it started.
+ * demo page. This wires the parts: options, CORS, the error mapping,
+ * failed-login throttling, the routes, and Node listeners (with header and
+ * body timeouts; a request refused before its body was read closes its
+ * connection); `close()` ends streams, listeners and the engine it started.
  *
  * ```ts
  * const server = createServer({ keys: ['secret'] });
@@ -58,18 +62,21 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
   const { logger, limits, origins, keys, tokenSecret, engine } = resolveServerOptions(options);
   const tokens = createTokenSigner(tokenSecret);
   const limiter = new Limiter(limits);
+  const throttle = options.authThrottle ?? memoryAuthThrottle({ failures: limits.authFailures, windowMs: limits.authFailureWindowMs, logger });
+  const trustProxy = options.trustProxy === true;
   const engines = engineHost(engine);
   const streams = openStreams();
   const listeners = new Set<ListeningServer>();
   let closed = false;
 
   const app = new Hono<AppEnv>();
+  app.use('*', closeWhenBodyUnread());
   app.use('*', corsFor(origins));
   app.onError(errorHandler(logger));
   app.notFound(notFound);
   app.route('/', metaRoutes({ engines, openStreams: () => limiter.openStreams, demoPage: options.demoPage, logger }));
-  app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, closing: () => closed }));
-  app.route('/', tokenRoutes({ keys, tokens, limiter, origins }));
+  app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, throttle, trustProxy, closing: () => closed }));
+  app.route('/', tokenRoutes({ keys, tokens, limiter, origins, throttle, trustProxy, bodyTimeoutMs: limits.bodyTimeoutMs }));
 
   const ready = async () => (await engines.ready()).engine;
 
@@ -85,7 +92,7 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     },
     async listen(listenOptions = {}) {
       const started = await ready();
-      const bound = await bindHttp(app.fetch, listenOptions);
+      const bound = await bindHttp(app.fetch, listenOptions, httpTimeouts(limits.headersTimeoutMs, limits.bodyTimeoutMs));
       logger.info(`listening on ${bound.url} (engine ${started.name})`);
       if (keys.developmentKey) logger.info(`no API keys configured; development key for this run: ${keys.developmentKey}`);
       let closing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
+import { clientAddress, type AuthThrottle } from '../auth-throttle.js';
 import type { KeyStore } from '../keys.js';
 import type { TokenCheck, TokenSigner } from '../tokens.js';
 
@@ -9,6 +10,10 @@ export interface AuthOptions {
   keys: KeyStore;
   /** Browser tokens are accepted when a signer is given (`Authorization: Bearer`, or `X-API-Token`); without one only `X-API-Key` is. */
   tokens?: TokenSigner;
+  /** Failed-login throttling per client address: checked before the key is compared. */
+  throttle?: AuthThrottle;
+  /** Take the client's address from `X-Forwarded-For`'s first hop (only behind a proxy that sets it). Default false: the socket's address. */
+  trustProxy?: boolean;
   /** The clock, in Unix seconds; for tests. */
   nowS?: () => number;
 }
@@ -24,15 +29,34 @@ const TOKEN_REFUSALS: Record<Extract<TokenCheck, { ok: false }>['reason'], strin
  * Finds the key a request speaks for and sets `keyId`, or throws a 401: an
  * API key in `X-API-Key`, or (when `tokens` is given) a browser token checked
  * against the request's `Origin` and against the keys still configured.
+ * Only headers are read (never the body). With a `throttle`, a client
+ * address that failed too often is refused with 429
+ * `too-many-auth-failures` and `Retry-After` before its key is compared,
+ * and every outcome is recorded against its address.
  *
  * ```ts
- * app.post('/v1/tts/stream', requireKey({ keys, tokens }), (c) => c.text(c.var.keyId));
+ * app.post('/v1/tts/stream', requireKey({ keys, tokens, throttle }), (c) => c.text(c.var.keyId));
  * ```
  */
 export function requireKey(options: AuthOptions) {
-  const { keys, tokens, nowS = () => Date.now() / 1000 } = options;
+  const { keys, tokens, throttle, trustProxy = false, nowS = () => Date.now() / 1000 } = options;
   return createMiddleware<AppEnv>(async (c, next) => {
-    c.set('keyId', keyIdOf(c.req.header('x-api-key'), c.req.header('authorization'), c.req.header('x-api-token'), c.req.header('origin')));
+    const address = throttle ? clientAddress(c.env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustProxy) : undefined;
+    if (throttle && address !== undefined) {
+      const blocked = await throttle.check(address);
+      if (blocked) {
+        throw new ApiError(429, 'too-many-auth-failures', `Too many failed logins from this address: try again in ${blocked.retryAfterS} s`, { 'Retry-After': String(blocked.retryAfterS) });
+      }
+    }
+    let keyId: string;
+    try {
+      keyId = keyIdOf(c.req.header('x-api-key'), c.req.header('authorization'), c.req.header('x-api-token'), c.req.header('origin'));
+    } catch (error) {
+      if (throttle && address !== undefined) await throttle.failure(address);
+      throw error;
+    }
+    if (throttle && address !== undefined) await throttle.success(address);
+    c.set('keyId', keyId);
     await next();
   });
 

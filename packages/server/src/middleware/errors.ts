@@ -1,11 +1,13 @@
 import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { ApiError } from '../api-error.js';
+import { ClientGone } from '../body.js';
 import type { Logger } from '../logger.js';
 
 /**
  * The app's one error mapping (`app.onError`): an `ApiError` becomes its JSON
- * response; anything else is logged in full and sent as a 500 `internal`
- * that says nothing about its cause.
+ * response; a client that closed the connection mid-body is one warn line
+ * (no stack: nothing failed on this side); anything else is logged in full
+ * and sent as a 500 `internal` that says nothing about its cause.
  *
  * ```ts
  * app.onError(errorHandler(logger));
@@ -14,6 +16,10 @@ import type { Logger } from '../logger.js';
 export function errorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
     if (error instanceof ApiError) return error.toResponse();
+    if (error instanceof ClientGone) {
+      logger.warn(`${c.req.method} ${c.req.path}: ${error.message}`);
+      return new ApiError(499, 'aborted', 'The client closed the connection').toResponse();
+    }
     logger.error(`${c.req.method} ${c.req.path} failed: ${error.stack ?? error.message}`);
     return new ApiError(500, 'internal', 'Internal server error').toResponse();
   };

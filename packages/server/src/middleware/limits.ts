@@ -1,23 +1,34 @@
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
 import type { Limiter, Refusal } from '../limiter.js';
 
 /**
- * Refuses a body over `maxBytes` with 413 `payload-too-large`: at once by its
- * `Content-Length`, or while reading a body streamed without one.
+ * Closes the connection after any response given before the request's body
+ * had all arrived (a refusal before the body is read: 401, 429, 413, 408,
+ * 503…): `Connection: close`, so the body is never read and a client that
+ * drip-feeds it holds nothing open. Requests whose body was read, or that
+ * have none, keep their connection for the next request. Node only (it
+ * looks at the raw request); first in the app.
  *
  * ```ts
- * app.post('/v1/tokens', limitBody(4096), handler);
+ * app.use('*', closeWhenBodyUnread());
  * ```
  */
-export function limitBody(maxBytes: number) {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ApiError(413, 'payload-too-large', `The request body is larger than ${maxBytes} bytes`);
-    },
+export function closeWhenBodyUnread() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    await next();
+    const incoming = c.env?.incoming;
+    if (!incoming || incoming.complete) return;
+    try {
+      c.res.headers.set('Connection', 'close');
+    } catch {
+      // A response with immutable headers: copy it.
+      const res = c.res;
+      c.res = undefined;
+      c.res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
+      c.res.headers.set('Connection', 'close');
+    }
   });
 }
 

@@ -1,6 +1,7 @@
 import type { SynthesisRequest } from '@voxpipe/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.js';
+import type { AuthThrottle } from '../auth-throttle.js';
 import type { EngineHost } from '../engine-host.js';
 import { readJsonObject } from '../json-body.js';
 import type { KeyStore } from '../keys.js';
@@ -8,7 +9,7 @@ import type { Limiter } from '../limiter.js';
 import type { Logger } from '../logger.js';
 import { requireKey } from '../middleware/auth.js';
 import { methodNotAllowed } from '../middleware/errors.js';
-import { limitBody, openUntilClosing, streamSlot } from '../middleware/limits.js';
+import { openUntilClosing, streamSlot } from '../middleware/limits.js';
 import type { OpenStreams } from '../open-streams.js';
 import { ttsRequestSchema, type ServerLimits } from '../request-schema.js';
 import type { ServerHooks } from '../server-options.js';
@@ -25,14 +26,19 @@ export interface TtsStreamDeps {
   streams: OpenStreams;
   logger: Logger;
   hooks?: ServerHooks;
+  /** Failed-login throttling per client address. */
+  throttle?: AuthThrottle;
+  /** Client addresses from `X-Forwarded-For`'s first hop. */
+  trustProxy?: boolean;
   /** True once the server is shutting down: new streams get 503. */
   closing(): boolean;
 }
 
 /**
- * POST /v1/tts/stream: speech streamed as it is made. The body is bounded
- * first, then the server must be open, the caller known (API key or browser
- * token) and within its limits; then the request is checked and the audio
+ * POST /v1/tts/stream: speech streamed as it is made. From the headers
+ * alone, the server must be open, the caller known (API key or browser
+ * token, its address not throttled) and within its limits; only then is the
+ * body read (bounded in size and time), the request checked and the audio
  * started (PCM, MP3 or WAV; `Range` resumes). Other methods get 405.
  *
  * ```ts
@@ -45,12 +51,11 @@ export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .post(
       '/v1/tts/stream',
-      limitBody(deps.limits.maxBodyBytes),
       openUntilClosing(deps.closing),
-      requireKey({ keys: deps.keys, tokens: deps.tokens }),
+      requireKey({ keys: deps.keys, tokens: deps.tokens, throttle: deps.throttle, trustProxy: deps.trustProxy }),
       streamSlot(deps.limiter),
       async (c) => {
-        const body = await readJsonObject(c);
+        const body = await readJsonObject(c, { maxBytes: deps.limits.maxBodyBytes, timeoutMs: deps.limits.bodyTimeoutMs });
         const plan = await planStream({ body, accept: c.req.header('accept'), range: c.req.header('range') }, schema, deps.engines);
         const keyId = c.var.keyId;
         const outgoing = c.env?.outgoing;
