@@ -1,15 +1,19 @@
 // The polyphase table of a rational resampler: one row of taps per output
 // phase, so each output sample is one dot product over the input history.
-import { besselI0, kaiserBeta, kaiserOrder, kaiserSinc } from './kaiser.js';
+import { besselI0, kaiserSinc } from './kaiser.js';
 
-/** A low-pass specification, edges as fractions of the lower of the two Nyquist frequencies. */
-export interface LowpassSpec {
-  /** Stopband attenuation in dB (also the passband ripple: Kaiser's δ is shared). */
-  attenuation: number;
-  /** Passband edge, e.g. 0.9: flat up to 90 % of the lower Nyquist. */
-  passband: number;
-  /** Stopband edge, e.g. 1.05: rejected from 105 % of the lower Nyquist up. */
-  stopband: number;
+/**
+ * How a low-pass is built: a sinc at `cutoff` under a Kaiser window of
+ * shape `beta` and half-width `halfWidth`, both measured at the lower of the
+ * two rates (so one design serves every ratio).
+ */
+export interface LowpassDesign {
+  /** Kaiser's β: the window's shape (higher: deeper stopband, wider transition). */
+  beta: number;
+  /** The sinc's cutoff (its −6 dB point) as a fraction of the lower Nyquist. */
+  cutoff: number;
+  /** Half the kernel's length, in samples at the lower rate. */
+  halfWidth: number;
 }
 
 /** A polyphase kernel for the ratio L/M (output/input, reduced). */
@@ -44,21 +48,19 @@ export function gcd(a: number, b: number): number {
 }
 
 /**
- * Designs the table for `fromRate` → `toRate`. The cutoff sits midway between
- * the passband and stopband edges of the lower rate; the length comes from
- * Kaiser's formula for the attenuation and transition width.
+ * Builds the table for `fromRate` → `toRate` from a design: the kernel is
+ * the same continuous function of time at the lower rate whatever the ratio,
+ * sampled at every output phase, each row normalised to unity gain.
  */
-export function designPolyphase(fromRate: number, toRate: number, spec: LowpassSpec): PolyphaseKernel {
+export function designPolyphase(fromRate: number, toRate: number, design: LowpassDesign): PolyphaseKernel {
   const g = gcd(fromRate, toRate);
   const up = toRate / g;
   const down = fromRate / g;
   const scale = Math.min(1, up / down); // lower rate / input rate
-  const width = (spec.stopband - spec.passband) / 2; // transition width in cycles per lower-rate sample
-  const order = kaiserOrder(spec.attenuation, width);
-  const half = Math.ceil(order / 2 / scale);
+  const half = Math.ceil(design.halfWidth / scale);
   const taps = Math.ceil((2 * half) / 8) * 8;
-  const fc = ((spec.passband + spec.stopband) / 4) * scale; // cycles per input sample
-  const beta = kaiserBeta(spec.attenuation);
+  const fc = (design.cutoff / 2) * scale; // cycles per input sample
+  const beta = design.beta;
   const i0Beta = besselI0(beta);
   const exact = up * taps <= EXACT_LIMIT;
   const rows = exact ? up : Math.min(up, Math.max(16, Math.ceil(INTERPOLATED_ROWS * scale)));

@@ -1,29 +1,62 @@
 // A streaming band-limited resampler without streams: plain ES and typed
 // arrays, so the same object runs in Node, browsers and an AudioWorklet.
 import { VoxpipeError } from '../errors.js';
-import { designPolyphase, type LowpassSpec, type PolyphaseKernel } from './polyphase.js';
+import { designPolyphase, type LowpassDesign, type PolyphaseKernel } from './polyphase.js';
 import { simdKernel, type SimdKernel, type SimdPrecision } from './simd.js';
 
 export type ResampleQuality = 'high' | 'medium' | 'fast';
 
 /**
- * The filter behind each quality, edges as fractions of the lower Nyquist
- * (the output's when downsampling, the input's when upsampling).
- *
- * Passband: flat to 0.9 (Kaiser's ripple δ = the stopband level, so within
- * 1e-6 dB for `high`). Stopband: from 1.05 up. Where should the stopband
- * start? Input between 1.0 and the stopband edge folds back to
- * 2 − f, i.e. into 0.95…1.0 of Nyquist — above the 0.9 we promise flat, so
- * letting the transition run past Nyquist is allowed and cuts the filter
- * length by a third against a 0.9…1.0 transition. It stops at 1.05 rather than 1.1 so
- * anything folding below 0.95 (e.g. 13 kHz → 11 kHz at 24 kHz, 1.083) is
- * fully rejected. Lengths come from Kaiser's formula: high ≈ 109, medium ≈ 81,
- * fast ≈ 58 taps at the lower rate.
+ * What a quality promises, for every tone and every pair of rates. Edges are
+ * fractions of the lower Nyquist: the output's when downsampling (where
+ * aliases fold back), the input's when upsampling (where images appear).
  */
-export const RESAMPLE_QUALITY: Readonly<Record<ResampleQuality, Readonly<LowpassSpec>>> = Object.freeze({
-  high: Object.freeze({ attenuation: 125, passband: 0.9, stopband: 1.05 }),
-  medium: Object.freeze({ attenuation: 95, passband: 0.9, stopband: 1.05 }),
-  fast: Object.freeze({ attenuation: 70, passband: 0.9, stopband: 1.05 }),
+export interface ResampleSpec {
+  /** Passband edge: tones up to here come out within ±`ripple` dB. */
+  readonly passband: number;
+  /** Passband flatness, ± dB. */
+  readonly ripple: number;
+  /** Stopband edge: always 1, the Nyquist itself, so nothing that would fold back or image is let through. */
+  readonly stopband: number;
+  /** Attenuation from the stopband edge up, dB: every alias and image is at least this far below its tone. */
+  readonly attenuation: number;
+}
+
+/**
+ * The promise of each quality (checked over a sweep of tones, 50 Hz apart
+ * about the Nyquist, for 48→24, 44.1→24, 48→16, 24→48, 22.05→24, 44.1→48
+ * and 24→8 kHz, by the resampler's test and its benchmark):
+ *
+ * | quality | passband | stopband from | attenuation | ripple |
+ * |---|---|---|---|---|
+ * | `high` | 0.9 × Nyquist | Nyquist | 120 dB | ±0.01 dB |
+ * | `medium` | 0.9 × Nyquist | Nyquist | 90 dB | ±0.01 dB |
+ * | `fast` | 0.8 × Nyquist | Nyquist | 70 dB | ±0.01 dB |
+ *
+ * The transition band lies wholly below Nyquist: a tone just above it (say
+ * 12.05 kHz going to 24 kHz) would fold to just below it, inside the band
+ * we keep, so it has to be gone already. At 24 kHz `high` is flat to
+ * 10.8 kHz and rejects everything from 12 kHz.
+ */
+export const RESAMPLE_QUALITY: Readonly<Record<ResampleQuality, ResampleSpec>> = Object.freeze({
+  high: Object.freeze({ passband: 0.9, ripple: 0.01, stopband: 1, attenuation: 120 }),
+  medium: Object.freeze({ passband: 0.9, ripple: 0.01, stopband: 1, attenuation: 90 }),
+  fast: Object.freeze({ passband: 0.8, ripple: 0.01, stopband: 1, attenuation: 70 }),
+});
+
+/**
+ * The filters that keep those promises: Kaiser-windowed sincs, lengths in
+ * taps at the lower rate (2 × halfWidth). The cutoff sits a little below the
+ * middle of the transition band, which spends the passband's loose ripple
+ * allowance (±0.01 dB, where a window design would give ±1e-5) to shorten
+ * the filter by a tenth; β and length were searched for the shortest filter
+ * that keeps each spec with 2 dB to spare. `high` is 146 taps (292 at
+ * 48 → 24 kHz), `medium` 118, `fast` 46.
+ */
+const FILTERS: Readonly<Record<ResampleQuality, LowpassDesign>> = Object.freeze({
+  high: Object.freeze({ beta: 12.6, cutoff: 0.945, halfWidth: 73 }),
+  medium: Object.freeze({ beta: 9.3, cutoff: 0.945, halfWidth: 59 }),
+  fast: Object.freeze({ beta: 7.2, cutoff: 0.9, halfWidth: 23 }),
 });
 
 /** Lowest and highest sample rates `createResampler` accepts. */
@@ -97,10 +130,10 @@ export function createResampler(
   if (!Number.isInteger(channels) || channels < 1 || channels > 32) {
     throw new VoxpipeError('bad-request', `resample: channels must be an integer from 1 to 32, got ${channels}`, { stage: 'resample' });
   }
-  const spec = RESAMPLE_QUALITY[quality];
-  if (!spec) throw new VoxpipeError('bad-request', `resample: quality must be high, medium or fast, got ${String(quality)}`, { stage: 'resample' });
+  const design = Object.hasOwn(FILTERS, quality) ? FILTERS[quality] : undefined;
+  if (!design) throw new VoxpipeError('bad-request', `resample: quality must be high, medium or fast, got ${String(quality)}`, { stage: 'resample' });
   if (fromRate === toRate) return new Passthrough(fromRate, channels, quality);
-  const kernel = cachedKernel(fromRate, toRate, quality, spec);
+  const kernel = cachedKernel(fromRate, toRate, quality, design);
   const precision = options.engine ?? 'f32';
   const simd = precision !== 'js' && kernel.exact ? simdKernel(precision) : undefined;
   return new PolyphaseResampler(fromRate, toRate, channels, quality, kernel, simd && new SimdRunner(simd, precision as SimdPrecision, kernel));
@@ -110,13 +143,13 @@ export function createResampler(
 const designs = new Map<string, PolyphaseKernel>();
 const DESIGNS_KEPT = 16;
 
-function cachedKernel(fromRate: number, toRate: number, quality: ResampleQuality, spec: LowpassSpec): PolyphaseKernel {
+function cachedKernel(fromRate: number, toRate: number, quality: ResampleQuality, design: LowpassDesign): PolyphaseKernel {
   const key = `${fromRate}:${toRate}:${quality}`;
   let kernel = designs.get(key);
   if (kernel) {
     designs.delete(key); // re-insert: most recently used last
   } else {
-    kernel = designPolyphase(fromRate, toRate, spec);
+    kernel = designPolyphase(fromRate, toRate, design);
     if (designs.size >= DESIGNS_KEPT) designs.delete(designs.keys().next().value!);
   }
   designs.set(key, kernel);
@@ -255,47 +288,57 @@ class PolyphaseResampler implements Resampler {
 
   /** Computes every output whose window is in the history, up to `limit` outputs in total. */
   private produce(limit: number): Float32Array[] {
+    const { up, down, taps } = this;
+    const half = this.kernel.half;
+    // Output k (from here) reads inputs from base_k − half + 1 on, base_k = base + floor((phase + k·down) / up);
+    // it can be computed once base_k − half + 1 + taps ≤ the end of the history.
+    const room = this.historyStart + this.historyLength - taps + half - 1 - this.base;
+    const fits = room < 0 ? 0 : Math.floor(((room + 1) * up - this.phase - 1) / down) + 1;
+    const count = Math.min(fits, limit - this.outputFrames);
+    if (count <= 0) return this.history.map(() => new Float32Array(0));
+    const base = this.base;
+    const phase = this.phase;
+    const first = base - half + 1 - this.historyStart; // where output 0's window starts in the history
+    const after = phase + count * down;
+    this.base = base + Math.floor(after / up);
+    this.phase = after % up;
+    this.outputFrames += count;
+    if (this.simd) {
+      const span = Math.floor((phase + (count - 1) * down) / up) + taps;
+      return this.history.map((h) => this.simd!.convolve(h, first, span, phase, count));
+    }
+    this.schedule(first, phase, count);
+    return this.history.map((h) => {
+      const samples = new Float32Array(count);
+      if (this.kernel.exact) this.convolve(h, samples, count);
+      else this.convolveBlended(h, samples, count);
+      return samples;
+    });
+  }
+
+  /** Lays out where each of `count` outputs reads the history and the table, for the plain-JS loops. */
+  private schedule(first: number, phase: number, count: number): void {
     const { up, taps, stepWhole, stepPhase } = this;
-    const { half, rows: tableRows, exact } = this.kernel;
-    const end = this.historyStart + this.historyLength; // absolute index one past the last input held
-    let count = 0;
-    let base = this.base;
-    let phase = this.phase;
-    while (this.outputFrames + count < limit && base - half + 1 + taps <= end) {
-      if (count === this.starts.length) this.growSchedule();
-      this.starts[count] = base - half + 1 - this.historyStart;
+    const { rows: tableRows, exact } = this.kernel;
+    while (this.starts.length < count) this.growSchedule();
+    let start = first;
+    for (let k = 0; k < count; k++) {
+      this.starts[k] = start;
       if (exact) {
-        this.rows[count] = phase * taps;
+        this.rows[k] = phase * taps;
       } else {
         const position = (phase * tableRows) / up;
         const row = Math.floor(position);
-        this.rows[count] = row * taps;
-        this.blends[count] = position - row;
+        this.rows[k] = row * taps;
+        this.blends[k] = position - row;
       }
-      count++;
-      base += stepWhole;
+      start += stepWhole;
       phase += stepPhase;
       if (phase >= up) {
         phase -= up;
-        base++;
+        start++;
       }
     }
-    this.base = base;
-    this.phase = phase;
-    this.outputFrames += count;
-    const out: Float32Array[] = [];
-    if (this.simd && count > 0) this.simd.schedule(this.starts, this.rows, count, taps);
-    for (let c = 0; c < this.channels; c++) {
-      if (this.simd && count > 0) {
-        out.push(this.simd.convolve(this.history[c]));
-        continue;
-      }
-      const samples = new Float32Array(count);
-      if (exact) this.convolve(this.history[c], samples, count);
-      else this.convolveBlended(this.history[c], samples, count);
-      out.push(samples);
-    }
-    return out;
   }
 
   private growSchedule(): void {
@@ -363,30 +406,42 @@ class PolyphaseResampler implements Resampler {
 
 /**
  * Runs the exact-table dot products in a WebAssembly SIMD instance. Memory:
- * the table, then per call the schedule, the history window and the output.
+ * the table, one record per phase (row offset, history advance, next
+ * record), then per call the history window and the output.
  */
 class SimdRunner {
   private readonly bytes: number;
-  private readonly tableBytes: number;
-  private first = 0;
-  private span = 0;
-  private count = 0;
-  private tapBytes = 0;
-  private startsAt = 0;
-  private rowsAt = 0;
-  private historyAt = 0;
-  private outAt = 0;
+  private readonly tapBytes: number;
+  private readonly up: number;
+  private readonly downBytes: number;
+  private readonly phasesAt: number;
+  private readonly historyAt: number;
 
   constructor(
     private readonly kernel: SimdKernel,
     readonly precision: SimdPrecision,
     polyphase: PolyphaseKernel,
   ) {
-    this.bytes = precision === 'f32' ? 4 : 8;
-    this.tableBytes = polyphase.table.length * this.bytes;
-    this.reserve(this.tableBytes);
+    const bytes = precision === 'f32' ? 4 : 8;
+    const { up, down, taps, table } = polyphase;
+    this.bytes = bytes;
+    this.tapBytes = taps * bytes;
+    this.up = up;
+    this.downBytes = down * bytes;
+    this.phasesAt = table.length * bytes;
+    this.historyAt = Math.ceil((this.phasesAt + 12 * up) / 16) * 16;
+    this.reserve(this.historyAt);
     const Table = precision === 'f32' ? Float32Array : Float64Array;
-    new Table(kernel.memory.buffer, 0, polyphase.table.length).set(polyphase.table);
+    new Table(kernel.memory.buffer, 0, table.length).set(table);
+    const phases = new Int32Array(kernel.memory.buffer, this.phasesAt, 3 * up);
+    const stepWhole = Math.floor(down / up);
+    const stepPhase = down % up;
+    for (let p = 0; p < up; p++) {
+      const next = p + stepPhase;
+      phases[3 * p] = p * this.tapBytes;
+      phases[3 * p + 1] = (stepWhole + (next >= up ? 1 : 0)) * bytes;
+      phases[3 * p + 2] = 12 * (next >= up ? next - up : next);
+    }
   }
 
   private reserve(bytes: number): void {
@@ -394,33 +449,18 @@ class SimdRunner {
     if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
   }
 
-  /** Lays out this call's schedule: starts become relative to the copied history window. */
-  schedule(starts: Int32Array, rows: Int32Array, count: number, taps: number): void {
-    const first = starts[0];
-    const span = starts[count - 1] - first + taps;
-    this.first = first;
-    this.span = span;
-    this.count = count;
-    this.tapBytes = taps * this.bytes;
-    this.startsAt = this.tableBytes;
-    this.rowsAt = this.startsAt + 4 * count;
-    this.historyAt = this.rowsAt + 4 * count;
-    this.historyAt = Math.ceil(this.historyAt / 16) * 16;
-    this.outAt = this.historyAt + span * this.bytes;
-    this.reserve(this.outAt + 4 * count);
+  /**
+   * The `count` outputs from `phase` on for one channel's history, output 0's
+   * window starting at `first` and all of them within `span` samples.
+   */
+  convolve(history: Float32Array, first: number, span: number, phase: number, count: number): Float32Array {
+    const outAt = this.historyAt + Math.ceil((span * this.bytes) / 16) * 16;
+    this.reserve(outAt + 4 * count);
     const buffer = this.kernel.memory.buffer;
-    const s = new Int32Array(buffer, this.startsAt, count);
-    for (let k = 0; k < count; k++) s[k] = starts[k] - first;
-    new Int32Array(buffer, this.rowsAt, count).set(rows.subarray(0, count));
-  }
-
-  /** The outputs of the scheduled call for one channel's history. */
-  convolve(history: Float32Array): Float32Array {
-    const buffer = this.kernel.memory.buffer;
-    const window = history.subarray(this.first, this.first + this.span);
-    if (this.bytes === 4) new Float32Array(buffer, this.historyAt, this.span).set(window);
-    else new Float64Array(buffer, this.historyAt, this.span).set(window);
-    this.kernel.convolve(0, this.historyAt, this.startsAt, this.rowsAt, this.outAt, this.count, this.tapBytes);
-    return new Float32Array(buffer, this.outAt, this.count).slice();
+    const window = history.subarray(first, first + span);
+    if (this.bytes === 4) new Float32Array(buffer, this.historyAt, span).set(window);
+    else new Float64Array(buffer, this.historyAt, span).set(window);
+    this.kernel.convolve(0, this.historyAt, this.phasesAt, count, outAt, this.tapBytes, this.up, this.downBytes, this.phasesAt + 12 * phase);
+    return new Float32Array(buffer, outAt, count).slice();
   }
 }

@@ -1,15 +1,22 @@
 // A WebAssembly SIMD dot-product kernel for the polyphase resampler, written
-// as bytes so it needs no toolchain and no fetch: the module is ~200 bytes and
-// compiles synchronously, also inside an AudioWorklet. Where WebAssembly or
-// SIMD is missing (or a CSP forbids it) `simdKernel()` returns undefined and
-// the resampler uses its plain-JS loop.
+// as bytes so it needs no toolchain and no fetch: the module is well under a
+// kilobyte and compiles synchronously, also inside an AudioWorklet. Where
+// WebAssembly or SIMD is missing (or a CSP forbids it) `simdKernel()`
+// returns undefined and the resampler uses its plain-JS loop.
 //
-// convolve(table, history, starts, rows, out, count, tapBytes) computes, for
-// k < count: out[k] = Σ_i table[rows[k] + i] · history[starts[k] + i] over the
-// taps. Variant 'f64' keeps float64 taps, history and accumulators in the same
-// lane order as the JS loop (four partial sums, a0 + a1 + (a2 + a3)), so its
-// output is bit-identical to it; variant 'f32' multiplies and accumulates in
-// float32 (8 taps per step), faster and about 1e-7 less precise.
+// convolve(table, history, phases, count, out, tapBytes, up, downBytes, record)
+// computes `count` consecutive outputs and walks the schedule itself: output
+// k reads the table row at `i32(record)` bytes from `table` and the history
+// from `history` on, then history += i32(record + 4) and record = phases +
+// i32(record + 8) (the next phase's record). Outputs k and k + up share a
+// row (their windows are `downBytes` apart), so whole periods of 2·up outputs
+// are computed in pairs that load each row once for both; the rest one by one.
+//
+// Each output's arithmetic is the same in a pair or alone. Variant 'f64'
+// keeps float64 taps, history and accumulators in the same lane order as the
+// JS loop (four partial sums, a0 + a1 + (a2 + a3)), so its output is
+// bit-identical to it; variant 'f32' multiplies and accumulates in float32
+// (8 taps per step), faster and about 1e-7 less precise.
 
 export type SimdPrecision = 'f32' | 'f64';
 
@@ -32,52 +39,115 @@ const GET = 0x20;
 const SET = 0x21;
 const TEE = 0x22;
 const SIMD = 0xfd;
-// locals: 0 table, 1 history, 2 starts, 3 rows, 4 out, 5 count, 6 tapBytes, 7 k, 8 s, 9 r, 10 i, 11 acc0, 12 acc1
-const K = 7;
-const S = 8;
-const R = 9;
-const I = 10;
-const A0 = 11;
-const A1 = 12;
+const I32_CONST = 0x41;
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_SHL = 0x74;
+const I32_LT_U = 0x49;
+const I32_EQZ = 0x45;
+const I32_LOAD = (offset: number) => [0x28, 0x02, ...uleb(offset)];
+const F32_STORE = [0x38, 0x02, 0x00];
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+
+// params: 0 table, 1 history, 2 phases, 3 count, 4 out, 5 tapBytes, 6 up, 7 downBytes, 8 record
+const TABLE = 0;
+const HISTORY = 1;
+const PHASES = 2;
+const COUNT = 3;
+const OUT = 4;
+const TAP_BYTES = 5;
+const UP = 6;
+const DOWN_BYTES = 7;
+const RECORD = 8;
+// i32 locals
+const J = 9;
+const ROW = 10;
+const I = 11;
+const SECOND = 12;
+// v128 locals
+const A0 = 13;
+const A1 = 14;
+const B0 = 15;
+const B1 = 16;
+const T = 17;
 
 function body(precision: SimdPrecision): number[] {
-  const size = precision === 'f32' ? 2 : 3; // log2 bytes per sample
   const add = precision === 'f32' ? [SIMD, 0xe4, 0x01] : [SIMD, 0xf0, 0x01];
   const mul = precision === 'f32' ? [SIMD, 0xe6, 0x01] : [SIMD, 0xf2, 0x01];
-  const load = (offset: number) => [SIMD, 0x00, 0x02, offset];
-  const address = (base: number, index: number) => [GET, base, GET, index, 0x6a];
-  /** base + i32.load(list + k·4) << size */
-  const pointer = (base: number, list: number) => [GET, base, GET, list, GET, K, 0x41, 2, 0x74, 0x6a, 0x28, 0x02, 0x00, 0x41, size, 0x74, 0x6a];
+  const load = (offset: number) => [SIMD, 0x00, 0x02, ...uleb(offset)];
   const zero = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
-  const step = (acc: number, offset: number) => [GET, acc, ...address(R, I), ...load(offset), ...address(S, I), ...load(offset), ...mul, ...add, SET, acc];
-  const sum =
+  const at = (base: number) => [GET, base, GET, I, I32_ADD];
+  /** The sum of two accumulators as the f32 output, in the lane order of the JS loop. */
+  const sum = (x: number, y: number) =>
     precision === 'f32'
-      ? // ((l0 + l1) + (l2 + l3)) of acc0 + acc1
-        [GET, A0, GET, A1, ...add, TEE, A0, SIMD, 0x1f, 0, GET, A0, SIMD, 0x1f, 1, 0x92, GET, A0, SIMD, 0x1f, 2, GET, A0, SIMD, 0x1f, 3, 0x92, 0x92]
-      : // (acc0.l0 + acc0.l1) + (acc1.l0 + acc1.l1), demoted to f32
-        [GET, A0, SIMD, 0x21, 0, GET, A0, SIMD, 0x21, 1, 0xa0, GET, A1, SIMD, 0x21, 0, GET, A1, SIMD, 0x21, 1, 0xa0, 0xa0, 0xb6];
-  const code = [
-    0x02, 0x40, // block
-    GET, 5, 0x45, 0x0d, 0, // if count == 0 break
-    0x41, 0, SET, K,
-    0x03, 0x40, // loop over outputs
-    ...pointer(1, 2), SET, S,
-    ...pointer(0, 3), SET, R,
-    ...zero, SET, A0,
-    ...zero, SET, A1,
-    0x41, 0, SET, I,
-    0x03, 0x40, // loop over taps, 32 bytes a step
-    ...step(A0, 0),
-    ...step(A1, 16),
-    GET, I, 0x41, 32, 0x6a, TEE, I, GET, 6, 0x49, 0x0d, 0,
-    0x0b,
-    GET, 4, GET, K, 0x41, 2, 0x74, 0x6a, ...sum, 0x38, 0x02, 0x00, // out[k] = sum
-    GET, K, 0x41, 1, 0x6a, TEE, K, GET, 5, 0x49, 0x0d, 0,
-    0x0b,
-    0x0b,
-    0x0b, // end function
+      ? // ((l0 + l1) + (l2 + l3)) of x + y
+        [GET, x, GET, y, ...add, TEE, T, SIMD, 0x1f, 0, GET, T, SIMD, 0x1f, 1, 0x92, GET, T, SIMD, 0x1f, 2, GET, T, SIMD, 0x1f, 3, 0x92, 0x92]
+      : // (x.l0 + x.l1) + (y.l0 + y.l1), demoted to f32
+        [GET, x, SIMD, 0x21, 0, GET, x, SIMD, 0x21, 1, 0xa0, GET, y, SIMD, 0x21, 0, GET, y, SIMD, 0x21, 1, 0xa0, 0xa0, 0xb6];
+  /** row = table + i32(record) */
+  const row = [GET, TABLE, GET, RECORD, ...I32_LOAD(0), I32_ADD, SET, ROW];
+  /** history += i32(record + 4); record = phases + i32(record + 8); out += 4 */
+  const next = [
+    GET, HISTORY, GET, RECORD, ...I32_LOAD(4), I32_ADD, SET, HISTORY,
+    GET, PHASES, GET, RECORD, ...I32_LOAD(8), I32_ADD, SET, RECORD,
+    GET, OUT, I32_CONST, 4, I32_ADD, SET, OUT,
   ];
-  const locals = [0x02, 0x04, 0x7f, 0x02, 0x7b];
+  /** One output: A0, A1 over the taps. */
+  const single = [
+    ...zero, SET, A0, ...zero, SET, A1, I32_CONST, 0, SET, I,
+    ...LOOP,
+    GET, A0, ...at(ROW), ...load(0), ...at(HISTORY), ...load(0), ...mul, ...add, SET, A0,
+    GET, A1, ...at(ROW), ...load(16), ...at(HISTORY), ...load(16), ...mul, ...add, SET, A1,
+    GET, I, I32_CONST, 32, I32_ADD, TEE, I, GET, TAP_BYTES, I32_LT_U, BR_IF, 0,
+    END,
+    GET, OUT, ...sum(A0, A1), ...F32_STORE,
+  ];
+  /** Two outputs on one row, windows at history and history + downBytes: A0, A1 and B0, B1. */
+  const pair = [
+    GET, HISTORY, GET, DOWN_BYTES, I32_ADD, SET, SECOND,
+    ...zero, SET, A0, ...zero, SET, A1, ...zero, SET, B0, ...zero, SET, B1, I32_CONST, 0, SET, I,
+    ...LOOP,
+    ...at(ROW), ...load(0), TEE, T, ...at(HISTORY), ...load(0), ...mul, GET, A0, ...add, SET, A0,
+    GET, T, ...at(SECOND), ...load(0), ...mul, GET, B0, ...add, SET, B0,
+    ...at(ROW), ...load(16), TEE, T, ...at(HISTORY), ...load(16), ...mul, GET, A1, ...add, SET, A1,
+    GET, T, ...at(SECOND), ...load(16), ...mul, GET, B1, ...add, SET, B1,
+    GET, I, I32_CONST, 32, I32_ADD, TEE, I, GET, TAP_BYTES, I32_LT_U, BR_IF, 0,
+    END,
+    GET, OUT, ...sum(A0, A1), ...F32_STORE,
+    GET, OUT, GET, UP, I32_CONST, 2, I32_SHL, I32_ADD, ...sum(B0, B1), ...F32_STORE,
+  ];
+  const code = [
+    // Whole periods of 2·up outputs, in pairs (k, k + up).
+    ...BLOCK,
+    ...LOOP,
+    GET, COUNT, GET, UP, I32_CONST, 1, I32_SHL, I32_LT_U, BR_IF, 1, // fewer than 2·up left: done with pairs
+    GET, UP, SET, J,
+    ...LOOP,
+    ...row, ...pair, ...next,
+    GET, J, I32_CONST, 1, I32_SUB, TEE, J, BR_IF, 0,
+    END,
+    // Skip the second half of the period, computed above.
+    GET, HISTORY, GET, DOWN_BYTES, I32_ADD, SET, HISTORY,
+    GET, OUT, GET, UP, I32_CONST, 2, I32_SHL, I32_ADD, SET, OUT,
+    GET, COUNT, GET, UP, I32_CONST, 1, I32_SHL, I32_SUB, SET, COUNT,
+    BR, 0,
+    END,
+    END,
+    // The rest one by one.
+    ...BLOCK,
+    GET, COUNT, I32_EQZ, BR_IF, 0,
+    ...LOOP,
+    ...row, ...single, ...next,
+    GET, COUNT, I32_CONST, 1, I32_SUB, TEE, COUNT, BR_IF, 0,
+    END,
+    END,
+    END, // end function
+  ];
+  const locals = [0x02, 0x04, 0x7f, 0x05, 0x7b];
   const fn = [...locals, ...code];
   return [...uleb(fn.length), ...fn];
 }
@@ -86,7 +156,7 @@ function moduleBytes(precision: SimdPrecision): Uint8Array<ArrayBuffer> {
   const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 7, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(1, [1, 0x60, 9, ...new Array<number>(9).fill(0x7f), 0]),
     ...section(3, [1, 0]),
     ...section(5, [1, 0x00, 1]),
     ...section(7, [2, ...name('convolve'), 0x00, 0, ...name('memory'), 0x02, 0]),
@@ -97,7 +167,17 @@ function moduleBytes(precision: SimdPrecision): Uint8Array<ArrayBuffer> {
 export interface SimdKernel {
   /** The kernel's linear memory (a `WebAssembly.Memory`). */
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  readonly convolve: (table: number, history: number, starts: number, rows: number, out: number, count: number, tapBytes: number) => void;
+  readonly convolve: (
+    table: number,
+    history: number,
+    phases: number,
+    count: number,
+    out: number,
+    tapBytes: number,
+    up: number,
+    downBytes: number,
+    record: number,
+  ) => void;
 }
 
 const modules = new Map<SimdPrecision, WebAssembly.Module | null>();

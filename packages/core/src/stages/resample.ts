@@ -9,7 +9,10 @@ import { transformStage, type TransformStage } from '../stage.js';
 const schema = v.strictObject({
   /** Output sample rate in Hz: any integer from 1000 to 384000. */
   rate: sampleRateSchema,
-  /** Filter quality: `high` (≤ −120 dB aliasing), `medium` (≈ −90 dB) or `fast` (≈ −70 dB, shortest filter). */
+  /**
+   * Filter quality (`RESAMPLE_QUALITY` states each): `high` (flat ±0.01 dB to 0.9 × Nyquist, every alias
+   * and image ≥ 120 dB down), `medium` (the same band, ≥ 90 dB) or `fast` (flat to 0.8 × Nyquist, ≥ 70 dB).
+   */
   quality: v.optional(v.picklist(['high', 'medium', 'fast']), 'high'),
 });
 
