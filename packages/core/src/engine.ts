@@ -20,6 +20,15 @@ export interface SynthesisRequest {
   pitch?: number;
   /** Aborting stops synthesis and ends the stream. */
   signal?: AbortSignal;
+  /** Whose request this is (the server sends the API key's id): an engine that shares its time between callers shares it by owner. */
+  owner?: string;
+  /**
+   * Milliseconds of audio needed at once, before the listener hears any of
+   * it: a resume must make the audio it skips, a range response waits for
+   * its end (`Infinity`: all of it). An engine that schedules its work makes
+   * this as urgently as a new request's first audio. Default 0.
+   */
+  urgentMs?: number;
 }
 
 /**

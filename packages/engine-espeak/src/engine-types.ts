@@ -56,8 +56,12 @@ export interface EspeakEngineStats {
   crashed: number;
   /** Times a stalled reader's surplus audio (past 1 s) was dropped. */
   evicted: number;
-  /** Jobs started again to remake dropped audio. */
+  /** Jobs started again to remake dropped audio (a stalled reader's, or a job stopped for a due one). */
   resumed: number;
+  /** New streams whose first audio came as a short slice before the rest of their first segment. */
+  sliced: number;
+  /** Jobs stopped part-way so that a more urgent one could run (their streams remake the rest later). */
+  preempted: number;
 }
 
 /** The espeak engine: an `Engine` plus counters and start-up figures. */

@@ -10,8 +10,13 @@ import {
 import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
-import { splitSegments } from './segment.js';
+import { segmentWeight, splitSegments } from './segment.js';
 import { ESPEAK_VOICES } from './voices.js';
+
+/** A new stream's first slice: this much audio (1 s), made before the rest of its first segment. */
+const FIRST_SLICE_FRAMES = ESPEAK_SAMPLE_RATE;
+/** First segments this short (≈ 2 s of speech) are made whole: slicing them would save little. */
+const FIRST_SLICE_MIN_CHARS = 30;
 
 /** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
 interface QueuedPiece {
@@ -42,7 +47,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   const begin = performance.now();
   const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm);
   const startupMs = performance.now() - begin;
-  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0 };
+  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0, sliced: 0 };
   const active = new Set<StreamEntry>();
   let closed = false;
 
@@ -55,8 +60,10 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     let queuedFrames = 0;
     /** The job synthesizing now, with where its next piece starts. */
     let running: { handle: JobHandle; segment: number; offset: number } | undefined;
-    /** Audio dropped behind a stalled reader: the segment to synthesize again, skipping `frames`. */
+    /** Audio dropped behind a stalled reader (or a job stopped for a due one): the segment to synthesize again, skipping `frames`. */
     let resume: { segment: number; frames: number } | undefined;
+    /** The first slice ended early on purpose: the rest of its segment, from `frames`. */
+    let carry: { segment: number; frames: number } | undefined;
     let finished = false;
     let waiting: (() => void) | undefined;
     let lastRead = performance.now();
@@ -65,6 +72,22 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     let job: { voice: string; rate: number; pitch: number } | undefined;
     const signal = request.signal;
     const queuedMs = () => (queuedFrames * 1000) / ESPEAK_SAMPLE_RATE;
+    const arrived = performance.now();
+    const urgentFrames = ((request.urgentMs ?? 0) * ESPEAK_SAMPLE_RATE) / 1000;
+    /** Frames the reader has taken, and when it took the first of them past the urgent part (its listener's start). */
+    let readFrames = 0;
+    let listening: number | undefined;
+    const schedule = {
+      owner: request.owner ?? '',
+      // When the listener runs out: its start plus the audio made for it. Until it starts: now (urgent).
+      deadline: () => (listening === undefined ? arrived : listening + ((readFrames + queuedFrames - urgentFrames) * 1000) / ESPEAK_SAMPLE_RATE),
+    };
+    const hand = (chunk: PcmChunk): void => {
+      readFrames += chunk.channels[0].length;
+      if (listening === undefined && readFrames > urgentFrames) listening = performance.now();
+      lastRead = performance.now();
+      controller.enqueue(chunk);
+    };
 
     const finish = (outcome: 'completed' | 'cancelled' | 'failed'): void => {
       if (finished) return;
@@ -75,6 +98,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       running?.handle.cancel();
       running = undefined;
       resume = undefined;
+      carry = undefined;
       queue.length = 0;
       queuedFrames = 0;
       if (stallTimer !== undefined) clearTimeout(stallTimer);
@@ -98,7 +122,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
 
     /** Ends the stream once every segment is made and read. */
     const closeIfDone = (): void => {
-      if (finished || running || resume || next < segments.length || queue.length > 0) return;
+      if (finished || running || resume || carry || next < segments.length || queue.length > 0) return;
       finish('completed');
       controller.close();
     };
@@ -112,16 +136,23 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         ({ segment, frames: skip } = resume);
         resume = undefined;
         counts.resumed++;
+      } else if (carry) {
+        ({ segment, frames: skip } = carry);
+        carry = undefined;
       } else if (next < segments.length) {
         segment = next++;
       } else {
         return closeIfDone();
       }
-      const test = segment === 0 && skip === 0 ? request.__test : undefined;
+      const first = segment === 0 && skip === 0;
+      const test = first ? request.__test : undefined;
+      // A new stream's first audio is made as a short slice, so many new streams each get theirs quickly; the rest of
+      // the segment follows (remade from its start and skipped up to the slice: synthesis is deterministic).
+      const slice = first && !request.urgentMs && segmentWeight(segments[0]) > FIRST_SLICE_MIN_CHARS ? { maxFrames: FIRST_SLICE_FRAMES } : {};
       const current = { segment, offset: skip, handle: undefined as unknown as JobHandle };
       running = current;
       current.handle = pool.submit(
-        { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...(test ? { test } : {}) },
+        { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...slice, ...(test ? { test } : {}) },
         {
           chunk(samples) {
             if (finished || running !== current) return;
@@ -129,9 +160,13 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             current.offset += samples.length;
             give(piece);
           },
-          done() {
+          done(complete) {
             if (running !== current) return;
             running = undefined;
+            if (!complete) {
+              counts.sliced++;
+              carry = { segment, frames: current.offset };
+            }
             startIfRoom();
             closeIfDone();
           },
@@ -140,7 +175,15 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             running = undefined;
             entry.fail(error);
           },
+          preempted() {
+            if (running !== current) return;
+            // Stopped for a due job: remake the rest of this segment later.
+            running = undefined;
+            resume = { segment, frames: current.offset };
+            startIfRoom();
+          },
         },
+        schedule,
       );
     };
 
@@ -149,8 +192,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       if (waiting) {
         const resolve = waiting;
         waiting = undefined;
-        lastRead = performance.now();
-        controller.enqueue(piece.chunk);
+        hand(piece.chunk);
         resolve();
         return;
       }
@@ -184,6 +226,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       queuedFrames = kept;
       // Everything past the high-water mark comes from the latest segment (no segment starts above it).
       resume = { segment: dropped[0].segment, frames: dropped[0].offset };
+      carry = undefined;
       if (running) {
         running.handle.cancel();
         running = undefined;
@@ -215,8 +258,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
           const piece = queue.shift();
           if (piece) {
             queuedFrames -= piece.chunk.channels[0].length;
-            lastRead = performance.now();
-            c.enqueue(piece.chunk);
+            hand(piece.chunk);
             startIfRoom();
             closeIfDone();
             return;

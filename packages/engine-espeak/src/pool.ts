@@ -1,12 +1,27 @@
 import { Worker } from 'node:worker_threads';
 import { VoxpipeError } from '@voxpipe/core';
 import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import { SliceScheduler, type Schedulable } from './scheduler.js';
 
-/** What a job's owner hears back, in order: chunks, then done or fail (never after cancel). */
+/** What a job's owner hears back, in order: chunks, then done, fail or preempted (never after cancel). */
 export interface JobHandlers {
   chunk(samples: Float32Array): void;
-  done(): void;
+  /** The job ended: `complete` when its whole text was made, false for a slice cut at `maxFrames`. */
+  done(complete: boolean): void;
   fail(error: VoxpipeError): void;
+  /**
+   * The job was stopped part-way to let a due job run; the owner submits
+   * the rest again (skipping what it already has). Without it the job is
+   * never stopped for another.
+   */
+  preempted?(): void;
+}
+
+/** When a job should run and whose engine time it uses. */
+export interface JobSchedule {
+  owner: string;
+  /** When the job's listener runs out of audio (`performance.now()` clock). */
+  deadline(): number;
 }
 
 /** A submitted job: cancel() stops it in the queue or in its worker. */
@@ -19,13 +34,18 @@ export interface PoolCounters {
   stoppedEarly: number;
   /** Workers that died and were replaced. */
   crashed: number;
+  /** Jobs stopped part-way so that a due job could run. */
+  preempted: number;
 }
 
-interface Job {
+interface Job extends Schedulable {
   message: JobMessage;
   handlers: JobHandlers;
   cancelled: boolean;
+  /** Being stopped to make room for a due job. */
+  preempting: boolean;
   slot: Slot | undefined;
+  startedAt: number;
 }
 
 interface Slot {
@@ -45,13 +65,20 @@ export interface WorkerStartup {
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
+/** How often, at most, running jobs are checked for one to stop for a due job while chunks arrive. */
+const PREEMPT_CHECK_MS = 10;
+
 /**
- * A fixed-size pool of espeak worker threads with a FIFO job queue. A dead
- * worker fails its job with a `server` error and is replaced; the others
- * carry on. Idle workers are unref'd, so they never keep a process alive.
+ * A fixed-size pool of espeak worker threads. Queued jobs are taken by
+ * deadline and fair share (`SliceScheduler`: due jobs first, the least-served
+ * owner first), and a due job may stop a running job that is far ahead of
+ * its listener. A dead worker fails its job with a `server` error and is
+ * replaced; the others carry on. Idle workers are unref'd, so they never
+ * keep a process alive.
  */
 export class WorkerPool {
-  readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0 };
+  readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0, preempted: 0 };
+  readonly scheduler = new SliceScheduler();
   readonly startups: WorkerStartup[] = [];
   private readonly slots: Slot[] = [];
   /** Every live thread, including ones still starting. */
@@ -60,6 +87,7 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
   private restarting = 0;
+  private lastPreemptCheck = 0;
 
   private constructor(private readonly warm: boolean) {}
 
@@ -86,9 +114,20 @@ export class WorkerPool {
     return this.queue.length;
   }
 
-  /** Queues a job; its handlers are called as the worker produces audio. */
-  submit(job: Omit<JobMessage, 'type' | 'id'>, handlers: JobHandlers): JobHandle {
-    const entry: Job = { message: { type: 'job', id: this.nextId++, ...job }, handlers, cancelled: false, slot: undefined };
+  /** Queues a job; its handlers are called as the worker produces audio. Without a schedule it is due at once and owned by nobody in particular. */
+  submit(job: Omit<JobMessage, 'type' | 'id'>, handlers: JobHandlers, schedule?: JobSchedule): JobHandle {
+    const submitted = performance.now();
+    const entry: Job = {
+      message: { type: 'job', id: this.nextId++, ...job },
+      handlers,
+      owner: schedule?.owner ?? '',
+      deadline: schedule ? () => schedule.deadline() : () => submitted,
+      preemptible: handlers.preempted !== undefined,
+      cancelled: false,
+      preempting: false,
+      slot: undefined,
+      startedAt: 0,
+    };
     if (this.closed) {
       queueMicrotask(() => handlers.fail(new VoxpipeError('server', 'The espeak engine is closed')));
     } else {
@@ -111,22 +150,50 @@ export class WorkerPool {
     job.cancelled = true;
     const index = this.queue.indexOf(job);
     if (index >= 0) this.queue.splice(index, 1);
-    if (job.slot) {
-      Atomics.store(job.slot.flag, 0, job.message.id);
-      Atomics.notify(job.slot.flag, 0);
-    }
+    if (job.slot) this.stop(job);
+  }
+
+  /** Tells the job's worker to stop it at its next ~100 ms piece. */
+  private stop(job: Job): void {
+    Atomics.store(job.slot!.flag, 0, job.message.id);
+    Atomics.notify(job.slot!.flag, 0);
   }
 
   private dispatch(): void {
+    const now = performance.now();
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (slot.job) continue;
-      const job = this.queue.shift()!;
+      const [job] = this.queue.splice(this.scheduler.pick(this.queue, now), 1);
       job.slot = slot;
+      job.startedAt = now;
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage(job.message);
     }
+    this.preemptIfDue(now);
+  }
+
+  /** When every worker is busy and a due job waits, stops the running job furthest ahead of its listener (one at a time). */
+  private preemptIfDue(now: number): void {
+    this.lastPreemptCheck = now;
+    if (this.queue.length === 0 || this.slots.length === 0) return;
+    const running: Job[] = [];
+    for (const slot of this.slots) {
+      if (!slot.job || slot.job.cancelled) return; // a worker is free or about to be
+      if (slot.job.preempting) return;
+      running.push(slot.job);
+    }
+    if (!this.queue.some((job) => this.scheduler.isDue(job, now))) return;
+    const victim = running[this.scheduler.victim(running, now)];
+    if (!victim) return;
+    victim.preempting = true;
+    this.stop(victim);
+  }
+
+  private charge(job: Job): void {
+    const now = performance.now();
+    this.scheduler.charge(job.owner, now - job.startedAt, now);
   }
 
   private spawn(): Promise<void> {
@@ -172,14 +239,24 @@ export class WorkerPool {
     if (!job || message.type === 'ready' || message.id !== job.message.id) return;
     if (message.type === 'chunk') {
       if (!job.cancelled) job.handlers.chunk(message.samples);
+      if (this.queue.length > 0 && performance.now() - this.lastPreemptCheck >= PREEMPT_CHECK_MS) this.preemptIfDue(performance.now());
       return;
     }
     slot.job = undefined;
     slot.worker.unref();
-    if (message.type === 'done' && message.stopped) this.counters.stoppedEarly++;
+    this.charge(job);
     if (!job.cancelled) {
-      if (message.type === 'done') job.handlers.done();
-      else job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
+      if (message.type === 'done' && message.stopped && job.preempting) {
+        this.counters.preempted++;
+        job.handlers.preempted!();
+      } else if (message.type === 'done') {
+        if (message.stopped) this.counters.stoppedEarly++;
+        job.handlers.done(message.complete);
+      } else {
+        job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
+      }
+    } else if (message.type === 'done' && message.stopped) {
+      this.counters.stoppedEarly++;
     }
     this.dispatch();
   }
@@ -191,6 +268,7 @@ export class WorkerPool {
     this.counters.crashed++;
     const job = slot.job;
     slot.job = undefined;
+    if (job) this.charge(job);
     if (job && !job.cancelled) {
       const why = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
       job.handlers.fail(new VoxpipeError('server', `The espeak worker crashed${why}`, { cause: slot.lastError }));
