@@ -1,88 +1,48 @@
 // Resampler quality and speed: voxpipe's `resample` presets against
 // libsamplerate-js (BEST / MEDIUM / FASTEST), and sox `rate -v` and ffmpeg's
 // soxr when they are on PATH, all measured in this run.
-//   alias  13 kHz tone at 48 k / 44.1 k → 24 k: level at its alias (11 kHz) re the input tone
-//   gain   1 kHz and 10.8 kHz (0.9 × output Nyquist) tones, 48 k → 24 k
-//   speed  mono, × real time, 100 ms chunks (sox/ffmpeg: whole process on a WAV file)
-// Run: npx tsx bench/resample.ts        (BENCH_SECONDS=10 sets the speed signal length)
+//   quality  a sweep of pure tones for each pair of rates (every 50 Hz from 0.75 to 1.15 × the
+//            lower Nyquist, every 5 % of it elsewhere, up to the input Nyquist; the same
+//            measurement as the resampler's test, packages/core/src/testing/resample-sweep.ts):
+//            worst alias or image over the sweep, the median tone, the largest passband
+//            deviation up to 0.9 × the lower Nyquist, and how far the passband is flat (±0.01 dB)
+//   speed    mono, × real time, 100 ms chunks (sox/ffmpeg: whole process on a WAV file), best of 3
+// Run: npx tsx bench/resample.ts        (BENCH_SECONDS=10 sets the speed signal length; BENCH_STEP=50 the sweep step)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lsr from '@alexanderolsen/libsamplerate-js';
-import { createResampler, type ResampleQuality } from '../packages/core/src/dsp/resampler.js';
-import { besselI0 } from '../packages/core/src/dsp/kaiser.js';
+import { createResampler, RESAMPLE_QUALITY, type ResampleQuality } from '../packages/core/src/dsp/resampler.js';
+import { sweepInputs, sweepReport, type SweepResult } from '../packages/core/src/testing/resample-sweep.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const STEP = Number(process.env.BENCH_STEP ?? 50);
 const CHUNK_MS = 100;
-const AMPLITUDE = 0.5;
+const FLAT_DB = 0.01;
+const SWEEP_PAIRS: Array<[number, number]> = [
+  [48000, 24000],
+  [44100, 24000],
+  [48000, 16000],
+  [24000, 48000],
+  [22050, 24000],
+  [44100, 48000],
+  [24000, 8000],
+];
 const SPEED_PAIRS: Array<[number, number]> = [
   [48000, 24000],
   [44100, 24000],
   [24000, 48000],
 ];
 
-type Convert = (input: Float32Array, from: number, to: number) => Promise<Float32Array>;
-
 interface Contender {
   name: string;
-  /** One-shot conversion of a whole signal (quality figures). */
-  convert: Convert;
-  /** Seconds of CPU for converting `input` in 100 ms chunks; undefined = use convert's wall time. */
-  stream?: (input: Float32Array, from: number, to: number) => Promise<number>;
-}
-
-function sine(rate: number, frequency: number, seconds: number): Float32Array {
-  const out = new Float32Array(Math.round(rate * seconds));
-  for (let i = 0; i < out.length; i++) out[i] = AMPLITUDE * Math.sin((2 * Math.PI * frequency * i) / rate);
-  return out;
-}
-
-/**
- * Amplitude of `frequency` in the middle second of `x`, by a Kaiser-windowed
- * (β = 24, sidelobes below −190 dB) DFT at that one frequency.
- */
-function level(x: Float32Array, rate: number, frequency: number): number {
-  const n = rate; // one second: every test frequency falls on a bin
-  const start = Math.floor((x.length - n) / 2);
-  const beta = 24;
-  const i0 = besselI0(beta);
-  let re = 0;
-  let im = 0;
-  let wsum = 0;
-  for (let i = 0; i < n; i++) {
-    const r = (2 * i) / (n - 1) - 1;
-    const w = besselI0(beta * Math.sqrt(1 - r * r)) / i0;
-    const phase = (2 * Math.PI * frequency * (start + i)) / rate;
-    re += w * x[start + i] * Math.cos(phase);
-    im += w * x[start + i] * Math.sin(phase);
-    wsum += w;
-  }
-  return (2 * Math.hypot(re, im)) / wsum;
-}
-
-const db = (ratio: number) => 20 * Math.log10(Math.max(ratio, 1e-12));
-
-// --- voxpipe ---------------------------------------------------------------
-
-function voxpipe(quality: ResampleQuality, engine: 'f64' | 'f32' | 'js'): Contender {
-  const run = (input: Float32Array, from: number, to: number): Float32Array => {
-    const r = createResampler(from, to, 1, quality, { engine });
-    const chunk = Math.round((from * CHUNK_MS) / 1000);
-    const parts: Float32Array[] = [];
-    for (let i = 0; i < input.length; i += chunk) parts.push(r.process([input.subarray(i, i + chunk)])[0]);
-    parts.push(r.flush()[0]);
-    return join32(parts);
-  };
-  return {
-    name: `voxpipe ${quality}${engine === 'f32' ? '' : ` (${engine})`}`,
-    convert: async (input, from, to) => run(input, from, to),
-    stream: async (input, from, to) => {
-      const t0 = performance.now();
-      run(input, from, to);
-      return (performance.now() - t0) / 1000;
-    },
-  };
+  /** What it promises, for ours. */
+  spec?: string;
+  /** Converts each whole signal (quality figures). */
+  convertAll: (inputs: Float32Array[], from: number, to: number) => Promise<Float32Array[]>;
+  /** Seconds for converting `input` in 100 ms chunks. */
+  stream: (input: Float32Array, from: number, to: number) => Promise<number>;
 }
 
 function join32(parts: Float32Array[]): Float32Array {
@@ -95,25 +55,51 @@ function join32(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+// --- voxpipe ---------------------------------------------------------------
+
+function voxpipe(quality: ResampleQuality, engine: 'f64' | 'f32' | 'js'): Contender {
+  const run = (input: Float32Array, from: number, to: number, chunk: number): Float32Array => {
+    const r = createResampler(from, to, 1, quality, { engine });
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < input.length; i += chunk) parts.push(r.process([input.subarray(i, i + chunk)])[0]);
+    parts.push(r.flush()[0]);
+    return join32(parts);
+  };
+  const s = RESAMPLE_QUALITY[quality];
+  return {
+    name: `voxpipe ${quality}${engine === 'f32' ? '' : ` (${engine})`}`,
+    spec: `flat ±${s.ripple} dB to ${s.passband}, −${s.attenuation} dB from ${s.stopband}`,
+    convertAll: async (inputs, from, to) => inputs.map((x) => run(x, from, to, x.length)),
+    stream: async (input, from, to) => {
+      const t0 = performance.now();
+      run(input, from, to, Math.round((from * CHUNK_MS) / 1000));
+      return (performance.now() - t0) / 1000;
+    },
+  };
+}
+
 // --- libsamplerate-js --------------------------------------------------------
 
 const { create, ConverterType } = lsr as unknown as typeof import('@alexanderolsen/libsamplerate-js');
 
 function libsamplerate(label: string, type: number): Contender {
-  const run = async (input: Float32Array, from: number, to: number, timed: boolean) => {
-    const src = await create(1, from, to, { converterType: type as 0 });
-    const chunk = Math.round((from * CHUNK_MS) / 1000);
-    const parts: Float32Array[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < input.length; i += chunk) parts.push(src.full(input.subarray(i, i + chunk)).slice());
-    const seconds = (performance.now() - t0) / 1000;
-    src.destroy();
-    return timed ? seconds : join32(parts);
-  };
   return {
     name: `libsamplerate ${label}`,
-    convert: async (input, from, to) => (await run(input, from, to, false)) as Float32Array,
-    stream: async (input, from, to) => (await run(input, from, to, true)) as number,
+    convertAll: async (inputs, from, to) => {
+      const src = await create(1, from, to, { converterType: type as 0 });
+      const out = inputs.map((x) => src.simple(x).slice());
+      src.destroy();
+      return out;
+    },
+    stream: async (input, from, to) => {
+      const src = await create(1, from, to, { converterType: type as 0 });
+      const chunk = Math.round((from * CHUNK_MS) / 1000);
+      const t0 = performance.now();
+      for (let i = 0; i < input.length; i += chunk) src.full(input.subarray(i, i + chunk)).slice();
+      const seconds = (performance.now() - t0) / 1000;
+      src.destroy();
+      return seconds;
+    },
   };
 }
 
@@ -175,7 +161,21 @@ function external(name: string, command: string, args: (input: string, output: s
   };
   return {
     name,
-    convert: async (input, from, to) => run(input, from, to).output,
+    // One process for the whole sweep: the tones one after another with 50 ms of silence between,
+    // cut apart again at the same times in the output (the measurement leaves out each tone's edges).
+    convertAll: async (inputs, from, to) => {
+      const gap = Math.round(from * 0.05);
+      const starts: number[] = [];
+      let length = gap;
+      for (const x of inputs) {
+        starts.push(length);
+        length += x.length + gap;
+      }
+      const joined = new Float32Array(length);
+      inputs.forEach((x, i) => joined.set(x, starts[i]));
+      const out = run(joined, from, to).output;
+      return inputs.map((x, i) => out.slice(Math.round((starts[i] * to) / from), Math.round(((starts[i] + x.length) * to) / from)));
+    },
     stream: async (input, from, to) => run(input, from, to).seconds,
   };
 }
@@ -201,58 +201,101 @@ if (ffmpeg) contenders.push(ffmpeg);
 
 interface Row {
   name: string;
-  alias48: number;
-  alias44: number;
-  gain1k: number;
-  gainEdge: number;
+  spec?: string;
+  sweeps: SweepResult[];
+  /** Median residual over every tone of every pair. */
+  typical: number;
+  /** Largest |gain| up to 0.9 × the lower Nyquist, over the pairs. */
+  passband: number;
+  /** Lowest (over the pairs) fraction of the lower Nyquist up to which every tone is within ±0.01 dB. */
+  flatTo: number;
   speed: number[];
 }
 
-const tones = {
-  alias48: sine(48000, 13000, 3),
-  alias44: sine(44100, 13000, 3),
-  k1: sine(48000, 1000, 3),
-  edge: sine(48000, 10800, 3),
-};
+/** Fraction of the lower Nyquist below the first tone whose gain is off by more than FLAT_DB. */
+function flatTo(sweep: SweepResult): number {
+  const nyquist = Math.min(sweep.fromRate, sweep.toRate) / 2;
+  let flat = 0;
+  for (const t of sweep.tones) {
+    if (t.gainDb === undefined || t.frequency >= nyquist) break;
+    if (Math.abs(t.gainDb) > FLAT_DB) break;
+    flat = t.frequency / nyquist;
+  }
+  return flat;
+}
+
+/** Largest |gain| in dB over the tones up to `edge` × the lower Nyquist. */
+function deviationTo(sweep: SweepResult, edge: number): number {
+  const top = edge * (Math.min(sweep.fromRate, sweep.toRate) / 2) + 1e-9;
+  return Math.max(0, ...sweep.tones.filter((t) => t.gainDb !== undefined && t.frequency <= top).map((t) => Math.abs(t.gainDb!)));
+}
+
+const sweepSets = SWEEP_PAIRS.map(([from, to]) => sweepInputs(from, to, { step: STEP }));
 const speedInputs = SPEED_PAIRS.map(([from]) => {
-  const x = sine(from, 1000, SECONDS);
-  for (let i = 0; i < x.length; i++) x[i] += 0.1 * Math.sin(i * 0.37) * Math.sin(i * 0.0011);
+  const x = new Float32Array(from * SECONDS);
+  for (let i = 0; i < x.length; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * 1000 * i) / from) + 0.1 * Math.sin(i * 0.37) * Math.sin(i * 0.0011);
   return x;
 });
 
 const rows: Row[] = [];
 for (const c of contenders) {
-  const alias48 = db(level(await c.convert(tones.alias48, 48000, 24000), 24000, 11000) / AMPLITUDE);
-  const alias44 = db(level(await c.convert(tones.alias44, 44100, 24000), 24000, 11000) / AMPLITUDE);
-  const gain1k = db(level(await c.convert(tones.k1, 48000, 24000), 24000, 1000) / AMPLITUDE);
-  const gainEdge = db(level(await c.convert(tones.edge, 48000, 24000), 24000, 10800) / AMPLITUDE);
+  const sweeps: SweepResult[] = [];
+  for (let p = 0; p < SWEEP_PAIRS.length; p++) {
+    const [from, to] = SWEEP_PAIRS[p];
+    const { frequencies, inputs } = sweepSets[p];
+    sweeps.push(sweepReport(from, to, frequencies, await c.convertAll(inputs, from, to), { passband: 0.9 }));
+  }
+  const all = sweeps.flatMap((s) => s.tones.map((t) => t.residualDb)).sort((a, b) => a - b);
   const speed: number[] = [];
   for (let p = 0; p < SPEED_PAIRS.length; p++) {
     const [from, to] = SPEED_PAIRS[p];
-    await c.stream!(speedInputs[p].subarray(0, from), from, to); // warm up
+    await c.stream(speedInputs[p].subarray(0, from), from, to); // warm up
     let best = Infinity;
-    for (let rep = 0; rep < 2; rep++) best = Math.min(best, await c.stream!(speedInputs[p], from, to));
+    for (let rep = 0; rep < 3; rep++) best = Math.min(best, await c.stream(speedInputs[p], from, to));
     speed.push(SECONDS / best);
   }
-  rows.push({ name: c.name, alias48, alias44, gain1k, gainEdge, speed });
+  rows.push({
+    name: c.name,
+    spec: c.spec,
+    sweeps,
+    typical: all[Math.floor(all.length / 2)],
+    passband: Math.max(...sweeps.map((s) => s.passbandDeviationDb)),
+    flatTo: Math.min(...sweeps.map(flatTo)),
+    speed,
+  });
 }
 
 const pad = (s: string, n: number) => s.padStart(n);
 const fmt = (x: number, digits = 1) => (x < -200 ? '<-200' : x.toFixed(digits));
-console.log(`mono, ${SECONDS} s signals, ${CHUNK_MS} ms chunks; alias = level at 11 kHz re the 13 kHz input; gain in dB; speed in × real time`);
-console.log(
-  `${'resampler'.padEnd(28)}${pad('alias 48→24', 12)}${pad('alias 44.1→24', 14)}${pad('gain 1k', 10)}${pad('gain 10.8k', 11)}` +
-    SPEED_PAIRS.map(([a, b]) => pad(`${a / 1000}→${b / 1000}`, 10)).join(''),
-);
+const worst = (r: Row) => Math.max(...r.sweeps.map((s) => s.worstAliasDb));
+const rate = (hz: number) => `${hz / 1000}`;
+
+console.log(`Quality: a sweep of ${sweepSets.reduce((n, s) => n + s.frequencies.length, 0)} pure tones over ${SWEEP_PAIRS.length} pairs of rates (${STEP} Hz apart about the lower Nyquist).`);
+console.log('alias = worst alias or image over the sweep, dB re the tone; typical = median tone; passband = largest |gain| to 0.9 × the lower Nyquist, dB;');
+console.log(`flat to = the passband within ±${FLAT_DB} dB, as a fraction of the lower Nyquist (worst pair)\n`);
+console.log(`${'resampler'.padEnd(28)}` + SWEEP_PAIRS.map(([a, b]) => pad(`${rate(a)}→${rate(b)}`, 10)).join('') + `${pad('typical', 9)}${pad('passband', 10)}${pad('flat to', 9)}`);
 for (const r of rows) {
   console.log(
-    `${r.name.padEnd(28)}${pad(fmt(r.alias48), 12)}${pad(fmt(r.alias44), 14)}${pad(fmt(r.gain1k, 4), 10)}${pad(fmt(r.gainEdge, 4), 11)}` +
-      r.speed.map((s) => pad(`${fmt(s, 0)}×`, 10)).join(''),
+    `${r.name.padEnd(28)}` + r.sweeps.map((s) => pad(fmt(s.worstAliasDb), 10)).join('') + `${pad(fmt(r.typical), 9)}${pad(r.passband.toFixed(4), 10)}${pad(r.flatTo.toFixed(3), 9)}`,
   );
 }
+console.log('\nwhere each worst alias fell (tone in Hz, per pair):');
+for (const r of rows) console.log(`  ${r.name.padEnd(28)}` + r.sweeps.map((s) => pad(String(s.worstAliasAt), 10)).join(''));
+console.log('\nstated specs (fractions of the lower Nyquist), checked against the sweep above:');
+for (const r of rows.filter((r) => r.spec && !r.name.includes('('))) {
+  const quality = r.name.split(' ')[1] as ResampleQuality;
+  const s = RESAMPLE_QUALITY[quality];
+  const edgeDeviation = Math.max(...r.sweeps.map((w) => deviationTo(w, s.passband)));
+  const ok = worst(r) <= -s.attenuation && edgeDeviation <= s.ripple;
+  console.log(`  ${r.name.padEnd(16)} ${r.spec!.padEnd(36)} measured: worst ${fmt(worst(r))} dB, ±${edgeDeviation.toFixed(4)} dB to ${s.passband}  ${ok ? 'met' : 'NOT MET'}`);
+}
+
+console.log(`\nSpeed: mono, ${SECONDS} s signals, ${CHUNK_MS} ms chunks, × real time (best of 3)\n`);
+console.log(`${'resampler'.padEnd(28)}` + SPEED_PAIRS.map(([a, b]) => pad(`${rate(a)}→${rate(b)}`, 10)).join(''));
+for (const r of rows) console.log(`${r.name.padEnd(28)}` + r.speed.map((s) => pad(`${fmt(s, 0)}×`, 10)).join(''));
 
 const find = (name: string) => rows.find((r) => r.name === name)!;
-console.log('\nspeed ratio voxpipe / libsamplerate-js (same pairs):');
+console.log('\nspeed ratio voxpipe / libsamplerate-js (same pairs), with what each gives for it:');
 for (const [ours, theirs] of [
   ['voxpipe high', 'libsamplerate BEST'],
   ['voxpipe high (f64)', 'libsamplerate BEST'],
@@ -262,5 +305,6 @@ for (const [ours, theirs] of [
 ]) {
   const a = find(ours);
   const b = find(theirs);
-  console.log(`  ${ours.padEnd(20)} vs ${theirs.padEnd(22)}` + a.speed.map((s, i) => pad(`${fmt(s / b.speed[i])}×`, 9)).join(''));
+  const note = `worst alias ${fmt(worst(a))} vs ${fmt(worst(b))} dB, flat to ${a.flatTo.toFixed(2)} vs ${b.flatTo.toFixed(2)}`;
+  console.log(`  ${ours.padEnd(20)} vs ${theirs.padEnd(22)}` + a.speed.map((s, i) => pad(`${fmt(s / b.speed[i])}×`, 8)).join('') + `   (${note})`);
 }

@@ -174,7 +174,7 @@ describe('createResampler', () => {
   });
 
   describe('keeps its stated spec for every tone of a sweep', () => {
-    // Tones 50 Hz apart within ±15 % of the lower Nyquist, 5 % of it apart elsewhere, up to the input Nyquist.
+    // Tones 50 Hz apart from 0.75 to 1.15 × the lower Nyquist, 5 % of it apart elsewhere, up to the input Nyquist.
     const SWEEP_PAIRS: Array<[number, number]> = [
       [48000, 24000],
       [44100, 24000],

@@ -6,7 +6,7 @@
 export type ConvertSignal = (input: Float32Array, fromRate: number, toRate: number) => Float32Array | Promise<Float32Array>;
 
 export interface SweepOptions {
-  /** Tone spacing in Hz within ±15 % of the lower Nyquist, where the filter turns (default 50). */
+  /** Tone spacing in Hz from 0.75 to 1.15 × the lower Nyquist, where the filter turns (default 50). */
   step?: number;
   /** Tone spacing elsewhere, up to the input Nyquist, as a fraction of the lower Nyquist (default 0.05). */
   coarse?: number;
@@ -49,8 +49,9 @@ export interface SweepResult {
 const AMPLITUDE = 0.5;
 
 /**
- * The tones of a sweep for `fromRate` → `toRate`: every `step` Hz from 0.85 to
- * 1.15 × the lower Nyquist, every `coarse` × that Nyquist elsewhere, from
+ * The tones of a sweep for `fromRate` → `toRate`: every `step` Hz from 0.75 to
+ * 1.15 × the lower Nyquist (both common passband edges, 0.8 and 0.9, and the
+ * whole transition band), every `coarse` × that Nyquist elsewhere, from
  * 100 Hz up to just below the input Nyquist.
  */
 export function sweepFrequencies(fromRate: number, toRate: number, options: SweepOptions = {}): number[] {
@@ -58,7 +59,7 @@ export function sweepFrequencies(fromRate: number, toRate: number, options: Swee
   const nyquist = Math.min(fromRate, toRate) / 2;
   const top = fromRate / 2 - Math.max(1, step / 4);
   const coarse = (options.coarse ?? 0.05) * nyquist;
-  const lo = 0.85 * nyquist;
+  const lo = 0.75 * nyquist;
   const hi = 1.15 * nyquist;
   const out = new Set<number>();
   for (let f = 100; f < lo; f += coarse) out.add(Math.round(f));
@@ -122,24 +123,17 @@ export function measureTone(output: Float32Array, toRate: number, frequency: num
   return { gainDb: 20 * Math.log10(Math.hypot(a, b) / AMPLITUDE), residualDb: toDb(power / n) };
 }
 
-/**
- * Feeds `convert` a pure tone at each frequency of the sweep and reports the
- * worst alias (or image) level over all of them, the median, and the largest
- * passband deviation up to `passband` × the lower Nyquist.
- *
- * ```ts
- * const r = await sweepResampler((x, a, b) => oneShot(x, a, b), 48000, 24000);
- * r.worstAliasDb; r.passbandDeviationDb;
- * ```
- */
-export async function sweepResampler(convert: ConvertSignal, fromRate: number, toRate: number, options: SweepOptions = {}): Promise<SweepResult> {
+/** The input tones of a sweep, one signal per frequency of `sweepFrequencies`. */
+export function sweepInputs(fromRate: number, toRate: number, options: SweepOptions = {}): { frequencies: number[]; inputs: Float32Array[] } {
   const frames = Math.round(fromRate * (options.seconds ?? 0.2));
+  const frequencies = sweepFrequencies(fromRate, toRate, options);
+  return { frequencies, inputs: frequencies.map((f) => sweepTone(fromRate, f, frames)) };
+}
+
+/** The figures of a sweep from the outputs a resampler gave for `sweepInputs`. */
+export function sweepReport(fromRate: number, toRate: number, frequencies: readonly number[], outputs: readonly Float32Array[], options: SweepOptions = {}): SweepResult {
   const edge = (options.passband ?? 0.9) * (Math.min(fromRate, toRate) / 2);
-  const tones: SweepTone[] = [];
-  for (const frequency of sweepFrequencies(fromRate, toRate, options)) {
-    const output = await convert(sweepTone(fromRate, frequency, frames), fromRate, toRate);
-    tones.push({ frequency, ...measureTone(output, toRate, frequency) });
-  }
+  const tones: SweepTone[] = frequencies.map((frequency, i) => ({ frequency, ...measureTone(outputs[i], toRate, frequency) }));
   let worst = tones[0];
   let deviation = 0;
   let deviationAt = 0;
@@ -161,4 +155,21 @@ export async function sweepResampler(convert: ConvertSignal, fromRate: number, t
     passbandDeviationDb: deviation,
     passbandDeviationAt: deviationAt,
   };
+}
+
+/**
+ * Feeds `convert` a pure tone at each frequency of the sweep and reports the
+ * worst alias (or image) level over all of them, the median, and the largest
+ * passband deviation up to `passband` × the lower Nyquist.
+ *
+ * ```ts
+ * const r = await sweepResampler((x, from, to) => resampleWhole(x, from, to), 48000, 24000);
+ * console.log(r.worstAliasDb, r.passbandDeviationDb);
+ * ```
+ */
+export async function sweepResampler(convert: ConvertSignal, fromRate: number, toRate: number, options: SweepOptions = {}): Promise<SweepResult> {
+  const { frequencies, inputs } = sweepInputs(fromRate, toRate, options);
+  const outputs: Float32Array[] = [];
+  for (const input of inputs) outputs.push(await convert(input, fromRate, toRate));
+  return sweepReport(fromRate, toRate, frequencies, outputs, options);
 }
