@@ -47,6 +47,12 @@ export interface Engine {
    * Cancelling the stream or aborting the signal stops synthesis.
    */
   synthesize(request: SynthesisRequest): ReadableStream<PcmChunk>;
+  /**
+   * An upper bound on how much audio a request can make, in ms, worked out
+   * from its text without synthesizing: lets a server refuse a range past
+   * the end at once. Optional; the bound must never be below the real length.
+   */
+  maxAudioMs?(request: Pick<SynthesisRequest, 'text' | 'speed' | 'pitch'>): number;
   /** Stops workers and frees everything. */
   close(): Promise<void>;
 }

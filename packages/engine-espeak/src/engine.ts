@@ -10,6 +10,7 @@ import {
 import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
+import { maxAudioMs } from './audio-bound.js';
 import { segmentWeight, splitSegments } from './segment.js';
 import { ESPEAK_VOICES } from './voices.js';
 
@@ -287,6 +288,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       return ESPEAK_VOICES.map(({ id, language, gender }) => ({ id, language, gender }));
     },
     synthesize,
+    maxAudioMs,
     stats() {
       let bufferedMs = 0;
       for (const stream of active) bufferedMs += stream.bufferedMs();

@@ -11,6 +11,7 @@ export {
   type EspeakSynthesisRequest,
 } from './engine-types.js';
 export { createEspeakEngine } from './engine.js';
+export { maxAudioMs } from './audio-bound.js';
 export { ESPEAK_VOICES, findVoice, type EspeakVoice } from './voices.js';
 export { medianF0, voicedF0, semitonesBetween, type F0Options } from './f0.js';
 export { splitSegments, segmentWeight, DEFAULT_SEGMENT_CHARS, DIGIT_WEIGHT } from './segment.js';
