@@ -1,15 +1,23 @@
+import type { Socket } from 'node:net';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
 import type { Limiter, Refusal } from '../limiter.js';
 
+/** How long a connection closed with its body unread stays half-open after the response (see `closeWhenBodyUnread`). */
+export const CLOSE_DELAY_MS = 500;
+
 /**
  * Closes the connection after any response given before the request's body
  * had all arrived (a refusal before the body is read: 401, 429, 413, 408,
  * 503…): `Connection: close`, so the body is never read and a client that
- * drip-feeds it holds nothing open. Requests whose body was read, or that
- * have none, keep their connection for the next request. Node only (it
- * looks at the raw request); first in the app.
+ * drip-feeds it holds nothing open. The server sends its end of the
+ * connection (FIN) with the response and closes the socket
+ * `CLOSE_DELAY_MS` later (as Go's server does): closing at once with
+ * unread bytes would send a reset that can make a client still uploading
+ * lose the response. Requests whose body was read, or that have none, keep
+ * their connection for the next request. Node only (it looks at the raw
+ * request); first in the app.
  *
  * ```ts
  * app.use('*', closeWhenBodyUnread());
@@ -20,6 +28,7 @@ export function closeWhenBodyUnread() {
     await next();
     const incoming = c.env?.incoming;
     if (!incoming || incoming.complete) return;
+    closeSoftly(incoming.socket);
     try {
       c.res.headers.set('Connection', 'close');
     } catch {
@@ -30,6 +39,17 @@ export function closeWhenBodyUnread() {
       c.res.headers.set('Connection', 'close');
     }
   });
+}
+
+/** Node's server ends a `Connection: close` response with `socket.destroySoon()`: make that a FIN now and the close a little later. */
+function closeSoftly(socket: Socket | undefined): void {
+  if (!socket || typeof socket.destroySoon !== 'function') return;
+  socket.destroySoon = function closeAfterDelay(this: Socket) {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), CLOSE_DELAY_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+  };
 }
 
 function tooMany(refused: Refusal): ApiError {
