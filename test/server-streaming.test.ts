@@ -143,13 +143,20 @@ describe('Range resume', () => {
     for (const n of [0, 1, 4097, Math.floor(full.bytes.byteLength * 0.6) | 1, full.bytes.byteLength - 1]) {
       const tail = await ttsStream(t.url, body, { ...headers, Range: `bytes=${n}-` });
       expect(tail.status).toBe(206);
-      expect(tail.headers.get('content-range')).toBe(`bytes ${n}-*/*`);
+      // Made to its end before it is sent: the range names exactly the bytes sent, and the whole length.
+      expect(tail.headers.get('content-range')).toBe(`bytes ${n}-${full.bytes.byteLength - 1}/${full.bytes.byteLength}`);
+      expect(tail.headers.get('content-length')).toBe(String(full.bytes.byteLength - n));
       expect(tail.headers.get('content-type')).toBe(full.headers.get('content-type'));
       expect(tail.bytes.byteLength).toBe(full.bytes.byteLength - n);
       expect(Buffer.from(tail.bytes).equals(Buffer.from(full.bytes.subarray(n)))).toBe(true);
     }
     const middle = await ttsStream(t.url, body, { ...headers, Range: 'bytes=100-1099' });
     expect(middle.status).toBe(206);
+    expect(middle.headers.get('content-range')).toBe('bytes 100-1099/*');
+    const last = full.bytes.byteLength - 1;
+    const over = await ttsStream(t.url, body, { ...headers, Range: `bytes=${last - 9}-${last + 1000}` });
+    expect(over.headers.get('content-range')).toBe(`bytes ${last - 9}-${last}/${full.bytes.byteLength}`);
+    expect(Buffer.from(over.bytes).equals(Buffer.from(full.bytes.subarray(last - 9)))).toBe(true);
     expect(Buffer.from(middle.bytes).equals(Buffer.from(full.bytes.subarray(100, 1100)))).toBe(true);
   });
 
@@ -164,9 +171,22 @@ describe('Range resume', () => {
     }
   });
 
-  it.each(['bytes=abc', 'bytes=-500', 'bytes=10-5', 'items=0-', 'bytes=0-1,5-9', 'bytes 5-'])('malformed range %j → 416', async (range) => {
+  it('a range far past anything the text could give is 416 at once, with no synthesis', async () => {
+    const text = 'A long answer. '.repeat(300);
+    const before = t.engine.stats().started;
+    for (const n of [999_999_999_999, 200_000_000]) {
+      const res = await ttsStream(t.url, { text, voice: 'Peter', language: 'en-US', model: 'aura-lite' }, { ...headers, Range: `bytes=${n}-` });
+      expect(res.status).toBe(416);
+      expect(res.headers.get('content-range')).toBeNull();
+      expect(JSON.parse(new TextDecoder().decode(res.bytes)).error.code).toBe('range-not-satisfiable');
+    }
+    expect(t.engine.stats().started).toBe(before);
+  });
+
+  it.each(['bytes=abc', 'bytes=-500', 'bytes=10-5', 'bytes=0-1,5-9'])('malformed bytes range %j → 416', async (range) => {
     const res = await ttsStream(t.url, { text: 'Hi.', voice: 'Peter', language: 'en-US', model: 'aura-lite' }, { ...headers, Range: range });
     expect(res.status).toBe(416);
+    expect(res.headers.get('content-range')).toBeNull();
     expect(JSON.parse(new TextDecoder().decode(res.bytes)).error.code).toBe('range-not-satisfiable');
   });
 });

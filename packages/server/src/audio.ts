@@ -25,6 +25,23 @@ export const CONTENT_TYPES: Record<AudioFormatName, string> = {
   wav: 'audio/wav',
 };
 
+/** Bytes per second of each format's audio (MP3: its constant bitrate). */
+const BYTES_PER_SECOND: Record<AudioFormatName, number> = { pcm: OUTPUT_RATE * 2, wav: OUTPUT_RATE * 2, mp3: (MP3_KBPS * 1000) / 8 };
+/** Room for what is not audio: the WAV header, the MP3 encoder's delay and last frame. */
+const OVERHEAD_BYTES = 4096;
+
+/**
+ * The most bytes a response of `format` can hold for at most `ms` of
+ * audio: a range starting at or past it is past the end.
+ *
+ * ```ts
+ * maxBytes('pcm', 1000); // 52096
+ * ```
+ */
+export function maxBytes(format: AudioFormatName, ms: number): number {
+  return Math.ceil((BYTES_PER_SECOND[format] * ms) / 1000) + OVERHEAD_BYTES;
+}
+
 /** The headers that say what the audio is. */
 export function audioHeaders(format: AudioFormatName): Record<string, string> {
   return {
@@ -36,22 +53,35 @@ export function audioHeaders(format: AudioFormatName): Record<string, string> {
   };
 }
 
+/** How one stream's audio is made. */
+export interface SpeechOptions {
+  /** Aborting stops the engine. */
+  signal: AbortSignal;
+  /** Whose engine time it is (the key's id): the engine shares its time fairly between owners. */
+  owner?: string;
+  /** Audio needed before any is sent (a range: all of it, `Infinity`), made as urgently as first audio. */
+  urgentMs?: number;
+  /** Sees (and may replace) each request sent to the engine. */
+  decorate?: Decorate;
+}
+
 /**
  * The engine's PCM for a request: straight from the engine (provider
  * streaming), or sentence by sentence (pseudo-streaming: each sentence is
  * synthesized whole, the next one while the current one is sent).
  */
-export function speech(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate = (r) => r): ReadableStream<PcmChunk> {
+export function speech(engine: Engine, request: AudioRequest, options: SpeechOptions): ReadableStream<PcmChunk> {
+  const { signal, owner, urgentMs, decorate = (r) => r } = options;
   if (request.path === 'provider-streaming') {
-    return engine.synthesize(decorate({ text: request.text, voice: request.voice, speed: request.speed, signal }));
+    return engine.synthesize(decorate({ text: request.text, voice: request.voice, speed: request.speed, signal, owner, urgentMs }));
   }
-  return sentenceBySentence(engine, request, signal, decorate);
+  return sentenceBySentence(engine, request, signal, decorate, owner);
 }
 
 /** Lets the server's owner see or adjust each engine request (ServerHooks.synthesis). */
 export type Decorate = (request: SynthesisRequest) => SynthesisRequest;
 
-function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate): ReadableStream<PcmChunk> {
+function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate, owner: string | undefined): ReadableStream<PcmChunk> {
   const sentences = splitSentences(request.text);
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
@@ -61,7 +91,8 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
   let ahead: Promise<PcmChunk[]> | undefined;
 
   const synthesizeWhole = async (text: string): Promise<PcmChunk[]> => {
-    const reader = engine.synthesize(decorate({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal })).getReader();
+    // Each sentence is needed whole before any of it is sent: all of it is urgent.
+    const reader = engine.synthesize(decorate({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal, owner, urgentMs: Infinity })).getReader();
     const chunks: PcmChunk[] = [];
     for (;;) {
       const { done, value } = await reader.read();
@@ -131,11 +162,10 @@ export function encodingStages(format: AudioFormatName): TransformStage[] {
 export function audioBytes(
   engine: Engine,
   request: AudioRequest,
-  signal: AbortSignal,
-  onWarning?: (stage: string, detail: { code: string; message: string }) => void,
-  decorate?: Decorate,
+  options: SpeechOptions & { onWarning?: (stage: string, detail: { code: string; message: string }) => void },
 ): ReadableStream<Uint8Array> {
-  const pcm = speech(engine, request, signal, decorate);
+  const { signal, onWarning } = options;
+  const pcm = speech(engine, request, options);
   const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
   const onEvent = (event: RunEvent) => {
     if (event.type === 'warning') onWarning?.(event.stage ?? 'audio', event.detail as { code: string; message: string });

@@ -24,28 +24,70 @@ export function parseRange(header: string | null | undefined): ByteRange | 'inva
   return { start, end };
 }
 
-/** What the start of a ranged body turned out to be. */
+/** How a body starts: the whole stream's first bytes, a range made to its end, or a range past the end. */
 export type RangedStart<T> =
-  | { kind: 'ok'; first: Uint8Array | undefined; reader: ReadableStreamDefaultReader<Uint8Array>; total?: undefined }
+  | { kind: 'whole'; first: T | undefined; reader: ReadableStreamDefaultReader<T> }
+  | {
+      kind: 'range';
+      /** Every byte of the range. */
+      first: T;
+      /** Nothing more to read (the range was made to its end). */
+      reader: ReadableStreamDefaultReader<T>;
+      firstByte: number;
+      /** The last byte sent, inclusive. */
+      lastByte: number;
+      /** The stream's whole length, when the range reached its end. */
+      total: number | undefined;
+    }
   | { kind: 'past-end'; total: number };
 
 /**
- * Reads and drops bytes until `start`, returning the first piece at or after
- * it (sliced) and the reader to go on with — or, when the stream ends
- * before `start`, its total length (for a 416 with `bytes *\/total`).
+ * Waits for the stream's first bytes (so a failure before them is still an
+ * error response), then hands back the reader to go on with.
  */
-export async function skipTo(reader: ReadableStreamDefaultReader<Uint8Array>, start: number): Promise<RangedStart<Uint8Array>> {
+export async function firstBytes(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<RangedStart<Uint8Array>> {
+  const { done, value } = await reader.read();
+  return { kind: 'whole', first: done ? undefined : value, reader };
+}
+
+/**
+ * Makes a range to its end: drops the bytes before `range.start`, keeps
+ * those up to `range.end` (inclusive) or the stream's end, and stops the
+ * stream there. When the stream ends before `range.start` it is past the
+ * end (with the stream's total length, for a 416 `bytes *\/total`).
+ */
+export async function readRange(reader: ReadableStreamDefaultReader<Uint8Array>, range: ByteRange): Promise<RangedStart<Uint8Array>> {
+  const kept: Uint8Array[] = [];
+  const stopAt = range.end === undefined ? Infinity : range.end + 1;
   let offset = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) {
-      if (offset > start || (offset === start && start === 0)) return { kind: 'ok', first: undefined, reader };
-      return { kind: 'past-end', total: offset };
+    if (done) break;
+    const from = Math.max(0, range.start - offset);
+    const to = Math.min(value.byteLength, stopAt - offset);
+    if (to > from) kept.push(value.subarray(from, to));
+    offset += value.byteLength;
+    if (offset >= stopAt) {
+      await reader.cancel().catch(() => {});
+      break;
     }
-    const next = offset + value.byteLength;
-    if (next > start) return { kind: 'ok', first: value.subarray(Math.max(0, start - offset)), reader };
-    offset = next;
   }
+  const reachedEnd = offset < stopAt;
+  if (range.start >= offset && reachedEnd) return { kind: 'past-end', total: offset };
+  const bytes = concatBytes(kept);
+  const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() }).getReader();
+  // A range that stopped exactly at the stream's last byte does not know it was the last: the total stays unknown.
+  return { kind: 'range', first: bytes, reader: empty, firstByte: range.start, lastByte: range.start + bytes.byteLength - 1, total: reachedEnd ? offset : undefined };
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }
 
 /**

@@ -48,7 +48,8 @@ export async function planStream(request: StreamRequest, schema: ReturnType<type
   }
 
   const range = parseRange(request.range);
-  if (range === 'invalid') throw new ApiError(416, 'range-not-satisfiable', 'Only one "bytes=N-" (or "bytes=N-M") range is served', { 'Content-Range': 'bytes */*' });
+  // No Content-Range: the stream's length is not known before it is made.
+  if (range === 'invalid') throw new ApiError(416, 'range-not-satisfiable', 'Only one "bytes=N-" (or "bytes=N-M") range is served');
 
   const ready = await engines.ready();
   const languages = [...new Set(ready.voices.map((voice) => voice.language))];

@@ -1,10 +1,10 @@
 import { VoxpipeError } from '@voxpipe/core';
 import { ApiError } from './api-error.js';
-import { audioBytes, audioHeaders, type Decorate } from './audio.js';
+import { audioBytes, audioHeaders, maxBytes, type Decorate } from './audio.js';
 import { guardBody } from './guard.js';
 import { describeError, type Logger } from './logger.js';
 import type { OpenStreams } from './open-streams.js';
-import { bodyFrom, skipTo } from './range.js';
+import { bodyFrom, firstBytes, readRange, type RangedStart } from './range.js';
 import type { StreamPlan } from './stream-plan.js';
 
 export interface StreamResponseOptions {
@@ -25,12 +25,15 @@ export interface StreamResponseOptions {
 }
 
 /**
- * Starts making a planned stream and answers with it: 200 (or 206 for a
- * range) once the first byte is ready, the audio streamed as it is made.
- * Before the first byte, failures are still errors: 400 for a request the
- * engine refuses, 416 for a range past the end, 499 for a client that left,
- * 500 `internal` (logged, nothing of the cause told) for the rest. After it,
- * the guarded body ends the stream cleanly instead.
+ * Starts making a planned stream and answers with it. The whole stream: 200
+ * once the first byte is ready, the audio streamed as it is made. A range:
+ * 206 once the range is made to its end, so `Content-Range` names exactly
+ * the bytes sent (and the total, when the range reaches the end); a range
+ * past what the text could ever give is refused at once, without
+ * synthesis. Before the first byte, failures are still errors: 400 for a
+ * request the engine refuses, 416 for a range past the end, 499 for a client
+ * that left, 500 `internal` (logged, nothing of the cause told) for the
+ * rest. After it, the guarded body ends the stream cleanly instead.
  *
  * ```ts
  * return streamResponse(await planStream(request, schema, engines), { keyId, clientSignal: c.req.raw.signal, … });
@@ -39,6 +42,11 @@ export interface StreamResponseOptions {
 export async function streamResponse(plan: StreamPlan, options: StreamResponseOptions): Promise<Response> {
   const { model, audio, range } = plan;
   const { keyId, clientSignal, logger } = options;
+  const engine = plan.ready.engine;
+  if (range && engine.maxAudioMs) {
+    const most = maxBytes(audio.format, engine.maxAudioMs({ text: audio.text, speed: audio.speed, pitch: audio.pitch }));
+    if (range.start >= most) throw new ApiError(416, 'range-not-satisfiable', `The range starts past the end: this text gives fewer than ${most} bytes`);
+  }
   const stop = new AbortController();
   const onClientGone = () => stop.abort(new VoxpipeError('aborted', 'The client went away'));
   if (clientSignal.aborted) onClientGone();
@@ -50,10 +58,16 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     clientSignal.removeEventListener('abort', onClientGone);
   };
 
-  const reader = audioBytes(plan.ready.engine, audio, stop.signal, (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`), options.decorate).getReader();
-  let start: Awaited<ReturnType<typeof skipTo>>;
+  const reader = audioBytes(engine, audio, {
+    signal: stop.signal,
+    owner: keyId,
+    urgentMs: range ? Infinity : 0,
+    decorate: options.decorate,
+    onWarning: (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`),
+  }).getReader();
+  let start: RangedStart<Uint8Array>;
   try {
-    start = await skipTo(reader, range?.start ?? 0);
+    start = range ? await readRange(reader, range) : await firstBytes(reader);
   } catch (error) {
     const gone = stop.signal.aborted;
     finish();
@@ -70,9 +84,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   }
 
   const release = options.takeStreamSlot();
-  const limit = range?.end !== undefined ? range.end - range.start + 1 : undefined;
   const body = guardBody(
-    bodyFrom(start.first, start.reader, limit, () => {
+    bodyFrom(start.first, start.reader, undefined, () => {
       release();
       finish();
       logger.debug?.(`stream key=${keyId} model=${model.id} format=${audio.format} ${Math.round(performance.now() - started)} ms`);
@@ -96,6 +109,9 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     'X-Model': model.id,
     'X-Content-Type-Options': 'nosniff',
   };
-  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end ?? '*'}/*`;
-  return new Response(body, { status: range ? 206 : 200, headers });
+  if (start.kind === 'range') {
+    headers['Content-Range'] = `bytes ${start.firstByte}-${start.lastByte}/${start.total ?? '*'}`;
+    headers['Content-Length'] = String(start.lastByte - start.firstByte + 1);
+  }
+  return new Response(body, { status: start.kind === 'range' ? 206 : 200, headers });
 }
