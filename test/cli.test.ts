@@ -2,7 +2,7 @@
 import { decode } from '@voxpipe/codecs';
 import { collect, fromBytes, pipeline } from '@voxpipe/core';
 import { createServer, type ListeningServer, type VoxpipeServer } from '@voxpipe/server';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -300,6 +300,64 @@ describe('voxpipe help', () => {
     const files = (await readdir(join(root, 'bench'))).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.slice(0, -3));
     expect(listed.sort()).toEqual(files.sort());
     expect(listed).toEqual(expect.arrayContaining(['speak', 'load']));
+  }, limitFor(CHILD_MS));
+});
+
+describe('voxpipe serve', () => {
+  it('--help lists the CORS, proxy and config flags and a flag for every limit', async () => {
+    const result = await voxpipe(['serve', '--help']);
+    expect(result.code).toBe(0);
+    for (const flag of ['--config <file>', '--cors-origins <origins>', '--trust-proxy', '--max-body-bytes <n>', '--headers-timeout-ms <n>', '--body-timeout-ms <n>', '--auth-failures <n>', '--auth-failure-window-ms <n>', '--idle-timeout-ms <n>']) {
+      expect(result.stdout).toContain(flag);
+    }
+  }, limitFor(CHILD_MS));
+
+  it('a bad limit, origin or config file is a usage error (exit 64) that names it, before anything starts', async () => {
+    const config = join(dir, 'bad-serve.json');
+    await writeFile(config, JSON.stringify({ limits: { maxBodyBytes: 10 } }));
+    const cases: Array<[string[], string]> = [
+      [['serve', '--burst', '0'], 'voxpipe: usage: --burst must be from 1 to 1000000000, not 0\n'],
+      [['serve', '--cors-origins', 'not-an-origin'], 'voxpipe: usage: --cors-origins: "not-an-origin" is not an origin such as https://app.example (scheme, host and port only)\n'],
+      [['serve', '--config', config], `voxpipe: usage: --config ${config}: limits.maxBodyBytes must be from 256 to 67108864, not 10\n`],
+    ];
+    const results = await Promise.all(cases.map(([args]) => voxpipe(args)));
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(cases.map(([, said]) => [64, said]));
+  }, limitFor(CHILD_MS));
+
+  it('serves with the limits and CORS origins of --config, flags over them', async () => {
+    const config = join(dir, 'serve.json');
+    await writeFile(config, JSON.stringify({ keys: ['serve-key-0123456789'], corsOrigins: ['https://app.example'], limits: { maxBodyBytes: 5000, authFailures: 2 } }));
+    const child = spawn(tsx, [main, 'serve', '--config', config, '--port', '0', '--max-body-bytes', '600'], { cwd: dir, env: { ...process.env, VOXPIPE_API_KEYS: '' }, timeout: CHILD_MS });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const collect = (d: Buffer) => {
+          out += d.toString();
+          const found = /listening on (http:\/\/\S+)/.exec(out);
+          if (found) resolve(found[1]);
+        };
+        child.stdout.on('data', collect);
+        child.stderr.on('data', collect);
+        child.on('exit', () => reject(new Error(`voxpipe serve exited: ${out}`)));
+      });
+      const post = (key: string, body: string) => fetch(`${url}/v1/tts/stream`, { method: 'POST', headers: { 'X-API-Key': key, 'Content-Type': 'application/json' }, body });
+      const big = await post('serve-key-0123456789', JSON.stringify({ text: 'x'.repeat(1000) }));
+      expect([big.status, ((await big.json()) as { error: { message: string } }).error.message]).toEqual([413, 'The request body is larger than 600 bytes']);
+      const preflight = (origin: string) => fetch(`${url}/v1/tts/stream`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+      expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      const wrong = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await post('wrong-key', '{}');
+        await res.arrayBuffer();
+        wrong.push(res.status);
+      }
+      expect(wrong).toEqual([401, 401, 429]);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   }, limitFor(CHILD_MS));
 });
 

@@ -11,6 +11,7 @@ import { MODEL_NAMES } from './models.js';
 import { runSpecFile } from './run-spec.js';
 import { say, sayText, type SayOptions } from './say.js';
 import { serve } from './serve.js';
+import { limitFlags, serveSettings } from './serve-config.js';
 import { latencySummary } from './summary.js';
 import { UsageError } from './usage-error.js';
 import { interruptedLine, keptLine, type Written } from './written.js';
@@ -100,13 +101,21 @@ cli
     }
   });
 
-cli
-  .command('serve', 'Run the /v1/tts/stream server with the embedded speech engine')
-  .option('--port <port>', 'Port (0 picks a free one)', { default: 8787 })
-  .option('--host <host>', 'Interface to listen on', { default: '127.0.0.1' })
+const serveCommand = cli
+  .command('serve', 'Run the /v1/tts/stream server with the embedded speech engine; settings from --config file.json, flags over it')
+  .option('--config <file>', 'JSON settings: port, host, keys, keysFile, corsOrigins, trustProxy, limits {maxBodyBytes, …} (flags override it)')
+  .option('--port <port>', 'Port (default 8787; 0 picks a free one)')
+  .option('--host <host>', 'Interface to listen on (default 127.0.0.1; 0.0.0.0 for the network)')
   .option('--keys <keys>', 'Comma-separated API keys (default: VOXPIPE_API_KEYS, else a development key is printed)')
+  .option('--keys-file <file>', 'API keys, one per line (default: VOXPIPE_API_KEYS_FILE)')
+  .option('--cors-origins <origins>', 'Origins browsers may call from: * (the default) or a comma-separated list, e.g. https://app.example')
+  .option('--trust-proxy', "Behind a reverse proxy: the client's address is X-Forwarded-For's first hop (for failed-login throttling)");
+for (const [flag, description] of limitFlags()) serveCommand.option(flag, description);
+serveCommand
+  .example('voxpipe serve --port 8787 --keys "$KEY" --cors-origins https://app.example --max-body-bytes 16384')
+  .example('voxpipe serve --config voxpipe.json --burst 50')
   .action(async (flags: Record<string, unknown>) => {
-    await serve({ port: num(flags.port, 'port'), host: str(flags.host), keys: str(flags.keys) }, controller.signal, (l) => console.log(l));
+    await serve(serveSettings(flags), controller.signal, (l) => console.log(l));
   });
 
 cli
