@@ -2,6 +2,7 @@ import { ftruncateSync, writeSync } from 'node:fs';
 import { anyPcm, parseOptions, pcmFrames, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
+import { CoalescedWrites } from './coalesced-writes.js';
 import { fileError } from './io.js';
 import { openOutputFile, type OutputFile } from './output-file.js';
 import { interleave, layoutGuard, SAMPLE_BYTES } from './pcm-bytes.js';
@@ -31,7 +32,9 @@ export interface WavFileResult {
 
 /**
  * A sink that streams PCM into a WAV file: the header goes first with
- * placeholder sizes, audio is written as it arrives (never held in memory),
+ * placeholder sizes, audio is written as it arrives (chunks that arrive while
+ * a write is in flight go out together in the next, as a WriteStream does;
+ * at most 64 KiB wait in memory before the pipeline is held back),
  * and the RIFF and data sizes are patched in place at the end — also when
  * the run is aborted or fails, or the process exits mid-run, so a file on
  * disk is always a valid, correctly sized WAV of what arrived. Use it to
@@ -62,23 +65,29 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
       const guard = layoutGuard('wavFile');
       let file: OutputFile | undefined;
       let header: Uint8Array | undefined;
+      /** The file's bytes from position 0: the header, then the audio; undefined until the first chunk. */
+      let writes: CoalescedWrites | undefined;
       let layout = { sampleRate: format.sampleRate ?? 24000, channels: format.channels ?? 1 };
-      let dataBytes = 0;
       let finishing: Promise<void> | undefined;
 
       const headerNow = () => (header ??= wavHeader({ ...layout, encoding }));
-      // Patches the sizes and ends the file: kept when the run completed or audio arrived, else removed. Runs once.
+      /** Audio bytes on disk. */
+      const dataBytes = () => (writes ? writes.written - WAV_HEADER_BYTES : 0);
+      // Waits for the writes, patches the sizes and ends the file: kept when the run completed or audio arrived, else removed. Runs once.
       const finish = (completed: boolean) =>
         (finishing ??= (async () => {
           if (!file) return;
+          let failed: { error: unknown } | undefined;
+          if (writes) await writes.drain().catch((error: unknown) => (failed = { error }));
           try {
-            await file.write(patchWavSizes(headerNow(), dataBytes), 0);
+            await file.write(patchWavSizes(headerNow(), dataBytes()), 0);
           } catch (error) {
             await file.discard();
             throw error;
           }
-          if (completed || dataBytes > 0) await file.keep();
+          if ((completed && !failed) || dataBytes() > 0) await file.keep();
           else await file.discard();
+          if (failed) throw failed.error;
         })());
 
       ctx.defer(() => {
@@ -93,20 +102,26 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
               stage: 'wavFile',
               atomic,
               onExit(fd) {
-                writeSync(fd, patchWavSizes(headerNow(), dataBytes), 0, WAV_HEADER_BYTES, 0);
-                ftruncateSync(fd, WAV_HEADER_BYTES + dataBytes);
-                return dataBytes > 0;
+                // Everything taken goes to disk now, then the sizes say so.
+                writes?.flushSync(fd);
+                const data = writes ? writes.accepted - WAV_HEADER_BYTES : 0;
+                writeSync(fd, patchWavSizes(headerNow(), data), 0, WAV_HEADER_BYTES, 0);
+                ftruncateSync(fd, WAV_HEADER_BYTES + data);
+                return data > 0;
               },
             });
           },
           async write(chunk) {
             try {
               layout = guard(chunk);
-              if (!header) await file!.write(headerNow(), 0);
-              if (pcmFrames(chunk) === 0) return;
-              const bytes = interleave(chunk, encoding);
-              await file!.write(bytes, WAV_HEADER_BYTES + dataBytes);
-              dataBytes += bytes.byteLength;
+              const first = !writes;
+              if (!writes) {
+                writes = new CoalescedWrites(file!, 0);
+                writes.push(headerNow().slice());
+              }
+              if (pcmFrames(chunk) > 0) await writes.push(interleave(chunk, encoding));
+              // The header and the first audio are on disk before the next chunk is taken (and a bad file fails here, at once).
+              if (first) await writes.drain();
             } catch (error) {
               // A failed write errors the stream without calling abort: leave a valid file of what was written.
               await finish(false).catch(() => {});
@@ -132,8 +147,8 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
           path,
           encoding,
           ...layout,
-          dataBytes,
-          durationMs: (dataBytes / (SAMPLE_BYTES[encoding] * layout.channels) / layout.sampleRate) * 1000,
+          dataBytes: dataBytes(),
+          durationMs: (dataBytes() / (SAMPLE_BYTES[encoding] * layout.channels) / layout.sampleRate) * 1000,
         }),
       };
     },
