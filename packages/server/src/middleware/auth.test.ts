@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppEnv } from '../app-env.js';
+import type { AuthThrottle } from '../auth-throttle.js';
 import { createKeyStore } from '../keys.js';
 import { createTokenSigner } from '../tokens.js';
 import { requireKey } from './auth.js';
@@ -102,5 +103,63 @@ describe('requireKey: browser tokens', () => {
     const token = tokens.issue({ origin: APP_ORIGIN, exp: NOW_S + 60, keyId: keys.check(KEYS[0])! });
     expect(await refusal(await app.request('/who', { headers: bearer(token) }))).toMatchObject({ status: 401, code: 'unauthorized', message: expect.stringMatching(/send X-API-Key/) });
     expect(await refusal(await app.request('/who'))).toMatchObject({ status: 401, message: 'Missing X-API-Key header' });
+  });
+});
+
+describe('requireKey: failed-login throttling', () => {
+  /** An async store (as a shared one would be) that blocks an address after two failures, and says what it was told. */
+  function recordingThrottle() {
+    const told: string[] = [];
+    const failures = new Map<string, number>();
+    const throttle: AuthThrottle = {
+      check: async (address) => ((failures.get(address) ?? 0) >= 2 ? { failures: failures.get(address)!, retryAfterS: 42 } : undefined),
+      failure: async (address) => {
+        told.push(`failure ${address}`);
+        failures.set(address, (failures.get(address) ?? 0) + 1);
+      },
+      success: async (address) => {
+        told.push(`success ${address}`);
+      },
+    };
+    return { throttle, told };
+  }
+  function throttledApp(throttle: AuthThrottle, trustProxy: boolean) {
+    const app = new Hono<AppEnv>();
+    app.onError(errorHandler({ info() {}, warn() {}, error() {} }));
+    app.get('/who', requireKey({ keys: createKeyStore(KEYS), throttle, trustProxy }), (c) => c.text(c.var.keyId));
+    // As @hono/node-server passes it: the raw request, whose socket has the client's address.
+    const env = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
+    return (headers: Record<string, string>, address = '10.0.0.1') => app.request('/who', { headers }, env(address));
+  }
+
+  it('records each outcome against the address; a blocked address is 429 with Retry-After before its key is compared', async () => {
+    const { throttle, told } = recordingThrottle();
+    const request = throttledApp(throttle, false);
+    expect((await request({ 'X-API-Key': KEYS[0] })).status).toBe(200);
+    expect((await request({ 'X-API-Key': 'wrong-0123456789' })).status).toBe(401);
+    expect((await request({})).status).toBe(401);
+    expect(told).toEqual(['success 10.0.0.1', 'failure 10.0.0.1', 'failure 10.0.0.1']);
+    crypto.compares = 0;
+    const blocked = await request({ 'X-API-Key': KEYS[0] });
+    expect(await refusal(blocked)).toEqual({ status: 429, code: 'too-many-auth-failures', message: 'Too many failed logins from this address: try again in 42 s' });
+    expect(blocked.headers.get('retry-after')).toBe('42');
+    expect(crypto.compares).toBe(0);
+    expect((await request({ 'X-API-Key': KEYS[0] }, '10.0.0.2')).status).toBe(200);
+  });
+
+  it("X-Forwarded-For's first hop is the address only with trustProxy", async () => {
+    const { throttle, told } = recordingThrottle();
+    await throttledApp(throttle, false)({ 'X-API-Key': 'wrong-0123456789', 'X-Forwarded-For': '203.0.113.7, 10.0.0.9' });
+    await throttledApp(throttle, true)({ 'X-API-Key': 'wrong-0123456789', 'X-Forwarded-For': '203.0.113.7, 10.0.0.9' });
+    expect(told).toEqual(['failure 10.0.0.1', 'failure 203.0.113.7']);
+  });
+
+  it('called without a Node server (no address), requests are not throttled', async () => {
+    const { throttle, told } = recordingThrottle();
+    const app = new Hono<AppEnv>();
+    app.onError(errorHandler({ info() {}, warn() {}, error() {} }));
+    app.get('/who', requireKey({ keys: createKeyStore(KEYS), throttle }), (c) => c.text(c.var.keyId));
+    for (let i = 0; i < 5; i++) expect((await app.request('/who', { headers: { 'X-API-Key': 'wrong-0123456789' } })).status).toBe(401);
+    expect(told).toEqual([]);
   });
 });
