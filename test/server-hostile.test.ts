@@ -64,6 +64,11 @@ class Raw {
     });
   }
 
+  /** Everything received so far, as text. */
+  text(): string {
+    return this.received.toString('latin1');
+  }
+
   write(text: string | Buffer): void {
     if (!this.socket.destroyed) this.socket.write(text);
   }
@@ -229,6 +234,27 @@ describe('the key before the body', () => {
     raw.write('0\r\n\r\n');
     expect((await raw.response())?.status).toBe(200);
     raw.destroy();
+  });
+});
+
+describe('Expect: 100-continue (curl and other clients send it before large bodies)', () => {
+  it('a key holder gets "100 Continue" once the key is checked, sends its body, and is served', async () => {
+    const raw = new Raw(t.listening.port);
+    raw.write(head('/v1/tts/stream', { 'X-API-Key': KEY, 'Content-Length': String(okJson.length), Expect: '100-continue' }));
+    const interim = await raw.response();
+    expect(interim?.status).toBe(100);
+    raw.write(okJson);
+    await vi.waitFor(() => expect(raw.text()).toMatch(/\r\n\r\nHTTP\/1\.1 200 OK/), SETTLE);
+    raw.destroy();
+  });
+
+  it('a client without a key gets 401 and no "100 Continue": it never sends its body', async () => {
+    const raw = new Raw(t.listening.port);
+    raw.write(head('/v1/tts/stream', { 'Content-Length': '60000', Expect: '100-continue' }));
+    const res = await raw.response();
+    expect(res?.status).toBe(401);
+    expect(await raw.closedByServer()).toBe(true);
+    expect(raw.text()).not.toContain('100 Continue');
   });
 });
 

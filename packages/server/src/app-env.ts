@@ -12,7 +12,7 @@ export type AppEnv = {
     /** Set by `@hono/node-server`; absent when `app.fetch` is called directly. */
     incoming?: IncomingMessage;
     /** Set by `@hono/node-server`; absent when `app.fetch` is called directly. */
-    outgoing?: { destroy(): void };
+    outgoing?: { destroy(): void; writeContinue?(): void };
   };
   Variables: {
     /** The id of the key the request speaks for (an API key, or the key that issued its browser token). */

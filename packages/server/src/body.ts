@@ -37,7 +37,8 @@ const tooSlow = (timeoutMs: number) => new ApiError(408, 'request-timeout', `The
  * without one passes the limit), within `timeoutMs` (408
  * `request-timeout`); a client that closes the connection mid-body is a
  * `ClientGone`. On Node it reads the request itself (the socket stays
- * paused when it stops early, so what was not read costs nothing); called
+ * paused when it stops early, so what was not read costs nothing) and sends
+ * the `100 Continue` a client with `Expect: 100-continue` waits for; called
  * without a Node server it reads the Request's stream the same way.
  *
  * ```ts
@@ -48,7 +49,10 @@ export async function readBody(c: Context<AppEnv>, limits: BodyLimits): Promise<
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > limits.maxBytes) throw tooLarge(limits.maxBytes);
   const incoming = c.env?.incoming;
-  return incoming ? readIncoming(incoming, limits) : readStream(c.req.raw.body, limits);
+  if (!incoming) return readStream(c.req.raw.body, limits);
+  // The client waits for this before it sends the body (the server does not send it on its own: see listen.ts).
+  if (/100-continue/i.test(incoming.headers.expect ?? '')) c.env?.outgoing?.writeContinue?.();
+  return readIncoming(incoming, limits);
 }
 
 function readIncoming(incoming: IncomingMessage, { maxBytes, timeoutMs }: BodyLimits): Promise<Uint8Array> {

@@ -69,6 +69,9 @@ export async function bindHttp(fetch: FetchHandler, options: ListenOptions = {},
     s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, requested)));
   });
   http.keepAliveTimeout = KEEP_ALIVE_MS;
+  // `Expect: 100-continue`: no automatic "100 Continue" from Node; the request goes to the app like any other, whose
+  // body reader sends it once the key is checked, so a refused client (curl, for one) never sends its body.
+  http.on('checkContinue', (request, response) => http.emit('request', request, response));
   const port = (http.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
