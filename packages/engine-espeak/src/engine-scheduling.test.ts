@@ -1,5 +1,5 @@
-// How the engine shares its workers: a new stream's first audio as a short slice, due work before work
-// that is ahead of its listener (stopping it part-way), and none of it changing a single sample.
+// How the engine shares its workers: due work before work that is ahead of its listener (stopping it
+// part-way), without changing a single sample.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
 import type { EspeakEngine } from './engine-types.js';
@@ -19,25 +19,6 @@ afterEach(async () => {
 });
 
 describe('espeak engine: scheduling', () => {
-  it("makes a new stream's first audio as a short slice, and the stream is sample-identical to one made whole", async () => {
-    const engine = await engineWith(1);
-    const before = engine.stats().sliced;
-    const sliced = await readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us+f3' }));
-    expect(engine.stats().sliced).toBe(before + 1);
-    // urgentMs: all of it is needed at once, so nothing is sliced.
-    const whole = await readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us+f3', urgentMs: Infinity }));
-    expect(engine.stats().sliced).toBe(before + 1);
-    expect(sliced.seconds).toBeGreaterThan(10);
-    expect(sameSamples(sliced.samples, whole.samples)).toBe(true);
-  });
-
-  it('a short text is made whole', async () => {
-    const engine = await engineWith(1);
-    const before = engine.stats().sliced;
-    await readAll(engine.synthesize({ text: 'Yes, we can.', voice: 'en-us' }));
-    expect(engine.stats().sliced).toBe(before);
-  });
-
   it('a new request stops a job that is far ahead of its listener; both streams stay sample-identical to their solo runs', async () => {
     const engine = await engineWith(1);
     const longText = `${LONG_TEXT} ${LONG_TEXT} ${LONG_TEXT}`;

@@ -58,8 +58,6 @@ export interface EspeakEngineStats {
   evicted: number;
   /** Jobs started again to remake dropped audio (a stalled reader's, or a job stopped for a due one). */
   resumed: number;
-  /** New streams whose first audio came as a short slice before the rest of their first segment. */
-  sliced: number;
   /** Jobs stopped part-way so that a more urgent one could run (their streams remake the rest later). */
   preempted: number;
 }

@@ -11,13 +11,8 @@ import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
-import { segmentWeight, splitSegments } from './segment.js';
+import { openingSegments } from './segment.js';
 import { ESPEAK_VOICES } from './voices.js';
-
-/** A new stream's first slice: this much audio (1 s), made before the rest of its first segment. */
-const FIRST_SLICE_FRAMES = ESPEAK_SAMPLE_RATE;
-/** First segments this short (≈ 2 s of speech) are made whole: slicing them would save little. */
-const FIRST_SLICE_MIN_CHARS = 30;
 
 /** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
 interface QueuedPiece {
@@ -48,7 +43,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   const begin = performance.now();
   const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm);
   const startupMs = performance.now() - begin;
-  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0, sliced: 0 };
+  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0 };
   const active = new Set<StreamEntry>();
   let closed = false;
 
@@ -63,8 +58,6 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     let running: { handle: JobHandle; segment: number; offset: number } | undefined;
     /** Audio dropped behind a stalled reader (or a job stopped for a due one): the segment to synthesize again, skipping `frames`. */
     let resume: { segment: number; frames: number } | undefined;
-    /** The first slice ended early on purpose: the rest of its segment, from `frames`. */
-    let carry: { segment: number; frames: number } | undefined;
     let finished = false;
     let waiting: (() => void) | undefined;
     let lastRead = performance.now();
@@ -99,7 +92,6 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       running?.handle.cancel();
       running = undefined;
       resume = undefined;
-      carry = undefined;
       queue.length = 0;
       queuedFrames = 0;
       if (stallTimer !== undefined) clearTimeout(stallTimer);
@@ -123,7 +115,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
 
     /** Ends the stream once every segment is made and read. */
     const closeIfDone = (): void => {
-      if (finished || running || resume || carry || next < segments.length || queue.length > 0) return;
+      if (finished || running || resume || next < segments.length || queue.length > 0) return;
       finish('completed');
       controller.close();
     };
@@ -137,23 +129,16 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         ({ segment, frames: skip } = resume);
         resume = undefined;
         counts.resumed++;
-      } else if (carry) {
-        ({ segment, frames: skip } = carry);
-        carry = undefined;
       } else if (next < segments.length) {
         segment = next++;
       } else {
         return closeIfDone();
       }
-      const first = segment === 0 && skip === 0;
-      const test = first ? request.__test : undefined;
-      // A new stream's first audio is made as a short slice, so many new streams each get theirs quickly; the rest of
-      // the segment follows (remade from its start and skipped up to the slice: synthesis is deterministic).
-      const slice = first && !request.urgentMs && segmentWeight(segments[0]) > FIRST_SLICE_MIN_CHARS ? { maxFrames: FIRST_SLICE_FRAMES } : {};
+      const test = segment === 0 && skip === 0 ? request.__test : undefined;
       const current = { segment, offset: skip, handle: undefined as unknown as JobHandle };
       running = current;
       current.handle = pool.submit(
-        { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...slice, ...(test ? { test } : {}) },
+        { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...(test ? { test } : {}) },
         {
           chunk(samples) {
             if (finished || running !== current) return;
@@ -161,13 +146,9 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             current.offset += samples.length;
             give(piece);
           },
-          done(complete) {
+          done() {
             if (running !== current) return;
             running = undefined;
-            if (!complete) {
-              counts.sliced++;
-              carry = { segment, frames: current.offset };
-            }
             startIfRoom();
             closeIfDone();
           },
@@ -227,7 +208,6 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       queuedFrames = kept;
       // Everything past the high-water mark comes from the latest segment (no segment starts above it).
       resume = { segment: dropped[0].segment, frames: dropped[0].offset };
-      carry = undefined;
       if (running) {
         running.handle.cancel();
         running = undefined;
@@ -242,7 +222,9 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
           try {
             if (closed) throw new VoxpipeError('server', 'The espeak engine is closed');
             job = checkRequest(request);
-            segments = splitSegments(request.text, o.segmentChars);
+            // Short segments first (a new stream's first audio is quick to make, and so is every stream's next while many
+            // start), longer ones after; the same for every request of this text, so a resumed stream is identical.
+            segments = openingSegments(request.text, o.segmentChars);
           } catch (error) {
             finished = true;
             c.error(error);

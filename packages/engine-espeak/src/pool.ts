@@ -6,8 +6,7 @@ import { SliceScheduler, type Schedulable } from './scheduler.js';
 /** What a job's owner hears back, in order: chunks, then done, fail or preempted (never after cancel). */
 export interface JobHandlers {
   chunk(samples: Float32Array): void;
-  /** The job ended: `complete` when its whole text was made, false for a slice cut at `maxFrames`. */
-  done(complete: boolean): void;
+  done(): void;
   fail(error: VoxpipeError): void;
   /**
    * The job was stopped part-way to let a due job run; the owner submits
@@ -251,7 +250,7 @@ export class WorkerPool {
         job.handlers.preempted!();
       } else if (message.type === 'done') {
         if (message.stopped) this.counters.stoppedEarly++;
-        job.handlers.done(message.complete);
+        job.handlers.done();
       } else {
         job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
       }

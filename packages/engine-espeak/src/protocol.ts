@@ -23,15 +23,13 @@ export interface JobMessage {
   pitch: number;
   /** Frames to synthesize but not send: remaking a segment from where a stalled reader's audio was dropped. */
   skipFrames?: number;
-  /** A slice: stop once this many frames are sent; a later job makes the rest (skipping what was sent). */
-  maxFrames?: number;
   test?: WorkerTestHooks;
 }
 
 export type WorkerMessage =
   | { type: 'ready'; loadMs: number; warmMs: number }
   | { type: 'chunk'; id: number; samples: Float32Array }
-  | { type: 'done'; id: number; stopped: boolean; complete: boolean; frames: number }
+  | { type: 'done'; id: number; stopped: boolean; frames: number }
   | { type: 'failed'; id: number; message: string };
 
 export interface WorkerInit {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIGIT_WEIGHT, segmentWeight, splitSegments } from './segment.js';
+import { DIGIT_WEIGHT, OPENING_CHARS, openingSegments, segmentWeight, splitSegments } from './segment.js';
 
 const normalise = (text: string) => text.replace(/\s+/gu, ' ').trim();
 
@@ -78,5 +78,29 @@ describe('splitSegments', () => {
 
   it('rejects a bad limit', () => {
     expect(() => splitSegments('a', 0)).toThrow(RangeError);
+  });
+});
+
+describe('openingSegments', () => {
+  it('keeps every character in order, cuts only at spaces, and holds each opening limit, then maxChars', () => {
+    fc.assert(
+      fc.property(wordy, fc.array(fc.integer({ min: 20, max: 80 }), { maxLength: 4 }), fc.integer({ min: 40, max: 120 }), (text, opening, max) => {
+        fc.pre(normalise(text).split(' ').every((word) => segmentWeight(word) <= Math.min(max, ...opening)));
+        const segments = openingSegments(text, max, opening);
+        expect(segments.join(' ')).toBe(normalise(text));
+        segments.forEach((segment, i) => expect(segmentWeight(segment)).toBeLessThanOrEqual(Math.min(max, opening[i] ?? max)));
+        expect(openingSegments(text, max, opening)).toEqual(segments);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('starts short and grows; a text that fits its first limit stays whole', () => {
+    const text = 'Streaming speech lets a listener hear the start of an answer while the rest is still being made. Every client here plays its audio in real time.';
+    const segments = openingSegments(text);
+    expect(segments.length).toBeGreaterThan(2);
+    segments.slice(0, OPENING_CHARS.length).forEach((segment, i) => expect(segmentWeight(segment)).toBeLessThanOrEqual(OPENING_CHARS[i]));
+    expect(openingSegments('Yes, we can.')).toEqual(['Yes, we can.']);
+    expect(openingSegments('Hi. How are you today, my friend?', 200, [10])).toEqual(['Hi.', 'How are you today, my friend?']);
   });
 });

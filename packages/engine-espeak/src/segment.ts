@@ -17,6 +17,13 @@
 export const DEFAULT_SEGMENT_CHARS = 200;
 /** How many characters a digit counts as. */
 export const DIGIT_WEIGHT = 6;
+/**
+ * The longest first, second and third pieces of a stream (≈ 1.5, 3.5 and
+ * 7 s of prose): a new stream's first audio is quick to make, and so is
+ * each next piece while many streams start at once. A slow start, as
+ * streaming TTS services schedule their chunk lengths.
+ */
+export const OPENING_CHARS: readonly number[] = [28, 60, 120];
 
 const SENTENCE_END = /(?<=[.!?…。！？]+["'”’)\]»]*)\s+/u;
 const CLAUSE_END = /(?<=[,;:，；：]["'”’)\]»]*|\s[–—])\s+/u;
@@ -101,4 +108,32 @@ function hardSplit(word: string, maxChars: number): string[] {
   }
   out.push(current);
   return out;
+}
+
+/**
+ * `splitSegments` with a slow start: the first pieces are cut shorter
+ * (`opening`, then `maxChars` for the rest), each at the best boundary
+ * inside its limit (sentence, clause, word). Pure and deterministic, like
+ * `splitSegments`.
+ *
+ * ```ts
+ * openingSegments('Streaming speech lets a listener hear the start of an answer.', 200, [20]);
+ * // ['Streaming speech', 'lets a listener hear the start of an answer.']
+ * ```
+ */
+export function openingSegments(text: string, maxChars: number = DEFAULT_SEGMENT_CHARS, opening: readonly number[] = OPENING_CHARS): string[] {
+  const rest = splitSegments(text, maxChars);
+  const out: string[] = [];
+  for (const limit of opening) {
+    const next = rest.shift();
+    if (next === undefined) return out;
+    if (limit >= maxChars || segmentWeight(next) <= limit) {
+      out.push(next);
+      continue;
+    }
+    const [head, ...tail] = splitSegments(next, limit);
+    out.push(head);
+    rest.unshift(tail.join(' '));
+  }
+  return [...out, ...rest];
 }

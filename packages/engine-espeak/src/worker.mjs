@@ -4,10 +4,10 @@
 //
 // Protocol (mirrored by the types in protocol.ts):
 //   workerData: { flag: SharedArrayBuffer /* Int32Array[1]: id of the job to stop */, warm: boolean }
-//   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, skipFrames?, maxFrames?, test? }
+//   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, skipFrames?, test? }
 //   out: { type: 'ready', loadMs, warmMs }
 //        { type: 'chunk', id, samples /* Float32Array, buffer transferred */ }
-//        { type: 'done', id, stopped /* true when cancelled part-way */, complete /* the whole text was made */, frames }
+//        { type: 'done', id, stopped /* true when cancelled part-way */, frames }
 //        { type: 'failed', id, message }
 //
 // A job runs synchronously inside espeak; the thread cannot read messages
@@ -55,7 +55,7 @@ function restore() {
 }
 
 /**
- * @param {{ id: number, text: string, voice: string, rate: number, pitch: number, skipFrames?: number, maxFrames?: number,
+ * @param {{ id: number, text: string, voice: string, rate: number, pitch: number, skipFrames?: number,
  *           test?: { crashAfterChunks?: number, pauseAfterChunks?: number, throwAfterChunks?: number } }} job
  */
 function run(job) {
@@ -63,13 +63,10 @@ function run(job) {
   let chunks = 0;
   let frames = 0;
   let stopped = false;
-  // A slice: stop once this many frames are sent (the rest of the text is made by a later job).
-  let sliced = false;
-  let sent = 0;
   // Remaking a segment: the first skipFrames frames were sent before (synthesis is deterministic).
   const skip = job.skipFrames ?? 0;
   if (Atomics.load(flag, 0) === job.id) {
-    port.postMessage({ type: 'done', id: job.id, stopped: true, complete: false, frames: 0 });
+    port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0 });
     return;
   }
   if (job.voice.length > 60) throw new Error(`voice name too long: ${job.voice}`);
@@ -91,7 +88,6 @@ function run(job) {
     if (from === pcm.length) return false;
     const samples = new Float32Array(pcm.length - from);
     for (let i = 0; i < samples.length; i++) samples[i] = pcm[from + i] / 32768;
-    sent += samples.length; // before the transfer empties `samples`
     port.postMessage({ type: 'chunk', id: job.id, samples }, [samples.buffer]);
     chunks++;
     if (chunks === test.crashAfterChunks) process.exit(70);
@@ -104,14 +100,10 @@ function run(job) {
       stopped = true;
       return true;
     }
-    if (job.maxFrames !== undefined && sent >= job.maxFrames) {
-      sliced = true;
-      return true;
-    }
     return false;
   });
   module._free(textPtr);
-  port.postMessage({ type: 'done', id: job.id, stopped, complete: !stopped && !sliced, frames });
+  port.postMessage({ type: 'done', id: job.id, stopped, frames });
 }
 
 let warmMs = 0;
