@@ -8,11 +8,12 @@
 // computes `count` consecutive outputs and walks the schedule itself: output
 // k reads the table row at `i32(record)` bytes from `table` and the history
 // from `history` on, then history += i32(record + 4) and record = phases +
-// i32(record + 8) (the next phase's record). Outputs k and k + up share a
-// row (their windows are `downBytes` apart), so whole periods of 2·up outputs
-// are computed in pairs that load each row once for both; the rest one by one.
+// i32(record + 8) (the next phase's record). Outputs k, k + up, k + 2·up …
+// share a row (their windows are `downBytes` apart), so runs of 4·up outputs
+// are computed in groups of four that load each row once for all four, then
+// runs of 2·up in pairs, and the rest one by one.
 //
-// Each output's arithmetic is the same in a pair or alone. Variant 'f64'
+// Each output's arithmetic is the same in a group or alone. Variant 'f64'
 // keeps float64 taps, history and accumulators in the same lane order as the
 // JS loop (four partial sums, a0 + a1 + (a2 + a3)), so its output is
 // bit-identical to it; variant 'f32' multiplies and accumulates in float32
@@ -42,6 +43,7 @@ const SIMD = 0xfd;
 const I32_CONST = 0x41;
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
+const I32_MUL = 0x6c;
 const I32_SHL = 0x74;
 const I32_LT_U = 0x49;
 const I32_EQZ = 0x45;
@@ -67,13 +69,14 @@ const RECORD = 8;
 const J = 9;
 const ROW = 10;
 const I = 11;
-const SECOND = 12;
-// v128 locals
-const A0 = 13;
-const A1 = 14;
-const B0 = 15;
-const B1 = 16;
-const T = 17;
+/** The windows of the 2nd…4th output of a group (the 1st is HISTORY). */
+const WINDOWS = [HISTORY, 12, 13, 14];
+const UP_BYTES = 15;
+// v128 locals: two accumulators per output of a group of up to four, and a temporary
+const ACC = (output: number, half: number) => 16 + 2 * output + half;
+const T = 24;
+/** Outputs per group, largest first: groups of 4, then 2, share each row load. */
+const GROUPS = [4, 2];
 
 function body(precision: SimdPrecision): number[] {
   const add = precision === 'f32' ? [SIMD, 0xe4, 0x01] : [SIMD, 0xf0, 0x01];
@@ -96,58 +99,60 @@ function body(precision: SimdPrecision): number[] {
     GET, PHASES, GET, RECORD, ...I32_LOAD(8), I32_ADD, SET, RECORD,
     GET, OUT, I32_CONST, 4, I32_ADD, SET, OUT,
   ];
-  /** One output: A0, A1 over the taps. */
-  const single = [
-    ...zero, SET, A0, ...zero, SET, A1, I32_CONST, 0, SET, I,
-    ...LOOP,
-    GET, A0, ...at(ROW), ...load(0), ...at(HISTORY), ...load(0), ...mul, ...add, SET, A0,
-    GET, A1, ...at(ROW), ...load(16), ...at(HISTORY), ...load(16), ...mul, ...add, SET, A1,
-    GET, I, I32_CONST, 32, I32_ADD, TEE, I, GET, TAP_BYTES, I32_LT_U, BR_IF, 0,
-    END,
-    GET, OUT, ...sum(A0, A1), ...F32_STORE,
-  ];
-  /** Two outputs on one row, windows at history and history + downBytes: A0, A1 and B0, B1. */
-  const pair = [
-    GET, HISTORY, GET, DOWN_BYTES, I32_ADD, SET, SECOND,
-    ...zero, SET, A0, ...zero, SET, A1, ...zero, SET, B0, ...zero, SET, B1, I32_CONST, 0, SET, I,
-    ...LOOP,
-    ...at(ROW), ...load(0), TEE, T, ...at(HISTORY), ...load(0), ...mul, GET, A0, ...add, SET, A0,
-    GET, T, ...at(SECOND), ...load(0), ...mul, GET, B0, ...add, SET, B0,
-    ...at(ROW), ...load(16), TEE, T, ...at(HISTORY), ...load(16), ...mul, GET, A1, ...add, SET, A1,
-    GET, T, ...at(SECOND), ...load(16), ...mul, GET, B1, ...add, SET, B1,
-    GET, I, I32_CONST, 32, I32_ADD, TEE, I, GET, TAP_BYTES, I32_LT_U, BR_IF, 0,
-    END,
-    GET, OUT, ...sum(A0, A1), ...F32_STORE,
-    GET, OUT, GET, UP, I32_CONST, 2, I32_SHL, I32_ADD, ...sum(B0, B1), ...F32_STORE,
-  ];
-  const code = [
-    // Whole periods of 2·up outputs, in pairs (k, k + up).
+  /**
+   * `n` outputs on one row, windows `downBytes` apart from history on, stored
+   * `up` outputs apart from out on. Output m sums into ACC(m, 0) (taps 0–3 of
+   * each 8, or 0–1 of each 4 in f64) and ACC(m, 1).
+   */
+  const group = (n: number) => {
+    const code: number[] = [];
+    for (let m = 1; m < n; m++) code.push(GET, WINDOWS[m - 1], GET, DOWN_BYTES, I32_ADD, SET, WINDOWS[m]);
+    for (let m = 0; m < n; m++) code.push(...zero, SET, ACC(m, 0), ...zero, SET, ACC(m, 1));
+    code.push(I32_CONST, 0, SET, I, ...LOOP);
+    for (const half of [0, 1]) {
+      code.push(...at(ROW), ...load(16 * half), SET, T);
+      for (let m = 0; m < n; m++) code.push(GET, T, ...at(WINDOWS[m]), ...load(16 * half), ...mul, GET, ACC(m, half), ...add, SET, ACC(m, half));
+    }
+    code.push(GET, I, I32_CONST, 32, I32_ADD, TEE, I, GET, TAP_BYTES, I32_LT_U, BR_IF, 0, END);
+    for (let m = 0; m < n; m++) {
+      code.push(GET, OUT);
+      if (m > 0) code.push(GET, UP_BYTES, ...(m > 1 ? [I32_CONST, m, I32_MUL] : []), I32_ADD); // out + m·up·4
+      code.push(...sum(ACC(m, 0), ACC(m, 1)), ...F32_STORE);
+    }
+    return code;
+  };
+  /** Whole runs of n periods (n·up outputs), output k grouped with k + up, k + 2·up … */
+  const periods = (n: number) => [
     ...BLOCK,
     ...LOOP,
-    GET, COUNT, GET, UP, I32_CONST, 1, I32_SHL, I32_LT_U, BR_IF, 1, // fewer than 2·up left: done with pairs
+    GET, COUNT, GET, UP, I32_CONST, n, I32_MUL, I32_LT_U, BR_IF, 1, // fewer than n·up left
     GET, UP, SET, J,
     ...LOOP,
-    ...row, ...pair, ...next,
+    ...row, ...group(n), ...next,
     GET, J, I32_CONST, 1, I32_SUB, TEE, J, BR_IF, 0,
     END,
-    // Skip the second half of the period, computed above.
-    GET, HISTORY, GET, DOWN_BYTES, I32_ADD, SET, HISTORY,
-    GET, OUT, GET, UP, I32_CONST, 2, I32_SHL, I32_ADD, SET, OUT,
-    GET, COUNT, GET, UP, I32_CONST, 1, I32_SHL, I32_SUB, SET, COUNT,
+    // Skip the periods after the first, computed above.
+    GET, HISTORY, GET, DOWN_BYTES, I32_CONST, n - 1, I32_MUL, I32_ADD, SET, HISTORY,
+    GET, OUT, GET, UP_BYTES, I32_CONST, n - 1, I32_MUL, I32_ADD, SET, OUT,
+    GET, COUNT, GET, UP, I32_CONST, n, I32_MUL, I32_SUB, SET, COUNT,
     BR, 0,
     END,
     END,
+  ];
+  const code = [
+    GET, UP, I32_CONST, 2, I32_SHL, SET, UP_BYTES,
+    ...GROUPS.flatMap(periods),
     // The rest one by one.
     ...BLOCK,
     GET, COUNT, I32_EQZ, BR_IF, 0,
     ...LOOP,
-    ...row, ...single, ...next,
+    ...row, ...group(1), ...next,
     GET, COUNT, I32_CONST, 1, I32_SUB, TEE, COUNT, BR_IF, 0,
     END,
     END,
     END, // end function
   ];
-  const locals = [0x02, 0x04, 0x7f, 0x05, 0x7b];
+  const locals = [0x02, 0x07, 0x7f, 0x09, 0x7b];
   const fn = [...locals, ...code];
   return [...uleb(fn.length), ...fn];
 }
