@@ -42,8 +42,23 @@ interface Contender {
   spec?: string;
   /** Converts each whole signal (quality figures). */
   convertAll: (inputs: Float32Array[], from: number, to: number) => Promise<Float32Array[]>;
-  /** Seconds for converting `input` in 100 ms chunks. */
-  stream: (input: Float32Array, from: number, to: number) => Promise<number>;
+  /** Seconds for converting `input` in 100 ms chunks: wall clock, and CPU of this process (in-process contenders only). */
+  stream: (input: Float32Array, from: number, to: number) => Promise<Timing>;
+}
+
+interface Timing {
+  wall: number;
+  cpu?: number;
+}
+
+/** Times `run` by the wall clock and by this process's CPU time (user + system). */
+async function timed(run: () => unknown): Promise<Timing> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 function join32(parts: Float32Array[]): Float32Array {
@@ -71,11 +86,7 @@ function voxpipe(quality: ResampleQuality, engine: 'f64' | 'f32' | 'js'): Conten
     name: `voxpipe ${quality}${engine === 'f32' ? '' : ` (${engine})`}`,
     spec: `flat ±${s.ripple} dB to ${s.passband}, −${s.attenuation} dB from ${s.stopband}`,
     convertAll: async (inputs, from, to) => inputs.map((x) => run(x, from, to, x.length)),
-    stream: async (input, from, to) => {
-      const t0 = performance.now();
-      run(input, from, to, Math.round((from * CHUNK_MS) / 1000));
-      return (performance.now() - t0) / 1000;
-    },
+    stream: (input, from, to) => timed(() => run(input, from, to, Math.round((from * CHUNK_MS) / 1000))),
   };
 }
 
@@ -95,11 +106,11 @@ function libsamplerate(label: string, type: number): Contender {
     stream: async (input, from, to) => {
       const src = await create(1, from, to, { converterType: type as 0 });
       const chunk = Math.round((from * CHUNK_MS) / 1000);
-      const t0 = performance.now();
-      for (let i = 0; i < input.length; i += chunk) src.full(input.subarray(i, i + chunk)).slice();
-      const seconds = (performance.now() - t0) / 1000;
+      const timing = await timed(() => {
+        for (let i = 0; i < input.length; i += chunk) src.full(input.subarray(i, i + chunk)).slice();
+      });
       src.destroy();
-      return seconds;
+      return timing;
     },
   };
 }
@@ -177,7 +188,7 @@ function external(name: string, command: string, args: (input: string, output: s
       const out = run(joined, from, to).output;
       return inputs.map((x, i) => out.slice(Math.round((starts[i] * to) / from), Math.round(((starts[i] + x.length) * to) / from)));
     },
-    stream: async (input, from, to) => run(input, from, to).seconds,
+    stream: async (input, from, to) => ({ wall: run(input, from, to).seconds }),
   };
 }
 
@@ -210,7 +221,10 @@ interface Row {
   passband: number;
   /** Lowest (over the pairs) fraction of the lower Nyquist up to which every tone is within ±0.01 dB. */
   flatTo: number;
+  /** × real time by the wall clock, per speed pair. */
   speed: number[];
+  /** × real time per CPU second of this process (NaN for the external tools). */
+  cpuSpeed: number[];
 }
 
 /** Fraction of the lower Nyquist below the first tone whose gain is off by more than FLAT_DB. */
@@ -255,6 +269,7 @@ for (const c of contenders) {
     passband: Math.max(...sweeps.map((s) => s.passbandDeviationDb)),
     flatTo: Math.min(...sweeps.map(flatTo)),
     speed: SPEED_PAIRS.map(() => 0),
+    cpuSpeed: SPEED_PAIRS.map(() => (c.name.startsWith('voxpipe') || c.name.startsWith('libsamplerate') ? 0 : NaN)),
   });
 }
 // Speed: every contender once per round, three rounds, best kept, so a busy spell on a shared machine falls on all alike.
@@ -264,8 +279,9 @@ for (let i = 0; i < contenders.length; i++) {
 for (let round = 0; round < 3; round++) {
   for (let i = 0; i < contenders.length; i++) {
     for (let p = 0; p < SPEED_PAIRS.length; p++) {
-      const seconds = await contenders[i].stream(speedInputs[p], ...SPEED_PAIRS[p]);
-      rows[i].speed[p] = Math.max(rows[i].speed[p], SECONDS / seconds);
+      const t = await contenders[i].stream(speedInputs[p], ...SPEED_PAIRS[p]);
+      rows[i].speed[p] = Math.max(rows[i].speed[p], SECONDS / t.wall);
+      if (t.cpu !== undefined) rows[i].cpuSpeed[p] = Math.max(rows[i].cpuSpeed[p], SECONDS / t.cpu);
     }
   }
 }
@@ -295,12 +311,14 @@ for (const r of rows.filter((r) => r.spec && !r.name.includes('('))) {
   console.log(`  ${r.name.padEnd(16)} ${r.spec!.padEnd(36)} measured: worst ${fmt(worst(r))} dB, ±${edgeDeviation.toFixed(4)} dB to ${s.passband}  ${ok ? 'met' : 'NOT MET'}`);
 }
 
-console.log(`\nSpeed: mono, ${SECONDS} s signals, ${CHUNK_MS} ms chunks, × real time (best of 3 rounds, each running every contender once)\n`);
-console.log(`${'resampler'.padEnd(28)}` + SPEED_PAIRS.map(([a, b]) => pad(`${rate(a)}→${rate(b)}`, 10)).join(''));
-for (const r of rows) console.log(`${r.name.padEnd(28)}` + r.speed.map((s) => pad(`${fmt(s, 0)}×`, 10)).join(''));
+console.log(`\nSpeed: mono, ${SECONDS} s signals, ${CHUNK_MS} ms chunks, best of 3 rounds (each running every contender once).`);
+console.log('wall = × real time by the clock; cpu = × real time per CPU second of this process, which a busy shared machine disturbs less (— for the external tools)\n');
+console.log(`${'resampler'.padEnd(28)}` + SPEED_PAIRS.map(([a, b]) => pad(`wall ${rate(a)}→${rate(b)}`, 15)).join('') + SPEED_PAIRS.map(([a, b]) => pad(`cpu ${rate(a)}→${rate(b)}`, 14)).join(''));
+const times = (x: number) => (Number.isNaN(x) ? '—' : `${fmt(x, 0)}×`);
+for (const r of rows) console.log(`${r.name.padEnd(28)}` + r.speed.map((x) => pad(times(x), 15)).join('') + r.cpuSpeed.map((x) => pad(times(x), 14)).join(''));
 
 const find = (name: string) => rows.find((r) => r.name === name)!;
-console.log('\nspeed ratio voxpipe / libsamplerate-js (same pairs), with what each gives for it:');
+console.log('\nspeed ratio voxpipe / libsamplerate-js (same pairs; wall, then cpu), with what each gives for it:');
 for (const [ours, theirs] of [
   ['voxpipe high', 'libsamplerate BEST'],
   ['voxpipe high (f64)', 'libsamplerate BEST'],
@@ -311,5 +329,6 @@ for (const [ours, theirs] of [
   const a = find(ours);
   const b = find(theirs);
   const note = `worst alias ${fmt(worst(a))} vs ${fmt(worst(b))} dB, flat to ${a.flatTo.toFixed(2)} vs ${b.flatTo.toFixed(2)}`;
-  console.log(`  ${ours.padEnd(20)} vs ${theirs.padEnd(22)}` + a.speed.map((s, i) => pad(`${fmt(s / b.speed[i])}×`, 8)).join('') + `   (${note})`);
+  const ratios = (x: number[], y: number[]) => x.map((v, i) => pad(`${fmt(v / y[i])}×`, 7)).join('');
+  console.log(`  ${ours.padEnd(20)} vs ${theirs.padEnd(22)}${ratios(a.speed, b.speed)}  |${ratios(a.cpuSpeed, b.cpuSpeed)}   (${note})`);
 }
