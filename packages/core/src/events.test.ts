@@ -111,7 +111,7 @@ describe('a run whose listener throws', () => {
     expect(thrown).toBeGreaterThanOrEqual(2); // start and end at least
     expect(warnings.length).toBe(thrown);
     expect(warnings[0].detail).toMatchObject({ code: 'listener', message: expect.stringContaining('a listener with a bug') });
-    expect(run.events.history().some((e) => e.type === 'end' && e.detail.outcome === 'completed')).toBe(true);
+    expect(run.events.history().some((e) => e.type === 'end' && (e as RunEvent<'end'>).detail.outcome === 'completed')).toBe(true);
     await settle();
     expect(uncaught).toEqual([]);
   });

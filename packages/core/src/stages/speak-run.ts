@@ -43,7 +43,7 @@ export function speakingPair(
   request: (sentence: string) => SourceStage<Uint8Array>,
   decoder: TransformStage<Uint8Array, PcmChunk>,
 ): TransformPair<string, PcmChunk> {
-  const split = sentences({ maxWaitMs: o.maxWaitMs, maxChars: o.maxChars }).create(ctx, text);
+  const split = sentences({ maxWaitMs: o.maxWaitMs, maxChars: o.maxChars, language: o.language }).create(ctx, text);
   const sentenceReader = split.readable.getReader();
   const toRate = resample({ rate: o.sampleRate });
   // The read-ahead: fills while earlier sentences play, then holds the response back.

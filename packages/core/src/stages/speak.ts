@@ -17,7 +17,7 @@ const schema = v.strictObject({
   /** Sent as `X-API-Key`. */
   apiKey: v.optional(text1),
   voice: v.optional(text1),
-  /** BCP-47, e.g. `en-US`. */
+  /** BCP-47, e.g. `en-US`: sent with each request, and picks how the text is cut into sentences (abbreviations, stops). */
   language: v.optional(text1),
   /** e.g. `aura-lite`, `rapid-flash`. */
   model: v.optional(text1),

@@ -3,7 +3,7 @@ import { VoxpipeError } from '../errors.js';
 import { text } from '../format.js';
 import { parseOptions } from '../options.js';
 import { transformStage, type TransformStage } from '../stage.js';
-import { scanSentences, tidySentence } from './sentence-scan.js';
+import { scanSentences, scanSettings, tidySentence } from './sentence-scan.js';
 
 const schema = v.strictObject({
   /**
@@ -13,6 +13,13 @@ const schema = v.strictObject({
   maxWaitMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
   /** A sentence longer than this is cut at its last comma, semicolon or colon before it (else at a space). */
   maxChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(100_000)), 250),
+  /**
+   * The text's language, BCP 47 (`en`, `de-DE`, `hi`, `ja`): picks the
+   * abbreviations that do not end a sentence ("Mr.", "z.B.", "Sra.") and
+   * ICU's locale. Default `en`; a tag Intl does not accept falls back to
+   * the rules every language shares.
+   */
+  language: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
 });
 
 export type SentencesOptions = v.InferInput<typeof schema>;
@@ -20,17 +27,25 @@ export type SentencesOptions = v.InferInput<typeof schema>;
 const DEFAULT_MAX_CHARS = 250;
 
 /**
- * Cuts a whole text into sentences, the same way `sentences()` cuts a stream:
- * abbreviations (Mr., e.g., U.S.), decimals (3.14), ellipses, quotes and
- * brackets after the stop, `?` `!`, newlines; long sentences at commas.
+ * Cuts a whole text into sentences, the same way `sentences()` cuts a stream.
+ * The boundaries are ICU's (Intl.Segmenter), so every script's stops count —
+ * 。！？ without spaces, Hindi ।, Arabic ؟ — and decimals (3.14), ellipses,
+ * quotes and brackets after the stop stay whole; on top of them, per
+ * `language`: abbreviations (Mr., e.g., U.S. before "Army" but not before
+ * "They"; z.B., Nr., German "3. Oktober"; M., Mme.; Sr., Sra.), initials,
+ * URLs and e-mail addresses never end a sentence, and a stop followed by a
+ * lower-case word does not either. Every line is a sentence; one longer
+ * than `maxChars` is cut at its last comma (else a space).
  *
  * ```ts
  * splitSentences('Dr. Smith paid $3.50. "Stop." She left.')
  * // ['Dr. Smith paid $3.50.', '"Stop."', 'She left.']
+ * splitSentences('Am 3. Oktober ist Feiertag. Wir bleiben z.B. daheim.', { language: 'de-DE' })
+ * // ['Am 3. Oktober ist Feiertag.', 'Wir bleiben z.B. daheim.']
  * ```
  */
-export function splitSentences(input: string, options: { maxChars?: number } = {}): string[] {
-  return scanSentences(input, options.maxChars ?? DEFAULT_MAX_CHARS, true).sentences;
+export function splitSentences(input: string, options: { maxChars?: number; language?: string } = {}): string[] {
+  return scanSentences(input, scanSettings(options.maxChars ?? DEFAULT_MAX_CHARS, options.language), true).sentences;
 }
 
 /**
@@ -39,7 +54,9 @@ export function splitSentences(input: string, options: { maxChars?: number } = {
  * use it in front of a speech engine so speaking starts after the first
  * sentence, not the whole reply. Pieces can be cut anywhere: the sentences
  * are the same as `splitSentences` of the joined text (unless `maxWaitMs`
- * fires). Whitespace inside a sentence is collapsed.
+ * fires). A sentence is given once the text that decides it has arrived —
+ * usually the next letter, the whole next word after an abbreviation such as
+ * "U.S."; after 。！？ at once. Whitespace inside a sentence is collapsed.
  *
  * ```ts
  * llmTokens.pipeThrough(sentences({ maxWaitMs: 800 }).create(ctx, text))
@@ -48,7 +65,7 @@ export function splitSentences(input: string, options: { maxChars?: number } = {
  */
 export function sentences(options: SentencesOptions = {}): TransformStage<string, string> {
   const parsed = parseOptions('sentences', schema, options);
-  const maxChars = parsed.maxChars;
+  const settings = scanSettings(parsed.maxChars, parsed.language);
   const maxWaitMs = parsed.maxWaitMs ?? 0;
   return transformStage<string, string>({
     name: 'sentences',
@@ -105,7 +122,7 @@ export function sentences(options: SentencesOptions = {}): TransformStage<string
       };
 
       const drain = (final: boolean, out: TransformStreamDefaultController<string>) => {
-        const { sentences: found, rest } = scanSentences(buffer, maxChars, final);
+        const { sentences: found, rest } = scanSentences(buffer, settings, final);
         buffer = rest;
         for (const sentence of found) out.enqueue(sentence);
         if (found.length > 0) {
