@@ -12,7 +12,7 @@ import { createServer } from '../../packages/server/src/index.js';
 const engine = await createEspeakEngine({ workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()) });
 const server = createServer({
   engine,
-  keys: ['load-key'],
+  keys: ['load-key', ...(process.env.LOAD_KEYS ? process.env.LOAD_KEYS.split(',') : [])],
   env: {},
   logger: false,
   limits: { burst: 1e6, requestsPerSecond: 1e6, concurrentStreamsPerKey: 10_000, maxConcurrentStreams: Number(process.env.LOAD_MAX_STREAMS ?? 110) },

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { VoxpipeError } from '@voxpipe/core';
 import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
-import { SliceScheduler, type Schedulable } from './scheduler.js';
+import { DUE_MS, SliceScheduler, type Schedulable } from './scheduler.js';
 
 /** What a job's owner hears back, in order: chunks, then done, fail or preempted (never after cancel). */
 export interface JobHandlers {
@@ -43,6 +43,8 @@ interface Job extends Schedulable {
   cancelled: boolean;
   /** Being stopped to make room for a due job. */
   preempting: boolean;
+  /** It was not due when it started (work ahead of its listener). */
+  ahead: boolean;
   slot: Slot | undefined;
   startedAt: number;
 }
@@ -70,7 +72,8 @@ const PREEMPT_CHECK_MS = 10;
 /**
  * A fixed-size pool of espeak worker threads. Queued jobs are taken by
  * deadline and fair share (`SliceScheduler`: due jobs first, the least-served
- * owner first), and a due job may stop a running job that is far ahead of
+ * owner first); work ahead of its listener uses all workers but one (kept
+ * for due work), and a due job may stop a running job that is far ahead of
  * its listener. A dead worker fails its job with a `server` error and is
  * replaced; the others carry on. Idle workers are unref'd, so they never
  * keep a process alive.
@@ -87,6 +90,7 @@ export class WorkerPool {
   private closed = false;
   private restarting = 0;
   private lastPreemptCheck = 0;
+  private wake: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(private readonly warm: boolean) {}
 
@@ -124,6 +128,7 @@ export class WorkerPool {
       preemptible: handlers.preempted !== undefined,
       cancelled: false,
       preempting: false,
+      ahead: false,
       slot: undefined,
       startedAt: 0,
     };
@@ -139,6 +144,7 @@ export class WorkerPool {
   /** Terminates every worker; queued and running jobs are dropped silently. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.wake !== undefined) clearTimeout(this.wake);
     this.queue.length = 0;
     this.slots.length = 0;
     await Promise.all([...this.threads].map((worker) => worker.terminate()));
@@ -161,9 +167,17 @@ export class WorkerPool {
   private dispatch(): void {
     const now = performance.now();
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
+      if (this.queue.length === 0) break;
       if (slot.job) continue;
-      const [job] = this.queue.splice(this.scheduler.pick(this.queue, now), 1);
+      const index = this.scheduler.pick(this.queue, now);
+      // Work that is ahead of its listener leaves one worker free for due work (a new request's first audio).
+      const due = this.scheduler.isDue(this.queue[index], now);
+      if (!due && this.runningAhead() >= this.aheadLimit()) {
+        this.wakeWhenDue(now);
+        break;
+      }
+      const [job] = this.queue.splice(index, 1);
+      job.ahead = !due;
       job.slot = slot;
       job.startedAt = now;
       slot.job = job;
@@ -171,6 +185,29 @@ export class WorkerPool {
       slot.worker.postMessage(job.message);
     }
     this.preemptIfDue(now);
+  }
+
+  /** Workers that ahead work may use: all but one, so due work never waits for a worker. */
+  private aheadLimit(): number {
+    return Math.max(1, this.slots.length - 1);
+  }
+
+  private runningAhead(): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.job?.ahead) n++;
+    return n;
+  }
+
+  /** Dispatches again when the first queued job becomes due (a free worker was held back for due work meanwhile). */
+  private wakeWhenDue(now: number): void {
+    if (this.wake !== undefined) clearTimeout(this.wake);
+    let first = Infinity;
+    for (const job of this.queue) first = Math.min(first, job.deadline() - DUE_MS);
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.dispatch();
+    }, Math.max(1, Math.ceil(first - now)));
+    this.wake.unref?.();
   }
 
   /** When every worker is busy and a due job waits, stops the running job furthest ahead of its listener (one at a time). */

@@ -10,8 +10,9 @@
  * - Due slices go first. Among them the owner (API key) that has used the
  *   least engine time lately goes first, then the earliest deadline.
  * - Ahead slices share what is left: the owner that used the least engine
- *   time lately goes first, then its earliest deadline. When nothing is due
- *   a stream gets the whole engine.
+ *   time lately goes first, then its earliest deadline. The pool runs them
+ *   on all workers but one, kept free for due work; a stream alone runs at
+ *   a whole worker's speed.
  * - A due slice that finds every worker busy stops a running slice whose
  *   stream is at least `PREEMPT_SLACK_MS` ahead of its listener; that stream
  *   remakes the rest of its slice later (synthesis is deterministic).
