@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import {
   ReadableStream,
@@ -13,6 +14,7 @@ import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
 import { openingSegments } from './segment.js';
 import { ESPEAK_VOICES } from './voices.js';
+import { DIGIT_WEIGHT, OPENING_CHARS } from './segment.js';
 
 /** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
 interface QueuedPiece {
@@ -264,6 +266,13 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   return {
     name: 'espeak',
     sampleRate: ESPEAK_SAMPLE_RATE,
+    // What makes its samples: this package (its worker and prosody), eSpeak NG's code and data, and where texts are cut.
+    build: ((require) =>
+      [
+        `@voxpipe/engine-espeak@${(require('../package.json') as { version: string }).version}`,
+        `espeak-ng-emscripten@${(require('@echogarden/espeak-ng-emscripten/package.json') as { version: string }).version}`,
+        `segments=${o.segmentChars} opening=${OPENING_CHARS.join(',')} digit=${DIGIT_WEIGHT}`,
+      ].join(' '))(createRequire(import.meta.url)),
     startupMs,
     workerStartups: pool.startups,
     voices(): readonly EngineVoice[] {
