@@ -11,6 +11,7 @@ export const EXIT_CODES: Record<ErrorCode | 'usage', number> = {
   decode: 7,
   format: 8,
   device: 9,
+  'resume-mismatch': 10,
   usage: 64,
   aborted: 130,
 };

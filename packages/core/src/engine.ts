@@ -40,6 +40,15 @@ export interface Engine {
   readonly name: string;
   /** The rate of the PCM it gives. */
   readonly sampleRate: number;
+  /**
+   * What makes its audio: the same build gives the same samples for the same
+   * request, on any machine and in any process (e.g. the package version, the
+   * voice data's version and every setting that changes the samples). A
+   * server uses it in the stream's `ETag`, so a client can prove a resumed
+   * stream is the one it began. Leave it out for an engine that is not
+   * deterministic: its streams then carry no validator.
+   */
+  readonly build?: string;
   voices(): readonly EngineVoice[];
   /**
    * Speaks `text` as mono PCM at `sampleRate`, each piece as soon as the

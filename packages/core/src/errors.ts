@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'format'
   | 'aborted'
   | 'device'
+  /** A reconnect could not prove that what the server sent on a resume is the same stream as before. */
+  | 'resume-mismatch'
   | 'internal';
 
 const RETRYABLE: Record<ErrorCode, boolean> = {
@@ -21,6 +23,7 @@ const RETRYABLE: Record<ErrorCode, boolean> = {
   format: false,
   aborted: false,
   device: false,
+  'resume-mismatch': false,
   internal: false,
 };
 

@@ -29,6 +29,12 @@ export interface RunEventMap {
   reconnect: { attempt: number; offset: number; reason: string };
   retry: { attempt: number; delayMs: number; reason: string };
   'give-up': { attempts: number; reason: string };
+  /**
+   * `reconnect({ onMismatch: 'restart' })` could not prove a resume was the
+   * same stream: the `offset` bytes it delivered belong to an abandoned
+   * stream, and the bytes after this event are a new stream from its first byte.
+   */
+  restart: { offset: number; reason: string };
   /** `speak` began giving the audio of a sentence (index counts from 0). */
   sentence: { index: number; text: string };
   /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped; code `listener`: an event listener threw). */
