@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { errorFromStatus } from './http-error.js';
-import type { ResumableSourceStage } from './resumable.js';
+import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resumable.js';
 import { VoxpipeError } from '../errors.js';
 import { pipeline } from '../pipeline.js';
 import { collect } from '../sinks/collect.js';
@@ -19,9 +19,10 @@ type Plan =
   | { kind: 'stall'; at: number }
   | { kind: 'status'; status: number; retryAfter?: number; message?: string };
 
-/** A resumable in-memory byte server: each open takes the next plan (then passes). */
-function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: boolean; chunk?: number } = {}) {
-  const log: Array<{ offset: number; attempt: number }> = [];
+/** A resumable in-memory byte server: each open takes the next plan (then passes). Its responses carry `validator` (default `"fake"`; null: none). */
+function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: boolean; chunk?: number; validator?: string | null } = {}) {
+  const log: Array<{ offset: number; attempt: number; validator?: string }> = [];
+  const validator = options.validator === null ? undefined : (options.validator ?? '"fake"');
   let open = 0;
   const honour = options.honourRange ?? true;
   const chunk = options.chunk ?? 64;
@@ -33,8 +34,8 @@ function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: b
       throw new Error('reconnect must use resumable.open');
     },
     resumable: {
-      async open(_ctx, { offset, attempt, signal }) {
-        log.push({ offset, attempt });
+      async open(_ctx, { offset, attempt, signal, validator: ifRange }) {
+        log.push({ offset, attempt, validator: ifRange });
         const plan = plans[open++] ?? { kind: 'pass' };
         if (plan.kind === 'status') {
           const headers = new Headers(plan.retryAfter === undefined ? {} : { 'retry-after': String(plan.retryAfter) });
@@ -62,7 +63,8 @@ function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: b
           },
           { highWaterMark: 0 },
         );
-        return { status: honour && offset > 0 ? 206 : 200, start, total: bytes.byteLength, body };
+        const ranged = honour && offset > 0;
+        return { status: ranged ? 206 : 200, start, end: ranged ? bytes.byteLength - 1 : undefined, total: bytes.byteLength, validator, body };
       },
     },
   };
@@ -80,6 +82,47 @@ function testBytes(n: number, seed = 7): Uint8Array {
 }
 
 const fast = { initialMs: 0, maxMs: 0, factor: 1, jitter: 0 };
+
+/** A body of `bytes` in 50-byte chunks that breaks after `breakAt` bytes (when given). */
+function bodyOf(bytes: Uint8Array, breakAt?: number): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const end = breakAt ?? bytes.byteLength;
+        if (position >= end) return breakAt === undefined ? controller.close() : controller.error(new TypeError('terminated'));
+        const n = Math.min(50, end - position);
+        controller.enqueue(bytes.slice(position, position + n));
+        position += n;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A resumable source whose n-th open gives the n-th answer (the last one again after that), recording each request. */
+function scripted(answers: Array<(request: ResumeRequest) => ResumeResponse>) {
+  const requests: ResumeRequest[] = [];
+  const source: ResumableSourceStage = {
+    role: 'source',
+    name: 'scripted',
+    gives: { kind: 'bytes' },
+    open() {
+      throw new Error('reconnect must use resumable.open');
+    },
+    resumable: {
+      async open(_ctx, request) {
+        requests.push(request);
+        return answers[Math.min(requests.length - 1, answers.length - 1)](request);
+      },
+    },
+  };
+  return { source, requests };
+}
+
+const A = testBytes(1000, 1);
+const B = testBytes(1200, 2);
+const firstOfA = (): ResumeResponse => ({ status: 200, start: 0, total: 1000, validator: '"a"', body: bodyOf(A, 100) });
 
 async function collectBytes(source: SourceStage<Uint8Array>, options: Parameters<typeof reconnect>[0]) {
   const run = pipeline(source, reconnect(options), collect({ kind: 'bytes' }));
@@ -305,12 +348,107 @@ describe('reconnect', () => {
     expect(ctx.pendingCleanups()).toBe(0);
   });
 
+  it('sends the first response\'s validator with every resume', async () => {
+    const bytes = testBytes(1000);
+    const { source, log } = fakeServer(bytes, [{ kind: 'drop', at: 100 }, { kind: 'drop', at: 500 }], { validator: '"v1"' });
+    const { bytes: got } = await collectBytes(source, { backoff: fast });
+    expect(got).toEqual(bytes);
+    expect(log.map((l) => l.validator)).toEqual([undefined, '"v1"', '"v1"']);
+  });
+
+  it('fails with resume-mismatch, asking nothing more, when the stream began without a strong ETag', async () => {
+    for (const honourRange of [true, false]) {
+      const { source, log } = fakeServer(testBytes(1000), [{ kind: 'drop', at: 100 }], { validator: null, honourRange });
+      const run = pipeline(source, reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
+      const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+      expect(error).toBeInstanceOf(VoxpipeError);
+      expect(error).toMatchObject({ code: 'resume-mismatch', retryable: false });
+      expect(error.message).toMatch(/byte 100.*without a strong ETag/);
+      expect(log.length).toBe(1);
+      expect(run.metrics.bytes).toBe(100);
+    }
+  });
+
+  it.each([
+    ['a 206 of another stream', (): ResumeResponse => ({ status: 206, start: 100, end: 1199, total: 1200, validator: '"b"', body: bodyOf(B.subarray(100)) }), /ETag "b", not "a"/],
+    ['a 200 of another stream', (): ResumeResponse => ({ status: 200, start: 0, total: 1200, validator: '"b"', body: bodyOf(B) }), /ETag "b", not "a"/],
+    ['a 206 without an ETag', (): ResumeResponse => ({ status: 206, start: 100, end: 999, total: 1000, body: bodyOf(A.subarray(100)) }), /without an ETag/],
+    ['a 200 without an ETag', (): ResumeResponse => ({ status: 200, start: 0, total: 1000, body: bodyOf(A) }), /without an ETag/],
+    ['a 206 from another byte', (): ResumeResponse => ({ status: 206, start: 50, end: 999, total: 1000, validator: '"a"', body: bodyOf(A.subarray(50)) }), /from 50, not 100/],
+    ['a 206 of another length', (): ResumeResponse => ({ status: 206, start: 100, end: 1099, total: 1100, validator: '"a"', body: bodyOf(A.subarray(100)) }), /1100 bytes, not 1000/],
+    ['a 416 of another stream', (): ResumeResponse => ({ status: 416, start: 100, total: 100, validator: '"b"', body: null }), /ETag "b"/],
+  ] as const)('never splices %s on: resume-mismatch, not retried', async (_name, answer, why) => {
+    const { source, requests } = scripted([firstOfA, answer]);
+    const run = pipeline(source, reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
+    const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+    expect(error).toMatchObject({ code: 'resume-mismatch', retryable: false, stage: 'scripted' });
+    expect(error.message).toMatch(why);
+    expect(requests.map((r) => [r.offset, r.validator])).toEqual([[0, undefined], [100, '"a"']]);
+    expect(run.metrics.bytes).toBe(100);
+    expect(run.events.history().some((e) => e.type === 'restart')).toBe(false);
+  });
+
+  it('takes a resume that is proven: the same ETag, from the byte asked for, of the same length', async () => {
+    for (const answer of [
+      (): ResumeResponse => ({ status: 206, start: 100, end: 999, total: 1000, validator: '"a"', body: bodyOf(A.subarray(100)) }),
+      (): ResumeResponse => ({ status: 206, start: 100, end: 999, validator: '"a"', body: bodyOf(A.subarray(100)) }),
+      (): ResumeResponse => ({ status: 200, start: 0, total: 1000, validator: '"a"', body: bodyOf(A) }),
+    ]) {
+      const { source } = scripted([firstOfA, answer]);
+      expect((await collectBytes(source, { backoff: fast })).bytes).toEqual(A);
+    }
+    // a drop just after the last byte: a 416 with the same ETag says nothing is left
+    const { source } = scripted([() => ({ status: 200, start: 0, validator: '"a"', body: bodyOf(A, 1000) }), () => ({ status: 416, start: 1000, total: 1000, validator: '"a"', body: null })]);
+    expect((await collectBytes(source, { backoff: fast })).bytes).toEqual(A);
+  });
+
+  it('restarts instead, when asked: a restart event, then the new stream from its first byte', async () => {
+    // the other stream as a 206 is dropped and asked for again from byte 0; as a 200 it is taken as it is
+    const cases = [
+      { answers: [firstOfA, () => ({ status: 206, start: 100, end: 1199, total: 1200, validator: '"b"', body: bodyOf(B.subarray(100)) }), () => ({ status: 200, start: 0, total: 1200, validator: '"b"', body: bodyOf(B) })], opens: [[0, undefined], [100, '"a"'], [0, undefined]] },
+      { answers: [firstOfA, () => ({ status: 200, start: 0, validator: '"b"', body: bodyOf(B) })], opens: [[0, undefined], [100, '"a"']] },
+      { answers: [() => ({ status: 200, start: 0, body: bodyOf(A, 100) }), () => ({ status: 200, start: 0, body: bodyOf(B) })], opens: [[0, undefined], [0, undefined]] },
+    ] satisfies Array<{ answers: Array<(r: ResumeRequest) => ResumeResponse>; opens: unknown[] }>;
+    for (const { answers, opens } of cases) {
+      const { source, requests } = scripted(answers);
+      const run = pipeline(source, reconnect({ backoff: fast, onMismatch: 'restart' }), collect({ kind: 'bytes' }));
+      const { value } = await run.done;
+      const restart = run.events.history().find((e) => e.type === 'restart');
+      expect(restart?.detail).toMatchObject({ offset: 100 });
+      const got = value!.bytes!;
+      expect(got.subarray(0, 100)).toEqual(A.subarray(0, 100));
+      expect(got.subarray(100)).toEqual(B);
+      expect(requests.map((r) => [r.offset, r.validator])).toEqual(opens);
+    }
+  });
+
+  it('restarts at most `retries` times, then fails with resume-mismatch', async () => {
+    let n = 0;
+    const { source, requests } = scripted([() => ({ status: 200, start: 0, validator: `"${n++}"`, body: bodyOf(A, 100) })]);
+    const run = pipeline(source, reconnect({ retries: 3, backoff: fast, onMismatch: 'restart' }), collect({ kind: 'bytes' }));
+    const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+    expect(error).toMatchObject({ code: 'resume-mismatch', retryable: false });
+    expect(error.message).toMatch(/restarted it 3 times/);
+    expect(run.events.history().filter((e) => e.type === 'restart').length).toBe(3);
+    // the first stream, three restarted ones (each taken from its 200), and the answer that would have been a fourth
+    expect(requests.length).toBe(5);
+  });
+
+  it('lets the consumer abort at the restart event: nothing of the new stream is delivered', async () => {
+    const { source } = scripted([firstOfA, () => ({ status: 200, start: 0, validator: '"b"', body: bodyOf(B) })]);
+    const run = pipeline(source, reconnect({ backoff: fast, onMismatch: 'restart' }), collect({ kind: 'bytes' }));
+    run.events.on('restart', () => run.abort());
+    expect((await run.done).outcome).toBe('aborted');
+    expect(run.metrics.bytes).toBe(100);
+  });
+
   it('checks its options and writes them back as data', () => {
     expect(() => reconnect({ retries: -1 })).toThrow(/reconnect.*retries/);
     expect(() => reconnect({ backoff: { jitter: 2 } })).toThrow(/reconnect.*jitter/);
+    expect(() => reconnect({ onMismatch: 'splice' as 'fail' })).toThrow(/reconnect.*onMismatch/);
     expect(reconnect({ retries: 3 }).spec).toEqual({
       stage: 'reconnect',
-      options: { retries: 3, backoff: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 }, stallMs: 10000 },
+      options: { retries: 3, backoff: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 }, stallMs: 10000, onMismatch: 'fail' },
     });
   });
 });

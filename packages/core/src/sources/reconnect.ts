@@ -25,6 +25,14 @@ const schema = v.strictObject({
   stallMs: v.optional(msSchema, 10000),
   /** Longest one outage may last (from the failure to the next byte) before giving up. */
   timeoutMs: v.optional(msSchema),
+  /**
+   * What to do when a resume cannot be proven to be the same stream:
+   * `'fail'` the run with `resume-mismatch`, or `'restart'`: report a
+   * `restart` event and deliver the new stream from its first byte (at most
+   * `retries` times a run). Only a consumer that acts on the event can take
+   * a restart: stages between keep what they were given.
+   */
+  onMismatch: v.optional(v.picklist(['fail', 'restart']), 'fail'),
 });
 
 export type ReconnectOptions = v.InferInput<typeof schema>;
@@ -32,14 +40,22 @@ type Options = v.InferOutput<typeof schema>;
 
 /**
  * Wraps a byte source so a dropped, reset or stalled connection is resumed
- * where it broke: it re-opens with `Range: bytes=<delivered>-` (skipping what
- * was already delivered when the server answers 200 instead of 206), so no
- * byte is lost or repeated. Failed requests before the first byte are retried
- * for 429, 5xx and network errors (honouring Retry-After), never for other
- * 4xx. Backoff is exponential with jitter; `retries` and `timeoutMs` bound
- * each outage. Reports `retry` (each wait), `reconnect` (each re-open after a
- * broken connection) and `give-up`. Sources without a `resumable` capability
- * are re-opened from the start and the delivered bytes skipped.
+ * where it broke: it re-opens with `Range: bytes=<delivered>-` and
+ * `If-Range: <the first response's ETag>` (skipping what was already
+ * delivered when the server answers 200 instead of 206), so no byte is lost
+ * or repeated. A resume is used only when it is proven to be the same
+ * stream: the first response had a strong ETag and the resumed one has the
+ * same, its Content-Range starts at the byte asked for, and every length the
+ * server gave agrees. Anything else is never spliced on: the run fails with
+ * a non-retryable `resume-mismatch` (or, with `onMismatch: 'restart'`,
+ * starts the stream over after a `restart` event). Failed requests are
+ * retried for 429, 5xx and network errors (honouring Retry-After), never for
+ * other 4xx. Backoff is exponential with jitter; `retries` and `timeoutMs`
+ * bound each outage. Reports `retry` (each wait), `reconnect` (each re-open
+ * after a broken connection), `restart` and `give-up`. Sources without a
+ * `resumable` capability (files, in-memory bytes) are trusted to give the
+ * same bytes again: they are re-opened from the start and the delivered
+ * bytes skipped.
  *
  * ```ts
  * pipeline(ttsSource({ baseUrl, apiKey, text }), reconnect({ retries: 5, stallMs: 5000 }), decode(), speaker());
@@ -70,6 +86,8 @@ interface Connection {
   skip: number;
   /** The whole stream's length, when known. */
   total?: number;
+  /** The last byte (of the whole stream) this connection's body should reach, inclusive, when its Content-Range said. */
+  end?: number;
   unlink(): void;
 }
 
@@ -84,6 +102,10 @@ function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: O
   let outageStart: number | undefined;
   let broken: string | undefined; // why the current outage began, when a working connection broke
   let connection: Connection | undefined;
+  // What the stream being delivered is, from its first response: every resume must show the same.
+  let validator: string | undefined;
+  let total: number | undefined;
+  let restarts = 0;
 
   ctx.defer(() => {
     for (const timer of timers) clearTimeout(timer);
@@ -123,41 +145,125 @@ function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: O
   }
 
   async function open(): Promise<Connection> {
-    attempt++;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(local.signal.reason);
-    local.signal.addEventListener('abort', onAbort, { once: true });
-    const conn: Connection = { controller, skip: 0, unlink: () => local.signal.removeEventListener('abort', onAbort) };
-    if (broken !== undefined) {
-      ctx.emit('reconnect', { attempt, offset: delivered, reason: broken });
-      ctx.count('reconnects');
-    }
-    try {
-      if (isResumable(source)) {
-        const request = source.resumable.open(ctx, { offset: delivered, attempt, signal: controller.signal });
-        const response = await stallGuard(request, conn, (late) => void late.body?.cancel().catch(() => {}));
-        useResponse(conn, response);
-      } else {
-        conn.skip = delivered;
-        conn.reader = source.open(innerContext(ctx, controller.signal)).getReader();
+    for (;;) {
+      const resumable = isResumable(source);
+      if (resumable && delivered > 0 && validator === undefined) {
+        mismatch('the stream began without a strong ETag, so nothing the server sends can be proven to be the rest of it');
       }
-      return conn;
-    } catch (error) {
-      drop(conn);
-      throw error;
+      attempt++;
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(local.signal.reason);
+      local.signal.addEventListener('abort', onAbort, { once: true });
+      const conn: Connection = { controller, skip: 0, unlink: () => local.signal.removeEventListener('abort', onAbort) };
+      if (broken !== undefined) {
+        ctx.emit('reconnect', { attempt, offset: delivered, reason: broken });
+        ctx.count('reconnects');
+      }
+      try {
+        if (resumable) {
+          const resuming = delivered > 0;
+          let response: ResumeResponse;
+          try {
+            const request = source.resumable.open(ctx, { offset: delivered, validator: resuming ? validator : undefined, attempt, signal: controller.signal });
+            response = await stallGuard(request, conn, (late) => void late.body?.cancel().catch(() => {}));
+          } catch (error) {
+            // The source itself could not make sense of the resumed response (e.g. a 206 without Content-Range).
+            if (!(resuming && error instanceof VoxpipeError && error.code === 'resume-mismatch')) throw error;
+            drop(conn);
+            mismatch(error.message);
+            continue;
+          }
+          if (!useResponse(conn, response)) {
+            drop(conn);
+            continue;
+          }
+        } else {
+          conn.skip = delivered;
+          conn.reader = source.open(innerContext(ctx, controller.signal)).getReader();
+        }
+        return conn;
+      } catch (error) {
+        drop(conn);
+        throw error;
+      }
     }
   }
 
-  function useResponse(conn: Connection, response: ResumeResponse): void {
+  /**
+   * Takes a response for the stream: the first one says what the stream is
+   * (its validator and length); a resumed one is used only when it is proven
+   * to be the same stream. Returns false when the stream restarted and must
+   * be opened again from its first byte.
+   */
+  function useResponse(conn: Connection, response: ResumeResponse): boolean {
+    const body = () => (response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).getReader();
+    if (delivered > 0) {
+      const problem = resumeProblem(response);
+      if (problem !== undefined) {
+        try {
+          mismatch(problem);
+        } catch (error) {
+          void response.body?.cancel().catch(() => {});
+          throw error;
+        }
+        // Restarted: a 200 is the new stream from its first byte; anything else is opened again from byte 0.
+        if (response.status !== 200) {
+          void response.body?.cancel().catch(() => {});
+          return false;
+        }
+      }
+    }
+    if (delivered === 0) {
+      validator = response.validator;
+      total = response.total;
+    }
     const skip = delivered - response.start;
     if (skip < 0) {
       void response.body?.cancel().catch(() => {});
-      throw new VoxpipeError('server', `Asked to resume at byte ${delivered}, the server sent from byte ${response.start}`, { stage: ctx.stage, retryable: false });
+      throw new VoxpipeError('server', `Asked for the stream from byte ${delivered}, the server sent from byte ${response.start}`, { stage: ctx.stage, retryable: false });
     }
     if (skip > 0) ctx.emit('warning', { code: 'range-ignored', message: `The server resent the stream from byte ${response.start}; skipping ${skip} bytes already delivered` });
+    if (total === undefined && response.total !== undefined) total = response.total;
     conn.skip = skip;
-    conn.total = response.total;
-    conn.reader = (response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).getReader();
+    conn.total = total;
+    conn.end = response.status === 206 ? response.end : undefined;
+    conn.reader = body();
+    return true;
+  }
+
+  /** Why a resumed response cannot be proven to continue the stream delivered so far, or undefined when it can. */
+  function resumeProblem(response: ResumeResponse): string | undefined {
+    const answer = `the server answered HTTP ${response.status}`;
+    if (validator === undefined) return `the stream began without a strong ETag, so ${answer} cannot be proven to be the same stream`;
+    if (response.validator === undefined) return `${answer} without an ETag (the stream began with ${validator})`;
+    if (response.validator !== validator) return `${answer} for another stream: ETag ${response.validator}, not ${validator}`;
+    if (response.status === 206 && response.start !== delivered) return `${answer} with bytes from ${response.start}, not ${delivered}`;
+    if (response.status !== 200 && response.status !== 206 && response.status !== 416) return `${answer}, which is not a resume`;
+    if (response.total !== undefined && total !== undefined && response.total !== total) return `${answer} for a stream of ${response.total} bytes, not ${total}`;
+    if (response.total !== undefined && response.total < delivered) return `${answer} for a stream of ${response.total} bytes, but ${delivered} were delivered`;
+    return undefined;
+  }
+
+  /**
+   * A resume that cannot be proven: fails the run with `resume-mismatch`, or
+   * (`onMismatch: 'restart'`) reports `restart` and forgets the stream, so
+   * what follows is a new stream from its first byte.
+   */
+  function mismatch(reason: string): void {
+    const at = delivered;
+    if (o.onMismatch !== 'restart') {
+      throw new VoxpipeError('resume-mismatch', `Cannot resume the stream at byte ${at}: ${reason}`, { stage: ctx.stage, retryable: false });
+    }
+    if (restarts >= o.retries) {
+      throw new VoxpipeError('resume-mismatch', `Cannot resume the stream at byte ${at} and already restarted it ${restarts} times: ${reason}`, { stage: ctx.stage, retryable: false });
+    }
+    restarts++;
+    delivered = 0;
+    validator = undefined;
+    total = undefined;
+    ctx.emit('restart', { offset: at, reason });
+    // A consumer that cannot take the restart may abort the run from the event.
+    if (local.signal.aborted || ctx.signal.aborted) throw aborted();
   }
 
   function drop(conn: Connection): void {
@@ -236,6 +342,14 @@ function resumingStream(source: SourceStage<Uint8Array>, ctx: StageContext, o: O
               if (conn.skip > 0) throw new VoxpipeError('server', `The resent stream ended ${conn.skip} bytes before the resume point`, { stage: ctx.stage });
               if (conn.total !== undefined && delivered < conn.total) {
                 throw new VoxpipeError('network', `The connection ended at byte ${delivered} of ${conn.total}`, { stage: ctx.stage });
+              }
+              if (conn.end !== undefined && delivered <= conn.end) {
+                throw new VoxpipeError('network', `The connection ended at byte ${delivered}, before the end of its range (${conn.end + 1})`, { stage: ctx.stage });
+              }
+            } else {
+              const limit = Math.min(conn.total ?? Infinity, conn.end === undefined ? Infinity : conn.end + 1);
+              if (delivered + Math.max(0, result.value.byteLength - conn.skip) > limit) {
+                throw new VoxpipeError('server', `The server sent more than the ${limit} bytes it said the stream holds`, { stage: ctx.stage, retryable: false });
               }
             }
           } catch (error) {

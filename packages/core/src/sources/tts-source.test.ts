@@ -7,7 +7,7 @@ import { ReadableStream } from '../streams.js';
 import { bytePartitions, joinBytes } from '../testing/arbitraries.js';
 import { testContext } from '../testing/harness.js';
 import { errorFromStatus, parseRetryAfter } from './http-error.js';
-import { ttsSource, type FetchLike } from './tts-source.js';
+import { parseContentRange, strongValidator, ttsSource, type FetchLike } from './tts-source.js';
 
 interface Call {
   url: string;
@@ -138,30 +138,51 @@ describe('ttsSource', () => {
     expect(seen?.aborted).toBe(true);
   });
 
-  it('re-opens at an offset with a Range header and reads Content-Range', async () => {
+  it('re-opens at an offset with Range and If-Range, and reads Content-Range and the ETag', async () => {
+    const tag = '"stream-1"';
     const { fetch, calls } = fakeFetch(
-      () => new Response(streamOf([pcmBytes.slice(100)]), { status: 206, headers: { 'content-range': `bytes 100-959/960`, 'content-type': 'audio/mpeg' } }),
-      () => new Response(streamOf([pcmBytes]), { status: 200, headers: { 'content-length': '960' } }),
-      () => new Response(null, { status: 416, headers: { 'content-range': 'bytes */960' } }),
+      () => new Response(streamOf([pcmBytes.slice(100)]), { status: 206, headers: { 'content-range': `bytes 100-959/960`, 'content-type': 'audio/mpeg', etag: tag } }),
+      () => new Response(streamOf([pcmBytes]), { status: 200, headers: { 'content-length': '960', etag: 'W/"weak"' } }),
+      () => new Response(null, { status: 416, headers: { 'content-range': 'bytes */960', etag: tag } }),
       () => new Response(null, { status: 416, headers: { 'content-range': 'bytes */2000' } }),
       () => new Response(streamOf([pcmBytes.slice(300)]), { status: 206, headers: { 'content-range': 'bytes 300-*/*' } }),
+      () => new Response(streamOf([pcmBytes.slice(400, 500)]), { status: 206, headers: { 'content-range': 'bytes 400-499/*' } }),
       () => new Response(streamOf([pcmBytes.slice(400)]), { status: 206 }),
+      () => new Response(streamOf([pcmBytes]), { status: 200, headers: { 'content-length': '10', 'content-encoding': 'gzip' } }),
     );
     const source = ttsSource({ ...base, fetch });
     const ctx = testContext('ttsSource');
-    const partial = await source.resumable.open(ctx, { offset: 100, attempt: 2, signal: ctx.signal });
+    const partial = await source.resumable.open(ctx, { offset: 100, validator: tag, attempt: 2, signal: ctx.signal });
     expect(new Headers(calls[0].init.headers).get('range')).toBe('bytes=100-');
-    expect(partial).toMatchObject({ status: 206, start: 100, total: 960 });
+    expect(new Headers(calls[0].init.headers).get('if-range')).toBe(tag);
+    expect(partial).toMatchObject({ status: 206, start: 100, end: 959, total: 960, validator: tag });
     expect(ctx.declared).toEqual({ kind: 'bytes', container: 'mp3' });
+    // a weak ETag proves nothing: no validator
     const whole = await source.resumable.open(ctx, { offset: 100, attempt: 3, signal: ctx.signal });
-    expect(whole).toMatchObject({ status: 200, start: 0, total: 960 });
+    expect(new Headers(calls[1].init.headers).get('if-range')).toBeNull();
+    expect(whole).toMatchObject({ status: 200, start: 0, total: 960, validator: undefined });
     const finished = await source.resumable.open(ctx, { offset: 960, attempt: 4, signal: ctx.signal });
-    expect(finished).toMatchObject({ status: 416, start: 960, body: null });
+    expect(finished).toMatchObject({ status: 416, start: 960, body: null, validator: tag });
     await expect(source.resumable.open(ctx, { offset: 960, attempt: 5, signal: ctx.signal })).rejects.toMatchObject({ code: 'bad-request', status: 416 });
-    // a live stream's range (end unknown), and a 206 without Content-Range (the range asked for)
-    expect(await source.resumable.open(ctx, { offset: 300, attempt: 6, signal: ctx.signal })).toMatchObject({ status: 206, start: 300, total: undefined });
-    expect(await source.resumable.open(ctx, { offset: 400, attempt: 7, signal: ctx.signal })).toMatchObject({ status: 206, start: 400, total: undefined });
-    expect(ctx.events.filter((e) => e.type === 'request' && 'url' in e.detail).map((e) => e.detail)).toEqual([2, 3, 4, 5, 6, 7].map((attempt) => ({ url: calls[0].url, attempt })));
+    // a live stream's range (end unknown), a range with its end but no total
+    expect(await source.resumable.open(ctx, { offset: 300, attempt: 6, signal: ctx.signal })).toMatchObject({ status: 206, start: 300, end: undefined, total: undefined });
+    expect(await source.resumable.open(ctx, { offset: 400, attempt: 7, signal: ctx.signal })).toMatchObject({ status: 206, start: 400, end: 499, total: undefined });
+    // a 206 that does not say where its bytes start cannot be placed
+    await expect(source.resumable.open(ctx, { offset: 400, attempt: 8, signal: ctx.signal })).rejects.toMatchObject({ code: 'resume-mismatch', retryable: false });
+    // an encoded body's Content-Length is not the stream's length
+    expect(await source.resumable.open(ctx, { offset: 0, attempt: 9, signal: ctx.signal })).toMatchObject({ status: 200, total: undefined });
+    expect(new Headers(calls[7].init.headers).get('range')).toBeNull();
+    expect(ctx.events.filter((e) => e.type === 'request' && 'url' in e.detail).map((e) => e.detail)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((attempt) => ({ url: calls[0].url, attempt })));
+  });
+
+  it('reads Content-Range and strong ETags strictly', () => {
+    expect(parseContentRange('bytes 5-9/10')).toEqual({ start: 5, end: 9, total: 10 });
+    expect(parseContentRange('bytes 5-9/*')).toEqual({ start: 5, end: 9, total: undefined });
+    expect(parseContentRange('bytes 5-*/*')).toEqual({ start: 5, end: undefined, total: undefined });
+    expect(parseContentRange('bytes */10')).toEqual({ start: undefined, end: undefined, total: 10 });
+    for (const bad of ['bytes 9-5/10', 'bytes 5-10/10', 'items 0-1/2', 'bytes 5-9', 'bytes=5-9/10', '', null]) expect(parseContentRange(bad)).toBeUndefined();
+    expect(strongValidator(' "abc" ')).toBe('"abc"');
+    for (const bad of ['W/"abc"', 'abc', '"a"b"', '"a b"', '', null, undefined]) expect(strongValidator(bad)).toBeUndefined();
   });
 
   it('checks its options, and its spec leaves out fetch', () => {

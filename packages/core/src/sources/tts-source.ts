@@ -73,10 +73,14 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
   });
 
   /** One request: resolves with the response's body once the status says audio follows. */
-  async function request(ctx: StageContext, { offset, attempt, signal }: ResumeRequest): Promise<ResumeResponse> {
+  async function request(ctx: StageContext, { offset, validator, attempt, signal }: ResumeRequest): Promise<ResumeResponse> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (o.apiKey) headers['X-API-Key'] = o.apiKey;
-    if (offset > 0) headers.Range = `bytes=${offset}-`;
+    if (offset > 0) {
+      headers.Range = `bytes=${offset}-`;
+      // The range only of this stream: a server with another one now sends all of it (200) instead.
+      if (validator) headers['If-Range'] = validator;
+    }
     if (!ctx.mark('request', { url, attempt })) ctx.emit('request', { url, attempt });
     let response: Response;
     try {
@@ -95,13 +99,17 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
     const format = refineFormat(gives, formatFromHeaders(response.headers));
     ctx.declare(format);
     ctx.emit('response', { status: response.status, format });
+    const etag = strongValidator(response.headers.get('etag'));
     if (response.status === 206) {
-      // A live stream's end is unknown when its headers leave, so accept `bytes N-*/*` too; without a
-      // Content-Range the one range asked for is the one given.
+      // A live stream's end is unknown when its headers leave, so `bytes N-*/*` is read too.
       const range = parseContentRange(response.headers.get('content-range'));
-      return { status: 206, start: range?.start ?? offset, total: range?.total, body: response.body };
+      if (range?.start === undefined) {
+        await response.body?.cancel().catch(() => {});
+        throw new VoxpipeError('resume-mismatch', `The server answered a resume at byte ${offset} with 206 but no Content-Range that says where its bytes start`, { stage: ctx.stage, status: 206 });
+      }
+      return { status: 206, start: range.start, end: range.end, total: range.total, validator: etag, body: response.body };
     }
-    return { status: response.status, start: 0, total: lengthOf(response.headers), body: response.body };
+    return { status: response.status, start: 0, total: lengthOf(response.headers), validator: etag, body: response.body };
   }
 
   return {
@@ -156,22 +164,37 @@ export function bodyError(ctx: StageContext, error: unknown, signal: AbortSignal
 async function rangeNotSatisfiable(ctx: StageContext, response: Response, offset: number): Promise<ResumeResponse> {
   await response.body?.cancel().catch(() => {});
   const range = parseContentRange(response.headers.get('content-range'));
-  // The drop came after the last byte: there is nothing left to send.
-  if (range?.total === offset) return { status: 416, start: offset, total: offset, body: null };
+  // The drop came after the last byte: there is nothing left to send (the caller checks the validator).
+  if (range?.total === offset) return { status: 416, start: offset, total: offset, validator: strongValidator(response.headers.get('etag')), body: null };
   throw new VoxpipeError('bad-request', `The server cannot resume at byte ${offset} (HTTP 416)`, { stage: ctx.stage, status: 416 });
 }
 
-/** `bytes 100-199/1000`, `bytes 100-199/*`, `bytes 100-*\/*` (live streams) or `bytes *\/1000`. */
-function parseContentRange(value: string | null): { start?: number; total?: number } | undefined {
-  const match = value?.trim().match(/^bytes\s+(?:(\d+)-(?:\d+|\*)|\*)\/(\d+|\*)$/i);
+/**
+ * `bytes 100-199/1000`, `bytes 100-199/*`, `bytes 100-*\/*` (live streams) or
+ * `bytes *\/1000`; undefined when unreadable, or when the range ends before
+ * it starts or at or past the total.
+ */
+export function parseContentRange(value: string | null | undefined): { start?: number; end?: number; total?: number } | undefined {
+  const match = value?.trim().match(/^bytes\s+(?:(\d{1,15})-(\d{1,15}|\*)|\*)\s*\/\s*(\d{1,15}|\*)$/i);
   if (!match) return undefined;
-  return {
-    start: match[1] === undefined ? undefined : Number(match[1]),
-    total: match[2] === '*' ? undefined : Number(match[2]),
-  };
+  const start = match[1] === undefined ? undefined : Number(match[1]);
+  const end = match[2] === undefined || match[2] === '*' ? undefined : Number(match[2]);
+  const total = match[3] === '*' ? undefined : Number(match[3]);
+  if (start !== undefined && end !== undefined && end < start) return undefined;
+  if (end !== undefined && total !== undefined && end >= total) return undefined;
+  return { start, end, total };
 }
 
+/** A strong `ETag` as sent (`"abc"`, quotes kept); undefined for none, a weak one (`W/"abc"`) or a malformed one. */
+export function strongValidator(value: string | null | undefined): string | undefined {
+  const tag = value?.trim();
+  return tag && /^"[\x21\x23-\x7e\x80-\xff]*"$/.test(tag) ? tag : undefined;
+}
+
+/** A 200's length, from Content-Length; unknown when the body is content-encoded (the length is then of the encoded bytes). */
 function lengthOf(headers: Headers): number | undefined {
+  const encoding = headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') return undefined;
   const value = headers.get('content-length');
   return value && /^\d+$/.test(value) ? Number(value) : undefined;
 }
