@@ -120,6 +120,7 @@ export function sentenceRules(language = 'en'): SentenceRules {
     quoteParticles: base === 'ja',
   };
   for (const set of [rules.never, rules.beforeNumber, rules.maybe, rules.starters, rules.ordinalNouns] as Set<string>[]) set.delete('');
+  if (cache.size >= 64) cache.clear(); // a few languages in practice; never unbounded
   cache.set(language, rules);
   return rules;
 }

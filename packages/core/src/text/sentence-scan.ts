@@ -60,6 +60,7 @@ export function scanSettings(maxChars: number, language = 'en'): ScanSettings {
       sentences: new Intl.Segmenter(rules.locale, { granularity: 'sentence' }),
       graphemes: new Intl.Segmenter(rules.locale, { granularity: 'grapheme' }),
     };
+    if (segmenters.size >= 64) segmenters.clear(); // a few languages in practice; never unbounded
     segmenters.set(language, base);
   }
   return base.maxChars === maxChars ? base : { ...base, maxChars, windowChars: Math.max(1024, 4 * maxChars) };
@@ -133,8 +134,10 @@ function isHighSurrogate(code: number): boolean {
 /**
  * The text ICU segments: the same length, with a few characters swapped for
  * ones ICU classes as we mean them (… is a stop like "...", ‽ like "?", and
- * French "Bonjour. »" keeps its closing quote). The swaps must not depend on
- * text after them, or a piece's end could change a decision before it.
+ * French "Bonjour. »" keeps its closing quote). A swapped stop must not
+ * depend on the text after it — stops decide earlier boundaries, and a
+ * piece's end would change them ("。…"); the French swap only turns spaces
+ * right after a stop into a joiner, and those decide nothing before it.
  */
 function segmentView(window: string, rules: SentenceRules): string {
   let view = window.replace(/…/g, '.').replace(/‽/g, '?');
