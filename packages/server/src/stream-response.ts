@@ -80,7 +80,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   }
   if (start.kind === 'past-end') {
     finish();
-    throw new ApiError(416, 'range-not-satisfiable', `The stream is ${start.total} bytes long`, { 'Content-Range': `bytes */${start.total}` });
+    // The tag lets a client that resumed just after the last byte prove the stream it has is whole.
+    throw new ApiError(416, 'range-not-satisfiable', `The stream is ${start.total} bytes long`, { 'Content-Range': `bytes */${start.total}`, ...(plan.tag ? { ETag: plan.tag } : {}) });
   }
 
   const release = options.takeStreamSlot();
@@ -109,6 +110,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     'X-Model': model.id,
     'X-Content-Type-Options': 'nosniff',
   };
+  // Strong: the same tag is the same bytes (the engine is deterministic for its build), on 200 and 206 alike.
+  if (plan.tag) headers.ETag = plan.tag;
   if (start.kind === 'range') {
     headers['Content-Range'] = `bytes ${start.firstByte}-${start.lastByte}/${start.total ?? '*'}`;
     headers['Content-Length'] = String(start.lastByte - start.firstByte + 1);

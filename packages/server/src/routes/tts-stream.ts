@@ -39,7 +39,9 @@ export interface TtsStreamDeps {
  * alone, the server must be open, the caller known (API key or browser
  * token, its address not throttled) and within its limits; only then is the
  * body read (bounded in size and time), the request checked and the audio
- * started (PCM, MP3 or WAV; `Range` resumes). Other methods get 405.
+ * started (PCM, MP3 or WAV; `Range` resumes, `If-Range` makes sure it is the
+ * same stream: every response carries the stream's strong ETag when the
+ * engine is deterministic). Other methods get 405.
  *
  * ```ts
  * app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, closing: () => false }));
@@ -56,7 +58,7 @@ export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
       streamSlot(deps.limiter),
       async (c) => {
         const body = await readJsonObject(c, { maxBytes: deps.limits.maxBodyBytes, timeoutMs: deps.limits.bodyTimeoutMs });
-        const plan = await planStream({ body, accept: c.req.header('accept'), range: c.req.header('range') }, schema, deps.engines);
+        const plan = await planStream({ body, accept: c.req.header('accept'), range: c.req.header('range'), ifRange: c.req.header('if-range') }, schema, deps.engines);
         const keyId = c.var.keyId;
         const outgoing = c.env?.outgoing;
         return streamResponse(plan, {

@@ -25,7 +25,8 @@ const CHUNK_MS = 100;
 /**
  * A tiny deterministic engine for tests that need a server but not speech:
  * a 440 Hz tone whose length follows the text (`msPerChar`), in 100 ms
- * chunks, with en-US and de-DE voices. No workers, no GPL engine; empty text
+ * chunks, with en-US and de-DE voices, and a `build` (its settings), so a
+ * server sends ETags for its streams. No workers, no GPL engine; empty text
  * is a `bad-request`, and aborting the request's signal ends the stream.
  *
  * ```ts
@@ -40,6 +41,8 @@ export function toneEngine(options: ToneEngineOptions = {}): ToneEngine {
   return {
     name: 'tone',
     sampleRate,
+    // Deterministic: the samples follow from the text's length and these settings alone.
+    build: `tone/1 rate=${sampleRate} msPerChar=${msPerChar} chunkMs=${CHUNK_MS}`,
     voices: () => VOICES,
     get requests() {
       return requests;
