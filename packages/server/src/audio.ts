@@ -14,6 +14,8 @@ export interface AudioRequest {
   text: string;
   /** Engine voice id. */
   voice: string;
+  /** BCP 47 language of the text (sentences are cut by its rules). */
+  language: string;
   speed?: number;
   pitch?: number;
   format: AudioFormatName;
@@ -82,7 +84,7 @@ export function speech(engine: Engine, request: AudioRequest, options: SpeechOpt
 export type Decorate = (request: SynthesisRequest) => SynthesisRequest;
 
 function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate, owner: string | undefined): ReadableStream<PcmChunk> {
-  const sentences = splitSentences(request.text);
+  const sentences = splitSentences(request.text, { language: request.language });
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });

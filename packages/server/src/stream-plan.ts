@@ -70,7 +70,7 @@ export async function planStream(request: StreamRequest, schema: ReturnType<type
     throw new ApiError(400, 'unknown-voice', `Unknown voice "${tts.voice}" for ${language}; voices: ${names.join(', ')}`);
   }
   const format = tts.format ?? formatFromAccept(request.accept) ?? model.defaultFormat;
-  const audio: AudioRequest = { path: model.path, text: tts.text, voice, speed: tts.speed, pitch: tts.pitch, format };
+  const audio: AudioRequest = { path: model.path, text: tts.text, voice, language, speed: tts.speed, pitch: tts.pitch, format };
   const tag = streamTag({ model, audio, language }, ready.engine);
   if (range !== undefined && !rangeHolds(request.ifRange, tag)) range = undefined;
   if (range === 'invalid') throw new ApiError(416, 'range-not-satisfiable', 'Only one "bytes=N-" (or "bytes=N-M") range is served');

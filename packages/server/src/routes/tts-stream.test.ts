@@ -33,6 +33,20 @@ describe('POST /v1/tts/stream', () => {
     expect(server.openStreams).toBe(0);
   });
 
+  it('asks the engine for the key as owner; a range is urgent as a whole; rapid-flash cuts sentences by the language', async () => {
+    const before = engine.requests.length;
+    await (await stream(ok)).arrayBuffer();
+    await (await stream(ok, { Range: 'bytes=10-' })).arrayBuffer();
+    const german = { text: 'Am 3. Oktober fahren wir nach Berlin. Dort bleiben wir.', voice: 'Peter', language: 'de-DE', model: 'rapid-flash' };
+    await (await stream(german)).arrayBuffer();
+    const [whole, ranged, ...sentences] = engine.requests.slice(before);
+    expect(whole.owner).toMatch(/^[0-9a-f]{8}$/);
+    expect(whole.urgentMs ?? 0).toBe(0);
+    expect(ranged).toMatchObject({ owner: whole.owner, urgentMs: Infinity });
+    expect(sentences.map((r) => r.text)).toEqual(['Am 3. Oktober fahren wir nach Berlin.', 'Dort bleiben wir.']);
+    for (const r of sentences) expect(r).toMatchObject({ owner: whole.owner, urgentMs: Infinity });
+  });
+
   it('names the engine voice it asked for and passes speed', async () => {
     const before = engine.requests.length;
     await (await stream({ ...ok, voice: 'Anna', speed: 1.5 })).arrayBuffer();
