@@ -2,7 +2,8 @@
 // behind the fault proxy: for any drop/reset schedule — including cuts inside
 // a PCM sample and inside an MP3 frame — the bytes and the decoded PCM are
 // identical to the undisturbed run, for pcm (aura-lite, provider streaming)
-// and mp3 (rapid-flash, pseudo-streaming).
+// and mp3 (rapid-flash, pseudo-streaming). A proxy that changes the text on
+// the reconnect gets no splice: the server's ETag and If-Range show it.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, readMpegHeader } from '../packages/codecs/src/index.js';
@@ -28,8 +29,9 @@ let listening: ListeningServer;
 let proxy: FaultProxy;
 const reference = {} as Record<Name, Reference>;
 
-const source = (name: Name, apiKey = KEY, voice = 'Peter') =>
-  ttsSource({ baseUrl: proxy.url, apiKey, text: TEXT, voice, language: 'en-US', model: MODEL[name], format: name });
+const source = (name: Name, apiKey = KEY, voice = 'Peter', text = TEXT) =>
+  ttsSource({ baseUrl: proxy.url, apiKey, text, voice, language: 'en-US', model: MODEL[name], format: name });
+const OTHER_TEXT = 'A different sentence, spoken by the same voice.';
 const fast = { initialMs: 1, maxMs: 10, factor: 2, jitter: 0.2 };
 
 function insideUnits(name: Name, bytes: Uint8Array): number[] {
@@ -160,6 +162,40 @@ describe('ttsSource + reconnect against the reference server', () => {
       expect(metrics.audioMs).toBeCloseTo((reference[name].pcm.channels[0].length / reference[name].pcm.sampleRate) * 1000, 6);
       expect(metrics.reconnects).toBe(1);
       expect(metrics.realTimeFactor).toBeGreaterThan(0);
+    }
+  });
+
+  it('a proxy that changes the text on the reconnect gets resume-mismatch, never a splice: If-Range gives 200, without it the 206 has another ETag', async () => {
+    const ref = reference.pcm;
+    const cut = ref.bytes.byteLength >> 1;
+    for (const dropHeaders of [[], ['if-range']]) {
+      const before = proxy.log.length;
+      proxy.plan({ dropAfter: cut }, { rewrite: { text: OTHER_TEXT }, dropHeaders });
+      const run = pipeline(source('pcm'), reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
+      const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
+      expect(error).toBeInstanceOf(VoxpipeError);
+      expect(error).toMatchObject({ code: 'resume-mismatch', retryable: false });
+      expect(run.metrics.bytes).toBe(cut);
+      const [first, second] = proxy.log.slice(before);
+      expect(first.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+      expect(second).toMatchObject({ range: `bytes=${cut}-`, ifRange: first.etag, status: dropHeaders.length ? 206 : 200 });
+      expect(second.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+      expect(second.etag).not.toBe(first.etag);
+    }
+  });
+
+  it("with onMismatch 'restart', the bytes after the restart event are exactly the other text's stream", async () => {
+    const other = (await pipeline(source('mp3', KEY, 'Peter', OTHER_TEXT), collect({ kind: 'bytes' })).done).value!.bytes!;
+    const cut = reference.mp3.inside[5];
+    for (const dropHeaders of [[], ['if-range']]) {
+      proxy.plan({ dropAfter: cut }, { rewrite: { text: OTHER_TEXT }, dropHeaders }, ...(dropHeaders.length ? [{ rewrite: { text: OTHER_TEXT } }] : []));
+      const run = pipeline(source('mp3'), reconnect({ backoff: fast, onMismatch: 'restart' }), collect({ kind: 'bytes' }));
+      const { value } = await run.done;
+      const restart = run.events.history().find((e): e is RunEvent<'restart'> => e.type === 'restart');
+      expect(restart?.detail.offset).toBe(cut);
+      expect(value!.bytes!.subarray(0, cut)).toEqual(reference.mp3.bytes.subarray(0, cut));
+      expect(value!.bytes!.subarray(cut)).toEqual(other);
+      expect(proxy.pending()).toBe(0);
     }
   });
 });

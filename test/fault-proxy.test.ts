@@ -97,6 +97,15 @@ describe('fault proxy', () => {
     expect(proxy.log.slice(-3).map((e) => e.fault)).toEqual(['refuse', 'respond', 'drop']);
   });
 
+  it('changes the request on its way: fields of the JSON body replaced, headers removed', async () => {
+    const before = server.requests.length;
+    proxy.plan({ rewrite: { text: 'changed', voice: 'Anna' }, dropHeaders: ['if-range'] });
+    const response = await post({ range: 'bytes=10-', 'if-range': '"x"' });
+    await readAll(response);
+    expect(server.requests.slice(before)).toMatchObject([{ json: { text: 'changed', voice: 'Anna' }, range: 'bytes=10-', ifRange: undefined }]);
+    expect(proxy.log.at(-1)).toMatchObject({ range: 'bytes=10-', ifRange: '"x"', status: 206 });
+  });
+
   it('forwards Range to the server', async () => {
     const response = await post({ range: 'bytes=4000-' });
     expect(response.status).toBe(206);

@@ -1,7 +1,8 @@
 // A fault-injecting HTTP proxy on 127.0.0.1 for client tests: each request
 // takes the next FaultPlan from a queue (requests past the queue pass through)
 // and the proxy drops, resets, stalls or slices the response body exactly at
-// the planned body byte, or answers for the server (e.g. 503 + Retry-After).
+// the planned body byte, or answers for the server (e.g. 503 + Retry-After);
+// it can also change the request on its way (another text, headers removed).
 //
 //   const proxy = await startFaultProxy(server.url);
 //   proxy.plan({ dropAfter: 1000 }, { resetAfter: 5 }, {}); // 1st drops, 2nd resets, 3rd passes
@@ -25,11 +26,19 @@ export interface FaultPlan {
   refuse?: boolean;
   /** Answers this instead of forwarding. */
   respond?: { status: number; headers?: Record<string, string>; body?: string };
+  /** Forwards the JSON request body with these fields replaced (e.g. `{ text: 'Another text.' }`). */
+  rewrite?: Record<string, unknown>;
+  /** Forwards the request without these headers (lower case, e.g. `['if-range']`). */
+  dropHeaders?: string[];
 }
 
 export interface ProxyLogEntry {
   plan: FaultPlan;
   range?: string;
+  /** The If-Range the client sent. */
+  ifRange?: string;
+  /** The response's ETag. */
+  etag?: string;
   status?: number;
   /** Body bytes forwarded to the client. */
   bodyBytes: number;
@@ -62,7 +71,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const server = createServer((req, res) => {
     const plan = queue.shift() ?? {};
     const range = req.headers.range;
-    const entry: ProxyLogEntry = { plan, range: Array.isArray(range) ? range[0] : range, bodyBytes: 0, writes: 0 };
+    const ifRange = req.headers['if-range'];
+    const entry: ProxyLogEntry = { plan, range: Array.isArray(range) ? range[0] : range, ifRange: Array.isArray(ifRange) ? ifRange[0] : ifRange, bodyBytes: 0, writes: 0 };
     log.push(entry);
     handle(req, res, plan, entry).catch(() => res.destroy());
   });
@@ -86,8 +96,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end(plan.respond.body ?? JSON.stringify({ error: { code: 'proxy', message: `HTTP ${plan.respond.status} from the fault proxy` } }));
       return;
     }
-    const up = await forwardRequest(req);
+    const up = await forwardRequest(req, plan);
     entry.status = up.statusCode;
+    const etag = up.headers.etag;
+    entry.etag = Array.isArray(etag) ? etag[0] : etag;
     res.writeHead(up.statusCode ?? 502, copyHeaders(up.headers));
     res.flushHeaders();
     let stalled = false;
@@ -125,12 +137,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     res.end();
   }
 
-  function forwardRequest(req: IncomingMessage): Promise<IncomingMessage> {
+  async function forwardRequest(req: IncomingMessage, plan: FaultPlan): Promise<IncomingMessage> {
+    const headers = copyHeaders(req.headers);
+    headers.host = upstream.host;
+    for (const name of plan.dropHeaders ?? []) delete headers[name];
+    let body: Buffer | undefined;
+    if (plan.rewrite) {
+      const parts: Buffer[] = [];
+      for await (const part of req as AsyncIterable<Buffer>) parts.push(part);
+      body = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.concat(parts).toString('utf8')), ...plan.rewrite }));
+      headers['content-length'] = String(body.byteLength);
+    }
     return new Promise((resolve, reject) => {
-      const headers = copyHeaders(req.headers);
-      headers.host = upstream.host;
       const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false }, resolve);
       out.on('error', reject);
+      if (body) return void out.end(body);
       req.on('close', () => {
         if (!req.complete) out.destroy();
       });

@@ -1,12 +1,20 @@
 // A tiny deterministic stand-in for /v1/tts/stream: POST answers a fixed byte
-// stream (chunked, like live synthesis), honours `Range: bytes=N-` with 206
-// (or ignores it, to test clients against servers that answer 200), and checks
-// X-API-Key. For client tests that should not depend on a speech engine.
+// stream (chunked, like live synthesis) — or one per text — with a strong ETag
+// of its bytes, honours `Range: bytes=N-` with 206 and `If-Range` (or ignores
+// either, or sends no ETag, to test clients against servers that do less), and
+// checks X-API-Key. For client tests that should not depend on a speech engine.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FixedStreamServerOptions {
   body: Uint8Array;
+  /** The stream for a request's text instead of `body` (e.g. another stream when a proxy changed the text). */
+  bodyFor?: (text: string) => Uint8Array;
+  /** Send a strong ETag (a digest of the stream's bytes) on 200 and 206 (default true). */
+  etag?: boolean;
+  /** Honour If-Range: a Range whose If-Range is not the stream's ETag gets 200 with the whole stream (default true). */
+  ifRange?: boolean;
   /** Default `application/octet-stream`. */
   contentType?: string;
   /** Extra response headers, e.g. `{ 'x-sample-rate': '24000' }`. */
@@ -23,6 +31,7 @@ export interface FixedStreamServerOptions {
 
 export interface FixedRequest {
   range?: string;
+  ifRange?: string;
   apiKey?: string;
   json: unknown;
 }
@@ -37,7 +46,6 @@ export interface FixedStreamServer {
 
 export async function startFixedStreamServer(options: FixedStreamServerOptions): Promise<FixedStreamServer> {
   const requests: FixedRequest[] = [];
-  const body = options.body;
   const step = Math.max(1, options.chunkSize ?? 1024);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -49,22 +57,27 @@ export async function startFixedStreamServer(options: FixedStreamServerOptions):
       json = undefined;
     }
     const range = header(req, 'range');
+    const ifRange = header(req, 'if-range');
     const apiKey = header(req, 'x-api-key');
-    requests.push({ range, apiKey, json });
+    requests.push({ range, ifRange, apiKey, json });
     if (req.method !== 'POST' || req.url !== '/v1/tts/stream') return sendJson(res, 404, { error: { code: 'not-found', message: 'no such route' } });
     if (options.apiKey !== undefined && apiKey !== options.apiKey) return sendJson(res, 401, { error: { code: 'auth', message: 'bad api key' } });
     if (!json || typeof (json as { text?: unknown }).text !== 'string') return sendJson(res, 400, { error: { code: 'bad-request', message: 'text is required' } });
 
+    const body = options.bodyFor ? options.bodyFor((json as { text: string }).text) : options.body;
+    const etag = options.etag === false ? undefined : `"${createHash('sha256').update(body).digest('base64url')}"`;
+    const tagged: Record<string, string> = etag ? { etag } : {};
     let start = 0;
     const match = range?.match(/^bytes=(\d+)-$/);
-    if (match && options.ranges !== false) {
+    const rangeHolds = ifRange === undefined || options.ifRange === false || ifRange === etag;
+    if (match && options.ranges !== false && rangeHolds) {
       start = Number(match[1]);
       if (start >= body.byteLength && body.byteLength > 0) {
-        res.writeHead(416, { 'content-range': `bytes */${body.byteLength}` });
+        res.writeHead(416, { 'content-range': `bytes */${body.byteLength}`, ...tagged });
         return void res.end();
       }
     }
-    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/octet-stream', 'accept-ranges': 'bytes', ...options.headers };
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/octet-stream', 'accept-ranges': 'bytes', ...tagged, ...options.headers };
     if (options.contentLength) headers['content-length'] = String(body.byteLength - start);
     if (start > 0) headers['content-range'] = `bytes ${start}-${body.byteLength - 1}/${body.byteLength}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
