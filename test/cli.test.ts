@@ -1,6 +1,6 @@
 // End-to-end tests of the `voxpipe` command: a real process, the real embedded server and engine.
 import { decode } from '@voxpipe/codecs';
-import { collect, fromBytes, pipeline } from '@voxpipe/core';
+import { collect, fromBytes, pcmEncode, pipeline, ttsSource } from '@voxpipe/core';
 import { createServer, type ListeningServer, type VoxpipeServer } from '@voxpipe/server';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHILD_MS, limitFor } from './support/budgets.js';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 
 const root = join(import.meta.dirname, '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -250,6 +251,64 @@ describe('voxpipe errors', () => {
     const none = await voxpipe([]);
     expect(none.code).toBe(64);
     expect(none.stdout).toMatch(/Usage/);
+  }, limitFor(2 * CHILD_MS));
+});
+
+describe('voxpipe say through a proxy that changes the text on the reconnect', () => {
+  const TEXT = 'The first text, long enough to be cut part-way through.';
+  const OTHER = 'Another text altogether, which the proxy sends instead.';
+  const CUT = 30_011;
+  let proxy: FaultProxy;
+  /** What `say --out x.raw` writes for a text when nothing goes wrong: the server's PCM, decoded and encoded again. */
+  const rawOf = async (text: string) =>
+    (await pipeline(ttsSource({ baseUrl: listening.url, apiKey: 'right-key', text, model: 'aura-lite', format: 'pcm' }), decode(), pcmEncode({ encoding: 's16le' }), collect({ kind: 'bytes' })).done).value!.bytes!;
+  const args = (out: string) => ['say', TEXT, '--out', out, '--model', 'aura-lite', '--format', 'pcm', '--url', proxy.url, '--api-key', 'right-key'];
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(listening.url);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('exits with resume-mismatch (10) and leaves only the first stream, never a splice', async () => {
+    const first = await rawOf(TEXT);
+    expect(first.byteLength).toBeGreaterThan(CUT);
+    const out = join(dir, 'mismatch.raw');
+    proxy.plan({ dropAfter: CUT }, { rewrite: { text: OTHER } });
+    const result = await voxpipe(args(out));
+    expect(result.code).toBe(10);
+    expect(result.stderr).toMatch(/^voxpipe: resume-mismatch: Cannot resume the stream at byte 30011: .*another stream/);
+    expect(proxy.pending()).toBe(0);
+    // what it kept is the first stream's start, up to the cut, and nothing after
+    const kept = new Uint8Array(await readFile(out));
+    expect(kept.byteLength).toBeLessThanOrEqual(CUT);
+    expect(kept.byteLength).toBeGreaterThan(CUT - 100);
+    expect(kept).toEqual(first.subarray(0, kept.byteLength));
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  }, limitFor(CHILD_MS));
+
+  it('with --on-mismatch restart starts the file over: it holds exactly the other stream', async () => {
+    const other = await rawOf(OTHER);
+    const out = join(dir, 'restarted.raw');
+    // the reconnect (answered 200 with the other stream, by If-Range), then the new run's request
+    proxy.plan({ dropAfter: CUT }, { rewrite: { text: OTHER } }, { rewrite: { text: OTHER } });
+    const result = await voxpipe([...args(out), '--on-mismatch', 'restart', '--json']);
+    expect(result.stderr).toMatch(/^voxpipe: starting .*restarted\.raw over: .*another stream/);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'completed', restarts: 1 });
+    expect(proxy.pending()).toBe(0);
+    expect(new Uint8Array(await readFile(out))).toEqual(other);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  }, limitFor(CHILD_MS));
+
+  it('--on-mismatch takes fail or restart, and restart only with --out', async () => {
+    const bad = await voxpipe(['say', 'Hi', '--out', join(dir, 'never.wav'), '--on-mismatch', 'splice']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/^voxpipe: usage: --on-mismatch must be fail or restart/);
+    const toStdout = await voxpipe(['say', 'Hi', '--on-mismatch', 'restart']);
+    expect(toStdout.code).toBe(64);
+    expect(toStdout.stderr).toMatch(/^voxpipe: usage: --on-mismatch restart needs --out/);
   }, limitFor(2 * CHILD_MS));
 });
 

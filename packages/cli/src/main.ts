@@ -54,6 +54,7 @@ cli
   .option('--url <url>', 'A compatible server (default: VOXPIPE_URL, else an embedded server)')
   .option('--api-key <key>', 'API key for --url (default: VOXPIPE_API_KEY)')
   .option('--retries <n>', 'Reconnect attempts when the connection drops', { default: 5 })
+  .option('--on-mismatch <what>', 'When a dropped stream cannot be resumed as the same stream: fail (exit 10, the default) or restart (start --out over)')
   .option('--json', 'Print the report as JSON')
   .example('voxpipe say "Hello there" --out hello.wav')
   .example('echo "Read from stdin" | voxpipe say - --model aura-lite --play')
@@ -75,6 +76,7 @@ cli
       apiKey: str(flags.apiKey) ?? (process.env.VOXPIPE_API_KEY || undefined),
       json: flags.json === true,
       retries: num(flags.retries, 'retries'),
+      onMismatch: str(flags.onMismatch) as SayOptions['onMismatch'],
     };
     const report = await say(text, options, {
       stderr: process.stderr,

@@ -11,12 +11,14 @@ import {
   reconnect,
   toVoxpipeError,
   ttsSource,
-  type VoxpipeError,
+  VoxpipeError,
   type AnyStage,
+  type Run,
   type RunMetrics,
   type SinkStage,
 } from '@voxpipe/core';
 import { play, rawFile, stdout, wavFile } from '@voxpipe/node';
+import { rm } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded.js';
 import { checkModel } from './models.js';
@@ -42,6 +44,13 @@ export interface SayOptions {
   apiKey?: string;
   json?: boolean;
   retries?: number;
+  /**
+   * When a dropped connection cannot be resumed as the same stream: `fail`
+   * (the default: exit with resume-mismatch, keeping what arrived, which is
+   * all of the first stream) or `restart` (needs `out`: the file is started
+   * over with a new request, at most `retries` times).
+   */
+  onMismatch?: 'fail' | 'restart';
 }
 
 export interface SayIo {
@@ -61,6 +70,8 @@ export interface SayReport {
   outcome: 'completed' | 'aborted' | 'failed';
   metrics: RunMetrics;
   written: Written;
+  /** Times the file was started over because the server could not resume the stream it began (`onMismatch: 'restart'`). */
+  restarts: number;
   error?: VoxpipeError;
 }
 
@@ -152,11 +163,18 @@ function destination(options: SayOptions, io: SayIo): Destination {
 export async function say(text: string, options: SayOptions, io: SayIo): Promise<SayReport> {
   if (!text.trim()) throw new UsageError('There is no text to say');
   if (options.model !== undefined) checkModel(options.model);
-  const { stages, format, written } = destination(options, io);
+  const onMismatch = options.onMismatch ?? 'fail';
+  if (onMismatch !== 'fail' && onMismatch !== 'restart') throw new UsageError(`--on-mismatch must be fail or restart, not "${onMismatch}"`);
+  if (onMismatch === 'restart' && !options.out) {
+    throw new UsageError('--on-mismatch restart needs --out: a file can be started over, but a player or stdout cannot take back what it already has');
+  }
+  let { stages, format, written } = destination(options, io);
   let embedded: EmbeddedServer | undefined;
   if (!options.url) embedded = await startEmbeddedServer(options.apiKey);
   const url = options.url ?? embedded!.url;
   const apiKey = options.apiKey ?? embedded?.apiKey;
+  const retries = options.retries ?? 5;
+  let restarts = 0;
   try {
     const source = ttsSource({
       baseUrl: url,
@@ -169,9 +187,38 @@ export async function say(text: string, options: SayOptions, io: SayIo): Promise
       pitch: options.pitch,
       format,
     });
-    const run = assemble(source, reconnect({ retries: options.retries ?? 5 }), ...(stages as [...AnyStage[], SinkStage<unknown, unknown>])).run({
-      signal: io.signal,
-    });
+    // A restart ends this run from its `restart` event (the stages after reconnect already hold the abandoned
+    // stream's audio), removes the file it left, and runs again with fresh stages and a new request. The last
+    // run allowed fails with resume-mismatch instead.
+    for (;;) {
+      const attempt = new AbortController();
+      const onAbort = () => attempt.abort(io.signal.reason);
+      if (io.signal.aborted) onAbort();
+      else io.signal.addEventListener('abort', onAbort, { once: true });
+      const mayRestart = onMismatch === 'restart' && restarts < retries;
+      const stream = reconnect({ retries, onMismatch: mayRestart ? 'restart' : 'fail' });
+      const run = assemble(source, stream, ...(stages as [...AnyStage[], SinkStage<unknown, unknown>])).run({ signal: attempt.signal });
+      const restart: { reason?: string } = {};
+      run.events.on('restart', (event) => {
+        restart.reason = event.detail.reason;
+        attempt.abort(new VoxpipeError('aborted', `Starting over: ${event.detail.reason}`));
+      });
+      try {
+        const report = await runOnce(run);
+        if (restart.reason === undefined || io.signal.aborted) return report;
+      } finally {
+        io.signal.removeEventListener('abort', onAbort);
+      }
+      restarts++;
+      io.stderr.write(`voxpipe: starting ${options.out} over: ${restart.reason}\n`);
+      await rm(options.out!, { force: true });
+      ({ stages, format, written } = destination(options, io));
+    }
+  } finally {
+    await embedded?.close();
+  }
+
+  async function runOnce(run: Run<unknown>): Promise<SayReport> {
     io.watch?.(written);
     let ticker: ReturnType<typeof setInterval> | undefined;
     if (io.stderrIsTty && !options.json) {
@@ -184,7 +231,7 @@ export async function say(text: string, options: SayOptions, io: SayIo): Promise
         metrics.audioMs = w.audioMs!;
         metrics.realTimeFactor = ((metrics.endMs ?? 0) - (metrics.requestMs ?? 0)) / metrics.audioMs;
       }
-      return { out: options.out, url, embedded: !options.url, outcome, metrics, written: w, ...(error ? { error } : {}) };
+      return { out: options.out, url, embedded: !options.url, outcome, metrics, written: w, restarts, ...(error ? { error } : {}) };
     };
     try {
       const result = await run.done;
@@ -197,8 +244,6 @@ export async function say(text: string, options: SayOptions, io: SayIo): Promise
         io.stderr.write('\r\x1b[K');
       }
     }
-  } finally {
-    await embedded?.close();
   }
 }
 
