@@ -31,6 +31,7 @@ interface Sample {
   peakRss: number;
   baseRss: number;
   heapUsed: number;
+  baseHeap: number;
   openStreams: number;
   logLines: string[];
 }
@@ -124,7 +125,8 @@ function closing(outcomes: Outcome[]): string {
   return `all closed by ${s(times[times.length - 1])} (median ${s(median)})${givenUp ? `; ${givenUp} still open after ${s(GIVE_UP_MS)}, given up` : ''}`;
 }
 
-const rssLine = (server: Sample) => `server RSS ${mb(server.baseRss)} → peak ${mb(server.peakRss)} (+${mb(server.peakRss - server.baseRss)}), after ${mb(server.rss)}`;
+const rssLine = (server: Sample) =>
+  `server RSS ${mb(server.baseRss)} → peak ${mb(server.peakRss)} (+${mb(server.peakRss - server.baseRss)}), after ${mb(server.rss)}; heap after GC ${mb(server.baseHeap)} → ${mb(server.heapUsed)}`;
 
 console.log(`# hostile: raw clients on loopback against the server in a child process (default limits; headers and body timeouts ${process.env.HOSTILE_TIMEOUT_MS ?? '20000'} ms)`);
 

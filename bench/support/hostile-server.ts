@@ -5,7 +5,8 @@
 // Talks over IPC:
 //   → { type: 'ready', url }           once listening
 //   ← { type: 'reset' }                starts a phase: collects garbage, sets the RSS baseline and peak
-//   ← { type: 'sample' } → { type: 'sample', rss, peakRss, baseRss, heapUsed, openStreams, logLines }
+//   ← { type: 'sample' } → { type: 'sample', rss, peakRss, baseRss, heapUsed, baseHeap, openStreams, logLines }
+//     (after a garbage collection)
 //   ← { type: 'close' }                closes and exits
 import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { createServer } from '../../packages/server/src/index.js';
@@ -23,17 +24,19 @@ const server = createServer({
 const listening = await server.listen();
 let baseRss = process.memoryUsage.rss();
 let peakRss = baseRss;
+let baseHeap = process.memoryUsage().heapUsed;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
 
 process.on('message', async (message: { type: string }) => {
   if (message.type === 'reset') {
     gc();
     baseRss = peakRss = process.memoryUsage.rss();
+    baseHeap = process.memoryUsage().heapUsed;
     logLines.length = 0;
     process.send!({ type: 'reset' });
   } else if (message.type === 'sample') {
     gc();
-    process.send!({ type: 'sample', rss: process.memoryUsage.rss(), peakRss, baseRss, heapUsed: process.memoryUsage().heapUsed, openStreams: server.openStreams, logLines });
+    process.send!({ type: 'sample', rss: process.memoryUsage.rss(), peakRss, baseRss, heapUsed: process.memoryUsage().heapUsed, baseHeap, openStreams: server.openStreams, logLines });
   } else if (message.type === 'close') {
     clearInterval(sampler);
     await listening.close();
