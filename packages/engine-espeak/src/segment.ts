@@ -18,12 +18,12 @@ export const DEFAULT_SEGMENT_CHARS = 200;
 /** How many characters a digit counts as. */
 export const DIGIT_WEIGHT = 6;
 /**
- * The longest first, second and third pieces of a stream (≈ 1.5, 3.5 and
- * 7 s of prose): a new stream's first audio is quick to make, and so is
- * each next piece while many streams start at once. A slow start, as
+ * The longest first four pieces of a stream (≈ 1.7, 2.4, 4.8 and 9.6 s of
+ * prose): a new stream's first audio is quick to make, and so is each next
+ * piece while many streams start at once. A slow start, as
  * streaming TTS services schedule their chunk lengths.
  */
-export const OPENING_CHARS: readonly number[] = [28, 60, 120];
+export const OPENING_CHARS: readonly number[] = [28, 40, 80, 160];
 
 const SENTENCE_END = /(?<=[.!?…。！？]+["'”’)\]»]*)\s+/u;
 const CLAUSE_END = /(?<=[,;:，；：]["'”’)\]»]*|\s[–—])\s+/u;
