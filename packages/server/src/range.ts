@@ -29,9 +29,8 @@ export type RangedStart<T> =
   | { kind: 'whole'; first: T | undefined; reader: ReadableStreamDefaultReader<T> }
   | {
       kind: 'range';
-      /** Every byte of the range. */
-      first: T;
-      /** Nothing more to read (the range was made to its end). */
+      first: undefined;
+      /** Every byte of the range, already made. */
       reader: ReadableStreamDefaultReader<T>;
       firstByte: number;
       /** The last byte sent, inclusive. */
@@ -74,20 +73,15 @@ export async function readRange(reader: ReadableStreamDefaultReader<Uint8Array>,
   }
   const reachedEnd = offset < stopAt;
   if (range.start >= offset && reachedEnd) return { kind: 'past-end', total: offset };
-  const bytes = concatBytes(kept);
-  const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() }).getReader();
+  const length = kept.reduce((n, part) => n + part.byteLength, 0);
+  const made = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of kept) controller.enqueue(part);
+      controller.close();
+    },
+  }).getReader();
   // A range that stopped exactly at the stream's last byte does not know it was the last: the total stays unknown.
-  return { kind: 'range', first: bytes, reader: empty, firstByte: range.start, lastByte: range.start + bytes.byteLength - 1, total: reachedEnd ? offset : undefined };
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return { kind: 'range', first: undefined, reader: made, firstByte: range.start, lastByte: range.start + length - 1, total: reachedEnd ? offset : undefined };
 }
 
 /**
