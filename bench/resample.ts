@@ -15,21 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lsr from '@alexanderolsen/libsamplerate-js';
 import { createResampler, RESAMPLE_QUALITY, type ResampleQuality } from '../packages/core/src/dsp/resampler.js';
-import { sweepInputs, sweepReport, type SweepResult } from '../packages/core/src/testing/resample-sweep.js';
+import { SWEEP_PAIRS, sweepInputs, sweepReport, type SweepResult } from '../packages/core/src/testing/resample-sweep.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const STEP = Number(process.env.BENCH_STEP ?? 50);
 const CHUNK_MS = 100;
 const FLAT_DB = 0.01;
-const SWEEP_PAIRS: Array<[number, number]> = [
-  [48000, 24000],
-  [44100, 24000],
-  [48000, 16000],
-  [24000, 48000],
-  [22050, 24000],
-  [44100, 48000],
-  [24000, 8000],
-];
 const SPEED_PAIRS: Array<[number, number]> = [
   [48000, 24000],
   [44100, 24000],

@@ -6,6 +6,7 @@
 // the bytes after the restart event are exactly the other stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VoxpipeError, openSource, reconnect, ttsSource, type RunEvent } from '../packages/core/src/index.js';
+import { seededBytes } from '../packages/core/src/testing/index.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { startFixedStreamServer, type FixedStreamServer, type FixedStreamServerOptions } from './support/fixed-stream-server.js';
 
@@ -13,17 +14,8 @@ const TEXT_A = 'The first text.';
 const TEXT_B = 'Another text, a longer one.';
 const CUT = 30_011;
 
-function bytesFrom(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-const A = bytesFrom(1, 40_000);
-const B = bytesFrom(2, 50_000);
+const A = seededBytes(40_000, 1);
+const B = seededBytes(50_000, 2);
 
 /** How the server behind the proxy answers a resume. */
 const KINDS = {

@@ -7,6 +7,7 @@ import { pipeline } from '../pipeline.js';
 import { collect } from '../sinks/collect.js';
 import type { SourceStage } from '../stage.js';
 import { ReadableStream } from '../streams.js';
+import { seededBytes } from '../testing/arbitraries.js';
 import { settleTurns, testContext } from '../testing/harness.js';
 import { reconnect } from './reconnect.js';
 
@@ -71,16 +72,6 @@ function fakeServer(bytes: Uint8Array, plans: Plan[], options: { honourRange?: b
   return { source, log };
 }
 
-function testBytes(n: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
 const fast = { initialMs: 0, maxMs: 0, factor: 1, jitter: 0 };
 
 /** A body of `bytes` in 50-byte chunks that breaks after `breakAt` bytes (when given). */
@@ -120,8 +111,8 @@ function scripted(answers: Array<(request: ResumeRequest) => ResumeResponse>) {
   return { source, requests };
 }
 
-const A = testBytes(1000, 1);
-const B = testBytes(1200, 2);
+const A = seededBytes(1000, 1);
+const B = seededBytes(1200, 2);
 const firstOfA = (): ResumeResponse => ({ status: 200, start: 0, total: 1000, validator: '"a"', body: bodyOf(A, 100) });
 
 async function collectBytes(source: SourceStage<Uint8Array>, options: Parameters<typeof reconnect>[0]) {
@@ -143,7 +134,7 @@ describe('reconnect', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 700 }),
         async (length, fractions, honourRange, chunk) => {
-          const bytes = testBytes(length, length);
+          const bytes = seededBytes(length, length);
           const points = [...new Set(fractions.map((f) => Math.floor(f * length)))].sort((a, b) => a - b);
           const { source, log } = fakeServer(bytes, points.map((at) => ({ kind: 'drop', at })), { honourRange, chunk });
           const { bytes: got, metrics, events } = await collectBytes(source, { retries: 10, backoff: fast });
@@ -161,7 +152,7 @@ describe('reconnect', () => {
   });
 
   it('skips what was delivered when the server answers 200 instead of 206, and says so', async () => {
-    const bytes = testBytes(1000);
+    const bytes = seededBytes(1000);
     const { source } = fakeServer(bytes, [{ kind: 'drop', at: 333 }], { honourRange: false, chunk: 100 });
     const { bytes: got, events } = await collectBytes(source, { backoff: fast });
     expect(got).toEqual(bytes);
@@ -170,7 +161,7 @@ describe('reconnect', () => {
   });
 
   it('resumes a stalled connection', async () => {
-    const bytes = testBytes(2000);
+    const bytes = seededBytes(2000);
     const { source, log } = fakeServer(bytes, [{ kind: 'stall', at: 777 }, { kind: 'stall', at: 777 }], { chunk: 50 });
     // Far past any pause a busy machine puts between two in-memory reads, so only the planned stalls count.
     const { bytes: got, events } = await collectBytes(source, { stallMs: 1000, backoff: fast });
@@ -184,7 +175,7 @@ describe('reconnect', () => {
   });
 
   it('retries 429 and 503 before the first byte, honouring Retry-After', async () => {
-    const bytes = testBytes(300);
+    const bytes = seededBytes(300);
     const { source, log } = fakeServer(bytes, [
       { kind: 'status', status: 429, retryAfter: 0.02 },
       { kind: 'status', status: 503, retryAfter: 0.01 },
@@ -211,7 +202,7 @@ describe('reconnect', () => {
     [413, 'bad-request'],
     [404, 'bad-request'],
   ] as const)('never retries HTTP %i (%s)', async (status, code) => {
-    const { source, log } = fakeServer(testBytes(10), [{ kind: 'status', status, message: 'the server said why' }]);
+    const { source, log } = fakeServer(seededBytes(10), [{ kind: 'status', status, message: 'the server said why' }]);
     const run = pipeline(source, reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
     const error = await run.done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VoxpipeError);
@@ -224,7 +215,7 @@ describe('reconnect', () => {
   it('gives up after the retry budget with a typed error and a give-up event', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.boolean(), async (retries, midStream) => {
-        const bytes = testBytes(500);
+        const bytes = seededBytes(500);
         // mid-stream: the first connection delivers 100 bytes, then every connection breaks at once
         const plans: Plan[] = midStream
           ? [{ kind: 'drop', at: 100 }, ...Array.from({ length: 20 }, (): Plan => ({ kind: 'drop', at: 0 }))]
@@ -246,7 +237,7 @@ describe('reconnect', () => {
   });
 
   it('gives up when an outage outlasts timeoutMs', async () => {
-    const { source, log } = fakeServer(testBytes(10), Array.from({ length: 50 }, (): Plan => ({ kind: 'status', status: 500 })));
+    const { source, log } = fakeServer(seededBytes(10), Array.from({ length: 50 }, (): Plan => ({ kind: 'status', status: 500 })));
     const run = pipeline(source, reconnect({ retries: 50, timeoutMs: 100, backoff: { initialMs: 40, factor: 2, jitter: 0 } }), collect({ kind: 'bytes' }));
     const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
     expect(error.code).toBe('server');
@@ -256,7 +247,7 @@ describe('reconnect', () => {
 
   it('stops at once when aborted during a backoff wait, leaving no timer behind', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { source, log } = fakeServer(testBytes(10), [{ kind: 'status', status: 503 }]);
+    const { source, log } = fakeServer(seededBytes(10), [{ kind: 'status', status: 503 }]);
     const run = pipeline(source, reconnect({ backoff: { initialMs: 600_000, maxMs: 600_000 } }), collect({ kind: 'bytes' }));
     const retry = await run.events.once('retry');
     expect(retry.detail.delayMs).toBeGreaterThanOrEqual(480_000);
@@ -273,7 +264,7 @@ describe('reconnect', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 30 }), fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 3 }), async (abortAfter, drops) => {
         const points = [...new Set(drops)].sort((a, b) => a - b);
-        const { source } = fakeServer(testBytes(2000), points.map((at) => ({ kind: 'drop', at })), { chunk: 50 });
+        const { source } = fakeServer(seededBytes(2000), points.map((at) => ({ kind: 'drop', at })), { chunk: 50 });
         let seen = 0;
         const sink = collect({ kind: 'bytes' });
         const run = pipeline(source, reconnect({ backoff: fast }), sink);
@@ -289,7 +280,7 @@ describe('reconnect', () => {
   });
 
   it('re-opens a source without a resumable capability from the start and skips what it delivered', async () => {
-    const bytes = testBytes(1500);
+    const bytes = seededBytes(1500);
     let opens = 0;
     const schedule = [400, 401, 1200];
     const plain: SourceStage<Uint8Array> = {
@@ -322,7 +313,7 @@ describe('reconnect', () => {
 
   it('reads no further ahead than its consumer: one chunk behind a stalled reader', async () => {
     let pulled = 0;
-    const bytes = testBytes(10_000);
+    const bytes = seededBytes(10_000);
     const counting: SourceStage<Uint8Array> = {
       role: 'source',
       name: 'counting',
@@ -349,7 +340,7 @@ describe('reconnect', () => {
   });
 
   it('sends the first response\'s validator with every resume', async () => {
-    const bytes = testBytes(1000);
+    const bytes = seededBytes(1000);
     const { source, log } = fakeServer(bytes, [{ kind: 'drop', at: 100 }, { kind: 'drop', at: 500 }], { validator: '"v1"' });
     const { bytes: got } = await collectBytes(source, { backoff: fast });
     expect(got).toEqual(bytes);
@@ -358,7 +349,7 @@ describe('reconnect', () => {
 
   it('fails with resume-mismatch, asking nothing more, when the stream began without a strong ETag', async () => {
     for (const honourRange of [true, false]) {
-      const { source, log } = fakeServer(testBytes(1000), [{ kind: 'drop', at: 100 }], { validator: null, honourRange });
+      const { source, log } = fakeServer(seededBytes(1000), [{ kind: 'drop', at: 100 }], { validator: null, honourRange });
       const run = pipeline(source, reconnect({ backoff: fast }), collect({ kind: 'bytes' }));
       const error = (await run.done.catch((e: unknown) => e)) as VoxpipeError;
       expect(error).toBeInstanceOf(VoxpipeError);

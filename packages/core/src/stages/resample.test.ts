@@ -12,7 +12,7 @@ import { tone } from '../sources/tone.js';
 import { acceptedWhileStalled, runTransform, testContext } from '../testing/harness.js';
 import { arbitraryPcm, cutPcm, pcmPartitions } from '../testing/arbitraries.js';
 import { runAbortedAtAnyPull } from '../testing/abort-properties.js';
-import { sweepResampler } from '../testing/resample-sweep.js';
+import { SWEEP_PAIRS, sweepResampler } from '../testing/resample-sweep.js';
 import { resample } from './resample.js';
 
 const RATES = [8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000];
@@ -175,15 +175,6 @@ describe('createResampler', () => {
 
   describe('keeps its stated spec for every tone of a sweep', () => {
     // Tones 50 Hz apart from 0.75 to 1.15 × the lower Nyquist, 5 % of it apart elsewhere, up to the input Nyquist.
-    const SWEEP_PAIRS: Array<[number, number]> = [
-      [48000, 24000],
-      [44100, 24000],
-      [48000, 16000],
-      [24000, 48000],
-      [22050, 24000],
-      [44100, 48000],
-      [24000, 8000],
-    ];
     // Measurement slack: the sweep sees float32 input and output, and 50 Hz steps may miss the very worst tone.
     const SLACK_DB = 0.5;
     const cases: Array<{ quality: ResampleQuality; from: number; to: number; engine: 'f32' | 'js' }> = [

@@ -76,6 +76,17 @@ export function arbitraryPcm(options: { maxFrames?: number; maxChannels?: number
     });
 }
 
+/** `n` bytes that look random but are the same for the same seed (a linear congruential generator). */
+export function seededBytes(n: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
 /** Joins byte chunks. */
 export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

@@ -4,7 +4,7 @@
  * @module @voxpipe/core/testing
  */
 export { acceptedWhileStalled, runTransform, settleTurns, testContext, type TestContext } from './harness.js';
-export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions } from './arbitraries.js';
+export { arbitraryPcm, bytePartitions, cutBytes, cutPcm, joinBytes, pcmPartitions, seededBytes } from './arbitraries.js';
 export { acceptedAfterReads, failureOf } from './harness.js';
 export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort-properties.js';
 export { trackedStage, type TrackedLog } from './tracked-stage.js';

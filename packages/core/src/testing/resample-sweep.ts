@@ -3,6 +3,17 @@
 // a function from a whole input signal to the whole output.
 
 /** Converts a whole mono signal from `fromRate` to `toRate`. */
+/** The pairs of rates the sweep covers: the common down- and up-conversions of speech and music. */
+export const SWEEP_PAIRS: ReadonlyArray<readonly [number, number]> = [
+  [48000, 24000],
+  [44100, 24000],
+  [48000, 16000],
+  [24000, 48000],
+  [22050, 24000],
+  [44100, 48000],
+  [24000, 8000],
+];
+
 export type ConvertSignal = (input: Float32Array, fromRate: number, toRate: number) => Float32Array | Promise<Float32Array>;
 
 export interface SweepOptions {
