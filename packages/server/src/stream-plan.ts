@@ -11,8 +11,6 @@ import { rangeHolds, streamTag } from './stream-tag.js';
 export interface StreamPlan {
   model: ModelInfo;
   audio: AudioRequest;
-  /** The language, as the engine names it. */
-  language: string;
   /** The `Range` to send; undefined for the whole stream (none asked for, or an If-Range that does not hold). */
   range: ByteRange | undefined;
   /** The stream's strong ETag; undefined when the engine has no build (not deterministic). */
@@ -71,8 +69,8 @@ export async function planStream(request: StreamRequest, schema: ReturnType<type
   }
   const format = tts.format ?? formatFromAccept(request.accept) ?? model.defaultFormat;
   const audio: AudioRequest = { path: model.path, text: tts.text, voice, language, speed: tts.speed, pitch: tts.pitch, format };
-  const tag = streamTag({ model, audio, language }, ready.engine);
+  const tag = streamTag({ model, audio }, ready.engine);
   if (range !== undefined && !rangeHolds(request.ifRange, tag)) range = undefined;
   if (range === 'invalid') throw new ApiError(416, 'range-not-satisfiable', 'Only one "bytes=N-" (or "bytes=N-M") range is served');
-  return { model, range, ready, language, tag, audio };
+  return { model, range, ready, tag, audio };
 }

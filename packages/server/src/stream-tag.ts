@@ -14,16 +14,16 @@ import type { StreamPlan } from './stream-plan.js';
  * const tag = streamTag(plan, plan.ready.engine); // '"q3T…"' or undefined
  * ```
  */
-export function streamTag(plan: Pick<StreamPlan, 'model' | 'audio' | 'language'>, engine: Pick<Engine, 'name' | 'build'>): string | undefined {
+export function streamTag(plan: Pick<StreamPlan, 'model' | 'audio'>, engine: Pick<Engine, 'name' | 'build'>): string | undefined {
   if (typeof engine.build !== 'string' || engine.build === '') return undefined;
-  const { model, audio, language } = plan;
+  const { model, audio } = plan;
   // A fixed order, and null for what was left out, so equal requests always give the same text to digest.
   const normalized = JSON.stringify([
     'voxpipe-tts-stream/1',
     model.id,
     model.path,
     audio.voice,
-    language,
+    audio.language,
     audio.text,
     audio.speed ?? null,
     audio.pitch ?? null,
