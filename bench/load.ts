@@ -34,6 +34,7 @@ interface Sample {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   openStreams: number;
+  cpu: { mainS: number; otherS: number };
   engine: { workers: number; evicted: number; resumed: number; completed: number; cancelled: number };
 }
 
@@ -115,7 +116,7 @@ async function step(n: number, spreadMs = ARRIVAL_SPREAD_MS): Promise<{ results:
 }
 
 console.log(`# load: real-time clients on loopback; server in a child process (espeak, ${ready.workers} workers, limit ${LIMIT} streams); text ≈ ${TEXT.length} chars`);
-console.log('clients | TTFB p50 / p95 / p99 ms | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | engine evictions');
+console.log('clients | TTFB p50 / p95 / p99 ms | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | server CPU s: main / workers | engine evictions');
 await step(5); // warm-up
 let lastEvictions = (await sample()).engine.evicted;
 for (const n of steps) {
@@ -126,7 +127,7 @@ for (const n of steps) {
   console.log(
     `${String(n).padStart(7)} | ${f(pct(ok.map((r) => r.ttfbMs), 50))} / ${f(pct(ok.map((r) => r.ttfbMs), 95))} / ${f(pct(ok.map((r) => r.ttfbMs), 99))} | ` +
       `${behind}/${ok.length} (${((100 * behind) / Math.max(1, ok.length)).toFixed(0)} %) | ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} | ` +
-      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.engine.evicted - lastEvictions}` +
+      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} | ${server.engine.evicted - lastEvictions}` +
       `${refused ? ` | ${refused} refused (${[...new Set(results.filter((r) => r.status !== 200).map((r) => r.status))].join(', ')})` : ''}`,
   );
   lastEvictions = server.engine.evicted;

@@ -4,6 +4,7 @@
 //   ← { type: 'reset' }                 starts a step: clears the event-loop histogram and the RSS peak
 //   ← { type: 'sample' } → { type: 'sample', ... }   figures since the last reset
 //   ← { type: 'close' }                 closes and exits
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
@@ -23,10 +24,30 @@ delay.enable();
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 
+/** CPU seconds used so far by this process's main thread and by its other threads (the engine's workers, libuv), from /proc. */
+function threadCpu(): { mainS: number; otherS: number } {
+  const tick = 100; // USER_HZ
+  let mainS = 0;
+  let otherS = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
+      if (Number(tid) === process.pid) mainS += seconds;
+      else otherS += seconds;
+    }
+  } catch {
+    // not Linux: no split
+  }
+  return { mainS, otherS };
+}
+let cpuAtReset = threadCpu();
+
 process.on('message', async (message: { type: string }) => {
   if (message.type === 'reset') {
     delay.reset();
     peakRss = process.memoryUsage.rss();
+    cpuAtReset = threadCpu();
   } else if (message.type === 'sample') {
     const stats = engine.stats();
     process.send!({
@@ -38,6 +59,7 @@ process.on('message', async (message: { type: string }) => {
       loopDelayP99Ms: delay.percentile(99) / 1e6,
       loopDelayMaxMs: delay.max / 1e6,
       openStreams: server.openStreams,
+      cpu: (({ mainS, otherS }) => ({ mainS: mainS - cpuAtReset.mainS, otherS: otherS - cpuAtReset.otherS }))(threadCpu()),
       engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled },
     });
   } else if (message.type === 'close') {

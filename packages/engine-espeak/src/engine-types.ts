@@ -56,10 +56,10 @@ export interface EspeakEngineStats {
   crashed: number;
   /** Times a stalled reader's surplus audio (past 1 s) was dropped. */
   evicted: number;
-  /** Jobs started again to remake dropped audio (a stalled reader's, or a job stopped for a due one). */
+  /** Jobs started again to remake a stalled reader's dropped audio. */
   resumed: number;
-  /** Jobs stopped part-way so that a more urgent one could run (their streams remake the rest later). */
-  preempted: number;
+  /** Workers running work that is ahead of its listener now (at most all but one). */
+  aheadBusy: number;
 }
 
 /** The espeak engine: an `Engine` plus counters and start-up figures. */

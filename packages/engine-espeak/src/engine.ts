@@ -58,7 +58,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     let queuedFrames = 0;
     /** The job synthesizing now, with where its next piece starts. */
     let running: { handle: JobHandle; segment: number; offset: number } | undefined;
-    /** Audio dropped behind a stalled reader (or a job stopped for a due one): the segment to synthesize again, skipping `frames`. */
+    /** Audio dropped behind a stalled reader: the segment to synthesize again, skipping `frames`. */
     let resume: { segment: number; frames: number } | undefined;
     let finished = false;
     let waiting: (() => void) | undefined;
@@ -158,13 +158,6 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             if (running !== current) return;
             running = undefined;
             entry.fail(error);
-          },
-          preempted() {
-            if (running !== current) return;
-            // Stopped for a due job: remake the rest of this segment later.
-            running = undefined;
-            resume = { segment, frames: current.offset };
-            startIfRoom();
           },
         },
         schedule,
@@ -283,7 +276,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     stats() {
       let bufferedMs = 0;
       for (const stream of active) bufferedMs += stream.bufferedMs();
-      return { workers: pool.size, busy: pool.busy, queued: pool.queued, active: active.size, bufferedMs, ...counts, ...pool.counters };
+      return { workers: pool.size, busy: pool.busy, aheadBusy: pool.aheadBusy, queued: pool.queued, active: active.size, bufferedMs, ...counts, ...pool.counters };
     },
     async close() {
       if (closed) return;

@@ -3,17 +3,11 @@ import { VoxpipeError } from '@voxpipe/core';
 import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { DUE_MS, SliceScheduler, type Schedulable } from './scheduler.js';
 
-/** What a job's owner hears back, in order: chunks, then done, fail or preempted (never after cancel). */
+/** What a job's owner hears back, in order: chunks, then done or fail (never after cancel). */
 export interface JobHandlers {
   chunk(samples: Float32Array): void;
   done(): void;
   fail(error: VoxpipeError): void;
-  /**
-   * The job was stopped part-way to let a due job run; the owner submits
-   * the rest again (skipping what it already has). Without it the job is
-   * never stopped for another.
-   */
-  preempted?(): void;
 }
 
 /** When a job should run and whose engine time it uses. */
@@ -33,16 +27,12 @@ export interface PoolCounters {
   stoppedEarly: number;
   /** Workers that died and were replaced. */
   crashed: number;
-  /** Jobs stopped part-way so that a due job could run. */
-  preempted: number;
 }
 
 interface Job extends Schedulable {
   message: JobMessage;
   handlers: JobHandlers;
   cancelled: boolean;
-  /** Being stopped to make room for a due job. */
-  preempting: boolean;
   /** It was not due when it started (work ahead of its listener). */
   ahead: boolean;
   slot: Slot | undefined;
@@ -66,20 +56,16 @@ export interface WorkerStartup {
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
-/** How often, at most, running jobs are checked for one to stop for a due job while chunks arrive. */
-const PREEMPT_CHECK_MS = 10;
-
 /**
  * A fixed-size pool of espeak worker threads. Queued jobs are taken by
  * deadline and fair share (`SliceScheduler`: due jobs first, the least-served
- * owner first); work ahead of its listener uses all workers but one (kept
- * for due work), and a due job may stop a running job that is far ahead of
- * its listener. A dead worker fails its job with a `server` error and is
+ * owner first); work ahead of its listener uses all workers but one, kept
+ * for due work. A dead worker fails its job with a `server` error and is
  * replaced; the others carry on. Idle workers are unref'd, so they never
  * keep a process alive.
  */
 export class WorkerPool {
-  readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0, preempted: 0 };
+  readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0 };
   readonly scheduler = new SliceScheduler();
   readonly startups: WorkerStartup[] = [];
   private readonly slots: Slot[] = [];
@@ -89,7 +75,6 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
   private restarting = 0;
-  private lastPreemptCheck = 0;
   private wake: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(private readonly warm: boolean) {}
@@ -125,9 +110,7 @@ export class WorkerPool {
       handlers,
       owner: schedule?.owner ?? '',
       deadline: schedule ? () => schedule.deadline() : () => submitted,
-      preemptible: handlers.preempted !== undefined,
       cancelled: false,
-      preempting: false,
       ahead: false,
       slot: undefined,
       startedAt: 0,
@@ -172,7 +155,7 @@ export class WorkerPool {
       const index = this.scheduler.pick(this.queue, now);
       // Work that is ahead of its listener leaves one worker free for due work (a new request's first audio).
       const due = this.scheduler.isDue(this.queue[index], now);
-      if (!due && this.runningAhead() >= this.aheadLimit()) {
+      if (!due && this.aheadBusy >= this.aheadLimit()) {
         this.wakeWhenDue(now);
         break;
       }
@@ -184,7 +167,6 @@ export class WorkerPool {
       slot.worker.ref();
       slot.worker.postMessage(job.message);
     }
-    this.preemptIfDue(now);
   }
 
   /** Workers that ahead work may use: all but one, so due work never waits for a worker. */
@@ -192,7 +174,8 @@ export class WorkerPool {
     return Math.max(1, this.slots.length - 1);
   }
 
-  private runningAhead(): number {
+  /** Workers running work that was ahead of its listener when it started. */
+  get aheadBusy(): number {
     let n = 0;
     for (const slot of this.slots) if (slot.job?.ahead) n++;
     return n;
@@ -208,23 +191,6 @@ export class WorkerPool {
       this.dispatch();
     }, Math.max(1, Math.ceil(first - now)));
     this.wake.unref?.();
-  }
-
-  /** When every worker is busy and a due job waits, stops the running job furthest ahead of its listener (one at a time). */
-  private preemptIfDue(now: number): void {
-    this.lastPreemptCheck = now;
-    if (this.queue.length === 0 || this.slots.length === 0) return;
-    const running: Job[] = [];
-    for (const slot of this.slots) {
-      if (!slot.job || slot.job.cancelled) return; // a worker is free or about to be
-      if (slot.job.preempting) return;
-      running.push(slot.job);
-    }
-    if (!this.queue.some((job) => this.scheduler.isDue(job, now))) return;
-    const victim = running[this.scheduler.victim(running, now)];
-    if (!victim) return;
-    victim.preempting = true;
-    this.stop(victim);
   }
 
   private charge(job: Job): void {
@@ -275,24 +241,15 @@ export class WorkerPool {
     if (!job || message.type === 'ready' || message.id !== job.message.id) return;
     if (message.type === 'chunk') {
       if (!job.cancelled) job.handlers.chunk(message.samples);
-      if (this.queue.length > 0 && performance.now() - this.lastPreemptCheck >= PREEMPT_CHECK_MS) this.preemptIfDue(performance.now());
       return;
     }
     slot.job = undefined;
     slot.worker.unref();
     this.charge(job);
+    if (message.type === 'done' && message.stopped) this.counters.stoppedEarly++;
     if (!job.cancelled) {
-      if (message.type === 'done' && message.stopped && job.preempting) {
-        this.counters.preempted++;
-        job.handlers.preempted!();
-      } else if (message.type === 'done') {
-        if (message.stopped) this.counters.stoppedEarly++;
-        job.handlers.done();
-      } else {
-        job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
-      }
-    } else if (message.type === 'done' && message.stopped) {
-      this.counters.stoppedEarly++;
+      if (message.type === 'done') job.handlers.done();
+      else job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
     }
     this.dispatch();
   }

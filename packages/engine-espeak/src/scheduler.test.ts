@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DUE_MS, PREEMPT_SLACK_MS, SliceScheduler, USAGE_HALF_LIFE_MS, type Schedulable } from './scheduler.js';
+import { DUE_MS, SliceScheduler, USAGE_HALF_LIFE_MS, type Schedulable } from './scheduler.js';
 
 const NOW = 100_000;
 
-const slice = (owner: string, deadline: number, preemptible = true): Schedulable => ({ owner, deadline: () => deadline, preemptible });
+const slice = (owner: string, deadline: number): Schedulable => ({ owner, deadline: () => deadline });
 
 const owners = fc.constantFrom('a', 'b', 'c', '');
 const slices = fc.array(
-  fc.record({ owner: owners, offset: fc.integer({ min: -5000, max: 20_000 }), preemptible: fc.boolean() }).map((s) => slice(s.owner, NOW + s.offset, s.preemptible)),
+  fc.record({ owner: owners, offset: fc.integer({ min: -5000, max: 20_000 }) }).map((s) => slice(s.owner, NOW + s.offset)),
   { minLength: 1, maxLength: 30 },
 );
 const usages = fc.dictionary(owners, fc.integer({ min: 0, max: 5000 }));
@@ -46,29 +46,6 @@ describe('SliceScheduler.pick', () => {
     const scheduler = schedulerWith({ flood: 2000 });
     const queued = [...Array.from({ length: 16 }, (_, i) => slice('flood', NOW - 100 + i)), slice('quiet', NOW)];
     expect(queued[scheduler.pick(queued, NOW)].owner).toBe('quiet');
-  });
-});
-
-describe('SliceScheduler.victim', () => {
-  it('stops only a preemptible slice at least PREEMPT_SLACK_MS ahead, and the one furthest ahead', () => {
-    fc.assert(
-      fc.property(slices, (running) => {
-        const index = new SliceScheduler().victim(running, NOW);
-        const eligible = running.filter((s) => s.preemptible && s.deadline() - NOW >= PREEMPT_SLACK_MS);
-        if (eligible.length === 0) {
-          expect(index).toBe(-1);
-          return;
-        }
-        const chosen = running[index];
-        expect(eligible).toContain(chosen);
-        for (const other of eligible) expect(chosen.deadline()).toBeGreaterThanOrEqual(other.deadline());
-      }),
-      { numRuns: 500 },
-    );
-  });
-
-  it('a stopped slice is not due at once: the slack to stop one is more than the due window', () => {
-    expect(PREEMPT_SLACK_MS).toBeGreaterThan(DUE_MS);
   });
 });
 

@@ -11,21 +11,22 @@
  *   least engine time lately goes first, then the earliest deadline.
  * - Ahead slices share what is left: the owner that used the least engine
  *   time lately goes first, then its earliest deadline. The pool runs them
- *   on all workers but one, kept free for due work; a stream alone runs at
- *   a whole worker's speed.
- * - A due slice that finds every worker busy stops a running slice whose
- *   stream is at least `PREEMPT_SLACK_MS` ahead of its listener; that stream
- *   remakes the rest of its slice later (synthesis is deterministic).
+ *   on all workers but one, kept free for due work (so a new request never
+ *   waits behind a flood of work that is not needed yet); a stream alone
+ *   runs at a whole worker's speed.
  *
  * Engine time is charged to the owner of every slice however it ends
  * (finished, stopped or failed), and forgotten with a half-life of
  * `USAGE_HALF_LIFE_MS`.
  */
 
-/** A slice is due when its stream's listener runs dry within this many ms. */
-export const DUE_MS = 1500;
-/** A running slice may be stopped for a due one when its stream is this far ahead of its listener. */
-export const PREEMPT_SLACK_MS = 3000;
+/**
+ * A slice is due when its stream's listener runs dry within this many ms:
+ * long enough that the work many streams started together need next is
+ * begun in time on every worker, short enough that a stream read far ahead
+ * (a flood) is not due.
+ */
+export const DUE_MS = 4000;
 /** Engine time an owner used counts half after this long. */
 export const USAGE_HALF_LIFE_MS = 10_000;
 
@@ -35,8 +36,6 @@ export interface Schedulable {
   owner: string;
   /** When the stream's listener runs out of audio, on the `performance.now()` clock. */
   deadline(): number;
-  /** Whether the slice can be stopped and remade later. */
-  preemptible: boolean;
 }
 
 interface Usage {
@@ -79,25 +78,6 @@ export class SliceScheduler {
   /** Whether a slice is due now. */
   isDue(slice: Schedulable, now: number): boolean {
     return slice.deadline() - now <= DUE_MS;
-  }
-
-  /**
-   * The index of the running slice to stop so a due slice can run: the
-   * preemptible one furthest ahead of its listener, if it is at least
-   * `PREEMPT_SLACK_MS` ahead; -1 when none may be stopped.
-   */
-  victim(running: readonly Schedulable[], now: number): number {
-    let best = -1;
-    let bestSlack = PREEMPT_SLACK_MS;
-    for (let i = 0; i < running.length; i++) {
-      if (!running[i].preemptible) continue;
-      const slack = running[i].deadline() - now;
-      if (slack >= bestSlack) {
-        best = i;
-        bestSlack = slack;
-      }
-    }
-    return best;
   }
 
   #forgetIdle(now: number): void {
