@@ -65,7 +65,7 @@ export { sentences, splitSentences, type SentencesOptions } from './text/sentenc
 export { collect, type CollectOptions, type Collected } from './sinks/collect.js';
 
 // PCM and DSP without streams (AudioWorklet-ready)
-export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from './pcm/pcm.js';
+export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk, type WordMark } from './pcm/pcm.js';
 export { pcmChecker, type PcmShape } from './pcm/pcm-check.js';
 export { mixChannels } from './pcm/mix-channels.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';

@@ -5,6 +5,31 @@
 export interface PcmChunk {
   sampleRate: number;
   channels: Float32Array[];
+  /**
+   * Words that start in this chunk, each on the sample where it starts, in
+   * order. Every stage that changes time (resample, frames, mix, prebuffer,
+   * fade …) keeps each mark on its sample, whatever the chunking.
+   */
+  marks?: readonly WordMark[];
+}
+
+/**
+ * A word of the spoken text, placed on the sample (frame) of its chunk where
+ * it starts. `text.slice(charStart, charEnd)` of the request's text is the
+ * word as written (UTF-16 offsets), so captions and heard text are in the
+ * writer's own words.
+ */
+export interface WordMark {
+  /** The frame in its chunk where the word's first sample is: 0 ≤ frame < frames. */
+  frame: number;
+  /** How long the word lasts, in seconds (it may end in a later chunk). */
+  duration: number;
+  /** The word as written. */
+  text: string;
+  /** UTF-16 offset of the word's first character in the request's text. */
+  charStart: number;
+  /** UTF-16 offset just after the word's last character. */
+  charEnd: number;
 }
 
 /** Samples per channel in a chunk. */
