@@ -35,6 +35,13 @@ export interface RunEventMap {
    * stream, and the bytes after this event are a new stream from its first byte.
    */
   restart: { offset: number; reason: string };
+  /**
+   * A sink began playing a word (its first sample reached the speaker, or the
+   * file): the word as written, its UTF-16 offsets in the spoken text
+   * (`speak`: the whole answer), `index` counting words from 0, `atMs` its
+   * start in the audio played so far and `durationMs` how long it lasts.
+   */
+  word: { index: number; text: string; charStart: number; charEnd: number; atMs: number; durationMs: number };
   /** `speak` began giving the audio of a sentence (index counts from 0). */
   sentence: { index: number; text: string };
   /** Something went wrong and was handled (e.g. a corrupt MP3 frame skipped; code `listener`: an event listener threw). */

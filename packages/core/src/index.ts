@@ -60,6 +60,7 @@ export { fade, type FadeControl, type FadeOptions, type FadeStage } from './stag
 export { meter, type MeterOptions } from './stages/meter.js';
 export { speak, type SpeakOptions } from './stages/speak.js';
 export { sentences, splitSentences, type SentencesOptions } from './text/sentences.js';
+export { NOTHING_HEARD, WordTimeline, type Heard, type WordEvent } from './text/heard.js';
 
 // Sinks
 export { collect, type CollectOptions, type Collected } from './sinks/collect.js';

@@ -30,6 +30,12 @@ export interface WordMark {
   charStart: number;
   /** UTF-16 offset just after the word's last character. */
   charEnd: number;
+  /**
+   * The text the offsets index, as far as it was known when the mark was
+   * made (`speak`: the answer so far), when the stage that made the mark has
+   * it. Sinks use it to report the heard text as a prefix of it.
+   */
+  written?: string;
 }
 
 /** Samples per channel in a chunk. */
