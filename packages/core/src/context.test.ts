@@ -69,6 +69,22 @@ describe('createContext', () => {
     expect(reasons).toEqual(['why', 'why']);
   });
 
+  it('onDeclare hears each declared format until the scope finishes, through a child that shares its parent\'s declared format too', () => {
+    const scope = createContext({ signal: new AbortController().signal });
+    const heard: string[] = [];
+    const decoder = scope.for('decode');
+    decoder.onDeclare((format) => heard.push(String(format.container)));
+    const wrapper = scope.for('reconnect');
+    const inner = createContext({ signal: new AbortController().signal, parent: wrapper, shareDeclared: true }).for('ttsSource');
+    inner.declare({ kind: 'bytes', container: 'opus' });
+    expect(decoder.declared).toEqual({ kind: 'bytes', container: 'opus' });
+    scope.for('source').declare({ kind: 'bytes', container: 'mp3' });
+    expect(heard).toEqual(['opus', 'mp3']);
+    scope.finish();
+    scope.for('source').declare({ kind: 'bytes', container: 'flac' });
+    expect(heard).toEqual(['opus', 'mp3']);
+  });
+
   it('a child keeps its own signal and cleanups, and gives its events, milestones and counters to its parent (except what it keeps)', () => {
     const events: RunEvent[] = [];
     const root = createContext({ signal: new AbortController().signal, onEvent: (e) => events.push(e) });

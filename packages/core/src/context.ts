@@ -60,6 +60,7 @@ export function createContext(options: ContextOptions): ContextScope {
   const keep = new Set<string>(options.keep ?? []);
   const cleanups = new Set<() => void>();
   let declared = options.declared;
+  const declareListeners = new Set<(format: Format) => void>();
   let finished = false;
 
   const now = parent ? () => parent.now() : () => performance.now() - origin;
@@ -122,8 +123,14 @@ export function createContext(options: ContextOptions): ContextScope {
           else metrics[counter] += amount;
         },
         declare(format) {
-          if (options.shareDeclared && parent) parent.declare(format);
-          else declared = format;
+          if (options.shareDeclared && parent) return parent.declare(format);
+          declared = format;
+          for (const listener of [...declareListeners]) run(() => listener(format));
+        },
+        onDeclare(listener) {
+          if (options.shareDeclared && parent) return parent.onDeclare(listener);
+          declareListeners.add(listener);
+          register(() => declareListeners.delete(listener));
         },
         get declared() {
           return options.shareDeclared && parent ? parent.declared : declared;

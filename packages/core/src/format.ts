@@ -1,8 +1,12 @@
 /** The three things that flow through voxpipe. */
 export type Kind = 'bytes' | 'pcm' | 'text';
 
-/** Byte containers voxpipe knows by name. `pcm` is raw interleaved samples. */
-export type Container = 'mp3' | 'wav' | 'pcm' | 'mulaw' | 'alaw';
+/**
+ * Byte containers voxpipe knows by name. `pcm` is raw interleaved samples;
+ * `opus` and `vorbis` are those codecs in Ogg; `flac` is native or Ogg FLAC;
+ * `ogg` is Ogg whose codec its first page tells.
+ */
+export type Container = 'mp3' | 'wav' | 'pcm' | 'mulaw' | 'alaw' | 'opus' | 'vorbis' | 'flac' | 'ogg';
 
 /** Raw sample encodings of `pcm` bytes. */
 export type SampleEncoding = 's16le' | 'f32le';

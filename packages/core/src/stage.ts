@@ -32,6 +32,12 @@ export interface StageContext {
    */
   declare(format: Format): void;
   readonly declared: Format | undefined;
+  /**
+   * Calls `listener` each time a source declares a format from now on (a
+   * decoder starts loading what the Content-Type names before the first
+   * byte); the listener is removed when the run ends.
+   */
+  onDeclare(listener: (format: Format) => void): void;
   /** Runs `cleanup` once when the run ends, however it ends (completed, aborted, failed). */
   defer(cleanup: () => void): void;
   /** Calls `listener` once if the run is aborted (at once, in a microtask, if it already was); the listener is removed when the run ends. */

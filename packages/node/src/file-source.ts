@@ -26,9 +26,13 @@ const CONTAINERS: Record<string, Container> = {
   '.ulaw': 'mulaw',
   '.mulaw': 'mulaw',
   '.alaw': 'alaw',
+  '.opus': 'opus',
+  '.ogg': 'ogg',
+  '.oga': 'ogg',
+  '.flac': 'flac',
 };
 
-/** The format a file's extension declares: `.mp3`, `.wav`, `.raw`/`.pcm`, `.ulaw`, `.alaw`; plain bytes otherwise. */
+/** The format a file's extension declares: `.mp3`, `.wav`, `.raw`/`.pcm`, `.ulaw`, `.alaw`, `.opus`, `.ogg`/`.oga`, `.flac`; plain bytes otherwise. */
 export function formatFromPath(path: string): Format {
   const container = CONTAINERS[extname(path).toLowerCase()];
   return container ? { kind: 'bytes', container } : { kind: 'bytes' };

@@ -12,6 +12,15 @@ describe('formatFromHeaders', () => {
     expect(of({ 'content-type': 'audio/PCMA; rate=8000' })).toEqual({ kind: 'bytes', container: 'alaw', sampleRate: 8000 });
   });
 
+  it('reads Ogg by its codecs parameter, Opus and FLAC by their own types, and leaves an Ogg of no named codec to its first page', () => {
+    expect(of({ 'content-type': 'audio/ogg; codecs=opus' })).toEqual({ kind: 'bytes', container: 'opus' });
+    expect(of({ 'content-type': 'audio/ogg;codecs="Vorbis"' })).toEqual({ kind: 'bytes', container: 'vorbis' });
+    expect(of({ 'content-type': 'audio/ogg; codecs=flac' })).toEqual({ kind: 'bytes', container: 'flac' });
+    expect(of({ 'content-type': 'audio/opus' })).toEqual({ kind: 'bytes', container: 'opus' });
+    for (const type of ['audio/flac', 'audio/x-flac']) expect(of({ 'content-type': type })).toEqual({ kind: 'bytes', container: 'flac' });
+    for (const type of ['audio/ogg', 'application/ogg', 'audio/ogg; codecs=speex']) expect(of({ 'content-type': type })).toEqual({ kind: 'bytes', container: 'ogg' });
+  });
+
   it('reads raw PCM as s16le with rate and channels from the parameters, else from X- headers', () => {
     expect(of({ 'content-type': 'audio/L16; rate=24000; channels=1' })).toEqual({ kind: 'bytes', container: 'pcm', encoding: 's16le', sampleRate: 24000, channels: 1 });
     expect(of({ 'content-type': 'audio/pcm;Rate="16000"', 'x-channels': '2' })).toEqual({ kind: 'bytes', container: 'pcm', encoding: 's16le', sampleRate: 16000, channels: 2 });

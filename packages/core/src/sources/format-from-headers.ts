@@ -17,7 +17,16 @@ const CONTAINERS: Readonly<Record<string, Container>> = {
   'audio/basic': 'mulaw',
   'audio/pcmu': 'mulaw',
   'audio/pcma': 'alaw',
+  'audio/opus': 'opus',
+  'audio/ogg': 'ogg',
+  'application/ogg': 'ogg',
+  'audio/vorbis': 'vorbis',
+  'audio/flac': 'flac',
+  'audio/x-flac': 'flac',
 };
+
+/** What an Ogg type's `codecs=` parameter names. */
+const OGG_CODECS: Readonly<Record<string, Container>> = { opus: 'opus', vorbis: 'vorbis', flac: 'flac' };
 
 /** Containers whose bytes carry no header of their own, so rate and channels can only come from HTTP headers. */
 const RAW: ReadonlySet<Container> = new Set(['pcm', 'mulaw', 'alaw']);
@@ -26,7 +35,9 @@ const RAW: ReadonlySet<Container> = new Set(['pcm', 'mulaw', 'alaw']);
  * What a response's headers say about its audio, as a bytes `Format`.
  * `Content-Type` gives the container (audio/mpeg → mp3, audio/wav, audio/x-wav,
  * audio/wave → wav, audio/pcm and audio/L16 → pcm s16le, audio/basic and
- * audio/PCMU → mulaw, audio/PCMA → alaw). For raw containers the rate and
+ * audio/PCMU → mulaw, audio/PCMA → alaw, audio/opus → opus (Ogg Opus), audio/flac and
+ * audio/x-flac → flac, audio/ogg → opus, vorbis or flac as its `codecs=` parameter says,
+ * else ogg: the first page tells). For raw containers the rate and
  * channels come from the type's `rate=` / `channels=` parameters, else from
  * `X-Sample-Rate` / `X-Channels`. Anything else is left unknown.
  * (RFC 2586 makes audio/L16 big-endian; it is read as s16le here, the byte
@@ -51,8 +62,9 @@ export function formatFromHeaders(headers: HeadersLike): Format {
     if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
   }
   const format: Format = { kind: 'bytes' };
-  const container = CONTAINERS[type.trim().toLowerCase()];
+  let container = CONTAINERS[type.trim().toLowerCase()];
   if (!container) return format;
+  if (container === 'ogg') container = OGG_CODECS[(params.get('codecs') ?? '').toLowerCase()] ?? 'ogg';
   format.container = container;
   if (!RAW.has(container)) return format;
   if (container === 'pcm') format.encoding = 's16le';

@@ -7,7 +7,7 @@ import { channelsSchema, sampleRateSchema } from '../options.js';
  */
 export const formatSchema = v.strictObject({
   kind: v.picklist(['bytes', 'pcm', 'text']),
-  container: v.optional(v.picklist(['mp3', 'wav', 'pcm', 'mulaw', 'alaw'])),
+  container: v.optional(v.picklist(['mp3', 'wav', 'pcm', 'mulaw', 'alaw', 'opus', 'vorbis', 'flac', 'ogg'])),
   encoding: v.optional(v.picklist(['s16le', 'f32le'])),
   sampleRate: v.optional(sampleRateSchema),
   channels: v.optional(channelsSchema),
