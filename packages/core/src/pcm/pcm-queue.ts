@@ -1,12 +1,20 @@
+import type { PcmChunk, WordMark } from './pcm.js';
+
 /**
  * A first-in first-out store of planar float32 audio: push chunks on the
  * back, take whole runs of frames off the front. Storage grows to the most
- * it ever held and is reused. Internal to the stages (frames, fade).
+ * it ever held and is reused. Marks pushed with the frames come off with
+ * their frames, on the same sample (`takeChunk`). Internal to the stages
+ * (frames, fade).
  */
 export class PcmQueue {
   #channels: Float32Array[];
   #start = 0;
   #end = 0;
+  /** Marks held, each with its frame counted from the first frame ever pushed. */
+  #marks: WordMark[] = [];
+  /** Frames ever taken off the front (or forgotten): the stream position of the first frame held. */
+  #taken = 0;
 
   constructor(readonly channelCount: number, capacity = 1024) {
     this.#channels = Array.from({ length: channelCount }, () => new Float32Array(Math.max(1, capacity)));
@@ -17,26 +25,57 @@ export class PcmQueue {
     return this.#end - this.#start;
   }
 
-  push(channels: readonly Float32Array[], from = 0, to = channels[0]?.length ?? 0): void {
+  /** Pushes frames `from` … `to` of `channels`, and the marks among `marks` (frames counted in `channels`) that sit on them. */
+  push(channels: readonly Float32Array[], from = 0, to = channels[0]?.length ?? 0, marks?: readonly WordMark[]): void {
     const n = to - from;
     if (n <= 0) return;
+    if (marks) {
+      const at = this.#taken + this.length - from;
+      for (const mark of marks) if (mark.frame >= from && mark.frame < to) this.#marks.push({ ...mark, frame: at + mark.frame });
+    }
     if (this.#end + n > this.#channels[0].length) this.#makeRoom(n);
     for (let c = 0; c < this.channelCount; c++) this.#channels[c].set(channels[c].subarray(from, to), this.#end);
     this.#end += n;
   }
 
-  /** Removes the first `n` frames (at most `length`) and returns them as fresh arrays. */
+  /** Removes the first `n` frames (at most `length`) and returns them as fresh arrays; their marks are forgotten (see `takeChunk`). */
   take(n: number): Float32Array[] {
     const count = Math.min(n, this.length);
     const out = this.#channels.map((c) => c.slice(this.#start, this.#start + count));
     this.#start += count;
     if (this.#start === this.#end) this.#start = this.#end = 0;
+    this.#takeMarks(count);
     return out;
   }
 
-  /** Forgets everything held. */
+  /** Removes the first `n` frames (at most `length`) as a chunk at `sampleRate`, with the marks that sit on them. */
+  takeChunk(n: number, sampleRate: number): PcmChunk {
+    const count = Math.min(n, this.length);
+    const marks = this.#takeMarks(count);
+    const channels = this.#channels.map((c) => c.slice(this.#start, this.#start + count));
+    this.#start += count;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    const chunk: PcmChunk = { sampleRate, channels };
+    if (marks) chunk.marks = marks;
+    return chunk;
+  }
+
+  /** Forgets everything held, marks included. */
   clear(): void {
+    this.#taken += this.length;
     this.#start = this.#end = 0;
+    this.#marks.length = 0;
+  }
+
+  /** Takes the marks on the next `count` frames, numbered from the first of them; advances the position. */
+  #takeMarks(count: number): WordMark[] | undefined {
+    const first = this.#taken;
+    this.#taken += count;
+    if (this.#marks.length === 0) return undefined;
+    let i = 0;
+    while (i < this.#marks.length && this.#marks[i].frame < this.#taken) i++;
+    if (i === 0) return undefined;
+    return this.#marks.splice(0, i).map((mark) => ({ ...mark, frame: mark.frame - first }));
   }
 
   #makeRoom(n: number): void {

@@ -55,19 +55,47 @@ export function silence(sampleRate: number, channelCount: number, frames: number
   return { sampleRate, channels };
 }
 
-/** Joins chunks of one rate and channel count into one chunk. */
+/** Joins chunks of one rate and channel count into one chunk; each mark keeps its sample (its frame is moved by where its chunk starts). */
 export function concatPcm(chunks: readonly PcmChunk[], sampleRate?: number, channelCount?: number): PcmChunk {
   const rate = sampleRate ?? chunks[0]?.sampleRate ?? 24000;
   const count = channelCount ?? chunks[0]?.channels.length ?? 1;
   let total = 0;
   for (const chunk of chunks) total += pcmFrames(chunk);
   const out = silence(rate, count, total);
+  let marks: WordMark[] | undefined;
   let offset = 0;
   for (const chunk of chunks) {
     for (let c = 0; c < count; c++) out.channels[c].set(chunk.channels[c], offset);
+    if (chunk.marks && chunk.marks.length > 0) (marks ??= []).push(...shiftMarks(chunk.marks, offset));
     offset += pcmFrames(chunk);
   }
+  if (marks) out.marks = marks;
   return out;
+}
+
+/** The marks with their frames moved by `by` (a chunk's marks placed in a longer run of audio). */
+export function shiftMarks(marks: readonly WordMark[], by: number): WordMark[] {
+  return marks.map((mark) => ({ ...mark, frame: mark.frame + by }));
+}
+
+/**
+ * The marks on frames `from` ≤ frame < `to`, moved so that `from` is frame 0
+ * (the marks of a slice of a chunk); undefined when there are none.
+ */
+export function sliceMarks(marks: readonly WordMark[] | undefined, from: number, to: number): WordMark[] | undefined {
+  if (!marks) return undefined;
+  let out: WordMark[] | undefined;
+  for (const mark of marks) if (mark.frame >= from && mark.frame < to) (out ??= []).push(from === 0 ? mark : { ...mark, frame: mark.frame - from });
+  return out;
+}
+
+/**
+ * `chunk` with `marks` attached when there are any — the one way stages give
+ * a chunk they made from marked input, so unmarked chunks keep their shape.
+ */
+export function withMarks(chunk: PcmChunk, marks: readonly WordMark[] | undefined): PcmChunk {
+  if (marks && marks.length > 0) chunk.marks = marks;
+  return chunk;
 }
 
 /**

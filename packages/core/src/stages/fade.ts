@@ -49,6 +49,8 @@ export type FadeStage = TransformStage<PcmChunk, PcmChunk> & Controllable<FadeCo
  * crossfades between two signals; a fade to or from silence only needs a
  * continuous gain, and the linear ramp has the smallest largest step.)
  * Where fades overlap, the lower gain wins. The end fade holds back `outMs`.
+ * Word marks stay on their samples; after `fadeOut()` the marks of audio
+ * never given (past the fade's end) go with that audio.
  *
  * ```ts
  * const f = fade({ inMs: 5, outMs: 20 });
@@ -83,7 +85,8 @@ export function fade(options: FadeOptions = {}): FadeStage {
 
       /** Takes `n` frames off the queue, applies the fades, and gives them; `total` is the stream's length once known. */
       const give = (controller: TransformStreamDefaultController<PcmChunk>, n: number, total?: number) => {
-        const channels = queue!.take(n);
+        const chunk = queue!.takeChunk(n, rate);
+        const channels = chunk.channels;
         // Past the fade-in with no fade-out in sight, every gain is 1: nothing to do per sample.
         const steady = position >= nIn && stopAt === undefined && (total === undefined || !o.fadeEnd || nOut === 0);
         for (let i = 0; !steady && i < n; i++) {
@@ -94,7 +97,7 @@ export function fade(options: FadeOptions = {}): FadeStage {
           if (g < 1) for (const samples of channels) samples[i] *= g;
         }
         position += n;
-        controller.enqueue({ sampleRate: rate, channels });
+        controller.enqueue(chunk);
       };
 
       /** Gives what no longer needs holding back; ends the stream when a requested fade-out is complete. */
@@ -143,7 +146,7 @@ export function fade(options: FadeOptions = {}): FadeStage {
             queue = new PcmQueue(channelCount, hold + frames);
             if (stopAsked) stopAt = 0;
           }
-          queue.push(chunk.channels);
+          queue.push(chunk.channels, 0, frames, chunk.marks);
           release(controller);
         },
         flush(controller) {

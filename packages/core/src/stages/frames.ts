@@ -25,7 +25,7 @@ export type FramesOptions = v.InferInput<typeof schema>;
  * packets and AudioWorklet rings want (e.g. 20 ms). It holds back less than
  * one frame; at the end it gives the shorter tail, or pads it with silence
  * when `pad` is set. A length in `ms` is settled at the first chunk, when the
- * rate is known.
+ * rate is known. Word marks stay on their samples, in whichever frame those land.
  *
  * ```ts
  * pipeline(ttsSource({ baseUrl, text }), decode(), frames({ ms: 20, pad: true }), pcmEncode(), stdout());
@@ -51,20 +51,20 @@ export function frames(options: FramesOptions): TransformStage<PcmChunk, PcmChun
             size = o.samples ?? Math.max(1, Math.round(((o.ms ?? 0) * rate) / 1000));
             queue = new PcmQueue(shape.channelCount, 2 * size);
           }
-          queue.push(chunk.channels);
-          while (queue.length >= size) controller.enqueue({ sampleRate: rate, channels: queue.take(size) });
+          queue.push(chunk.channels, 0, shape.frames, chunk.marks);
+          while (queue.length >= size) controller.enqueue(queue.takeChunk(size, rate));
         },
         flush(controller) {
           if (!queue || queue.length === 0) return;
-          const tail = queue.take(queue.length);
-          const channels = o.pad
-            ? tail.map((samples) => {
-                const full = new Float32Array(size);
-                full.set(samples);
-                return full;
-              })
-            : tail;
-          controller.enqueue({ sampleRate: rate, channels });
+          const tail = queue.takeChunk(queue.length, rate);
+          if (o.pad) {
+            tail.channels = tail.channels.map((samples) => {
+              const full = new Float32Array(size);
+              full.set(samples);
+              return full;
+            });
+          }
+          controller.enqueue(tail);
         },
       };
     },

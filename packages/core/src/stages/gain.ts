@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm/pcm.js';
+import { withMarks, type PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({
@@ -16,6 +16,7 @@ export type GainOptions = v.InferInput<typeof schema>;
 /**
  * Scales PCM by a fixed gain. Use it to set a voice's level before mixing or
  * playback. Samples are not clipped (float PCM has headroom); `pcmEncode` clips.
+ * Word marks pass on with their chunk.
  *
  * ```ts
  * pipeline(source, decode(), gain({ db: -6 }), speaker());
@@ -36,7 +37,7 @@ export function gain(options: GainOptions = {}): TransformStage<PcmChunk, PcmChu
           for (let i = 0; i < samples.length; i++) out[i] = samples[i] * factor;
           return out;
         });
-        controller.enqueue({ sampleRate: chunk.sampleRate, channels });
+        controller.enqueue(withMarks({ sampleRate: chunk.sampleRate, channels }, chunk.marks));
       },
     }),
   });

@@ -25,7 +25,7 @@ function toDb(meanSquare: number, peak: number): { rmsDb: number; peakDb: number
  * leading silence, reaches this point — the latency users hear), followed by
  * a `level` event with that chunk's levels. With `every`, it also reports
  * RMS and peak dBFS for each `every` ms of audio. Chunks are given on as the
- * very same objects.
+ * very same objects (word marks included).
  *
  * ```ts
  * const run = pipeline(ttsSource({ baseUrl, text }), decode(), meter({ thresholdDb: -45 }), speaker());

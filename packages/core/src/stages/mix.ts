@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { channelsSchema, parseOptions } from '../options.js';
-import type { PcmChunk } from '../pcm/pcm.js';
+import { withMarks, type PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 import { mixChannels } from '../pcm/mix-channels.js';
@@ -23,6 +23,7 @@ export type MixOptions = v.InferInput<typeof schema>;
  * - M > N (down-mix): output k is the average of the inputs j with
  *   j mod N = k — N = 1 averages them all ((L + R) / 2), 4 to stereo is
  *   ((c0 + c2) / 2, (c1 + c3) / 2). Averaging never raises the level, so it never clips.
+ * Word marks pass on with their chunk (time is not changed).
  *
  * ```ts
  * pipeline(ttsSource({ baseUrl, text }), decode(), mix({ channels: 2 }), speaker());
@@ -41,7 +42,7 @@ export function mix(options: MixOptions): TransformStage<PcmChunk, PcmChunk> {
         transform(chunk, controller) {
           const { sampleRate, channelCount, frames } = check(chunk);
           if (frames === 0) return;
-          controller.enqueue({ sampleRate, channels: mixChannels(chunk.channels, count) });
+          controller.enqueue(withMarks({ sampleRate, channels: mixChannels(chunk.channels, count) }, chunk.marks));
         },
       };
     },

@@ -22,6 +22,7 @@ const BYTES: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };
  * the nearest integer (ties upwards) and clipped to 32767, so +1.0 becomes
  * 32767, −1.0 becomes −32768 and `pcmEncode(pcmDecode(b))` gives back any
  * s16le bytes exactly. NaN becomes 0. f32 keeps samples as they are.
+ * Word marks are dropped: bytes carry none (read them before this stage).
  *
  * ```ts
  * pipeline(tone({ ms: 500 }), pcmEncode({ encoding: 's16le' }), stdout());

@@ -42,7 +42,8 @@ const DEFAULT_CHUNKS = 3;
  * `underrun` (and the `underruns` counter) when the consumer wants audio
  * that has not arrived. With `rebuffer`, an underrun makes it hold again.
  * Behind a stalled consumer it holds at most its threshold (or `maxMs`, if
- * larger) and then pushes back. Chunks pass through untouched.
+ * larger) and then pushes back. Chunks pass through untouched (word marks
+ * included).
  *
  * ```ts
  * pipeline(ttsSource({ baseUrl, text }), decode(), prebuffer({ ms: 250, rebuffer: true }), speaker());

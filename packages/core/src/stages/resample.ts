@@ -3,7 +3,7 @@ import { createResampler, MAX_RATE, MIN_RATE, type Resampler } from '../dsp/resa
 import { toVoxpipeError, VoxpipeError } from '../errors.js';
 import { anyPcm } from '../format.js';
 import { parseOptions, sampleRateSchema } from '../options.js';
-import type { PcmChunk } from '../pcm/pcm.js';
+import type { PcmChunk, WordMark } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({
@@ -26,6 +26,11 @@ export type ResampleOptions = v.InferInput<typeof schema>;
  * 44.1 kHz MP3 into a 24 kHz voice pipeline or 24 kHz TTS into a 48 kHz AudioContext.
  * The same rate passes through unchanged; `createResampler` is the stream-free core.
  *
+ * A word mark on input frame p (time p / from) lands on output frame
+ * ceil(p × rate / from) — the first output sample at or after the mark's
+ * time — or on the last output frame when that is past the end; whatever
+ * the chunking, it lands on the same sample.
+ *
  * ```ts
  * pipeline(ttsSource(opts), decode(), resample({ rate: 48000 }), speaker());
  * ```
@@ -39,6 +44,29 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
     spec: { stage: 'resample', options: { ...o } },
     transformer: (ctx) => {
       let resampler: Resampler | undefined;
+      /** Input frames taken and output frames given so far. */
+      let taken = 0;
+      let given = 0;
+      /** Marks waiting for their output frame to be made, each on its output frame counted from the stream's start. */
+      const waiting: WordMark[] = [];
+      /** The marks whose output frames are among the next `frames` given (every mark left when `last`), numbered in that chunk. */
+      const land = (frames: number, last: boolean): WordMark[] | undefined => {
+        let n = 0;
+        while (n < waiting.length && (last || waiting[n].frame < given + frames)) n++;
+        if (n === 0) return undefined;
+        return waiting.splice(0, n).map((mark) => ({ ...mark, frame: Math.min(frames - 1, Math.max(0, mark.frame - given)) }));
+      };
+      const give = (channels: Float32Array[], controller: TransformStreamDefaultController<PcmChunk>, last: boolean) => {
+        const frames = channels[0].length;
+        if (frames === 0) return;
+        const out: PcmChunk = { sampleRate: o.rate, channels };
+        if (waiting.length > 0) {
+          const marks = land(frames, last);
+          if (marks) out.marks = marks;
+        }
+        given += frames;
+        controller.enqueue(out);
+      };
       return {
         start(controller) {
           // An aborted run errors the stream, which also frees a write stalled behind a reader that stopped reading.
@@ -59,13 +87,20 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
               { stage: 'resample' },
             );
           }
-          const channels = resampler.process(chunk.channels);
-          if (channels[0].length > 0) controller.enqueue({ sampleRate: o.rate, channels });
+          if (chunk.marks) {
+            // ceil(p × to / from) in integers: exact for any stream shorter than a day at 384 kHz.
+            for (const mark of chunk.marks) waiting.push({ ...mark, frame: Math.floor(((taken + mark.frame) * o.rate + rate - 1) / rate) });
+          }
+          taken += chunk.channels[0].length;
+          give(resampler.process(chunk.channels), controller, false);
         },
         flush(controller) {
           if (!resampler) return;
-          const channels = resampler.flush();
-          if (channels[0].length > 0) controller.enqueue({ sampleRate: o.rate, channels });
+          give(resampler.flush(), controller, true);
+          if (waiting.length > 0) {
+            // Only when the whole stream made no output (too short for one sample at the new rate): no sample to put them on.
+            ctx.emit('warning', { code: 'marks-dropped', message: `resample: ${waiting.length} word mark(s) had no output sample to land on` });
+          }
         },
       };
     },

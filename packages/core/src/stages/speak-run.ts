@@ -4,7 +4,7 @@ import { VoxpipeError, toVoxpipeError } from '../errors.js';
 import { anyPcm, text } from '../format.js';
 import { openSource } from '../open-source.js';
 import { mixChannels } from '../pcm/mix-channels.js';
-import { pcmFrames, pcmTimeStrategy, silence, type PcmChunk } from '../pcm/pcm.js';
+import { pcmFrames, pcmTimeStrategy, silence, withMarks, type PcmChunk } from '../pcm/pcm.js';
 import { assemble } from '../pipeline.js';
 import { transformStage, type SourceStage, type StageContext, type TransformStage, type TransformPair } from '../stage.js';
 import { ReadableStream } from '../streams.js';
@@ -194,5 +194,5 @@ export function speakingPair(
 /** The chunk as one channel (the mean of its channels). */
 function mono(chunk: PcmChunk): PcmChunk {
   if (chunk.channels.length === 0) throw new VoxpipeError('format', '"speak" got a PCM chunk with no channels', { stage: 'speak' });
-  return { sampleRate: chunk.sampleRate, channels: mixChannels(chunk.channels, 1) };
+  return withMarks({ sampleRate: chunk.sampleRate, channels: mixChannels(chunk.channels, 1) }, chunk.marks);
 }

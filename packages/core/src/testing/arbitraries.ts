@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { pcmFrames, type PcmChunk } from '../pcm/pcm.js';
+import { pcmFrames, sliceMarks, withMarks, type PcmChunk } from '../pcm/pcm.js';
 
 /** Cuts `bytes` at the given points (sorted, deduplicated) into consecutive pieces. */
 export function cutBytes(bytes: Uint8Array, points: readonly number[]): Uint8Array[] {
@@ -26,14 +26,14 @@ export function bytePartitions(bytes: Uint8Array): fc.Arbitrary<Uint8Array[]> {
   );
 }
 
-/** Cuts PCM at the given frame positions into consecutive chunks. */
+/** Cuts PCM at the given frame positions into consecutive chunks; each word mark goes with its sample. */
 export function cutPcm(pcm: PcmChunk, points: readonly number[]): PcmChunk[] {
   const n = pcmFrames(pcm);
   const cuts = [...new Set(points.map((p) => Math.max(0, Math.min(n, p))))].sort((a, b) => a - b);
   const out: PcmChunk[] = [];
   let start = 0;
   for (const cut of [...cuts, n]) {
-    if (cut > start) out.push({ sampleRate: pcm.sampleRate, channels: pcm.channels.map((c) => c.slice(start, cut)) });
+    if (cut > start) out.push(withMarks({ sampleRate: pcm.sampleRate, channels: pcm.channels.map((c) => c.slice(start, cut)) }, sliceMarks(pcm.marks, start, cut)));
     start = Math.max(start, cut);
   }
   return out;

@@ -9,3 +9,4 @@ export { acceptedAfterReads, failureOf } from './harness.js';
 export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort-properties.js';
 export { trackedStage, type TrackedLog } from './tracked-stage.js';
 export { endlessSource, type EndlessSource } from './endless-source.js';
+export { arbitraryMarkedPcm, landedMarks, marksLandAlike, runChain, type LandedMark } from './marks.js';
