@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatFromAccept } from '../packages/server/src/accept.js';
 import { createKeyStore } from '../packages/server/src/keys.js';
-import { Limiter } from '../packages/server/src/limiter.js';
+import { MemoryLimiter as Limiter } from '../packages/server/src/limiter.js';
 import { parseRange } from '../packages/server/src/range.js';
 
 describe('parseRange', () => {

@@ -60,7 +60,7 @@ export function memoryAuthThrottle(options: MemoryAuthThrottleOptions): AuthThro
   const { failures: limit, windowMs } = options;
   const now = options.now ?? (() => performance.now());
   const maxAddresses = options.maxAddresses ?? 50_000;
-  const log = rateLimited(options.logger, 1000, now);
+  const log = rateLimitedLog(options.logger, 1000, now);
   const entries = new Map<string, Entry>();
 
   const stale = (entry: Entry, t: number) => entry.blockedUntil <= t && t - entry.since >= windowMs;
@@ -107,7 +107,7 @@ export function memoryAuthThrottle(options: MemoryAuthThrottleOptions): AuthThro
 }
 
 /** A warn line at most every `everyMs`; lines in between are counted and the count told with the next one. */
-function rateLimited(logger: Logger, everyMs: number, now: () => number): (line: string) => void {
+export function rateLimitedLog(logger: Logger, everyMs: number, now: () => number): (line: string) => void {
   let last = -Infinity;
   let dropped = 0;
   return (line) => {

@@ -4,6 +4,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import { DEFAULT_ENGINE_MODULE } from './engine-loader.js';
 import { createKeyStore, keysFromEnv, readKeysFile, type KeyStore } from './keys.js';
 import { loggerFrom, type Logger } from './logger.js';
+import type { RedisOptions } from './redis-connection.js';
 import { serverLimits, type ServerLimits, type ServerLimitsInput } from './request-schema.js';
 
 export interface CorsOptions {
@@ -51,9 +52,23 @@ export interface ServerOptions {
   /** Failed-login throttling per client address; default: in this process, by `limits.authFailures` and `limits.authFailureWindowMs`. */
   authThrottle?: AuthThrottle;
   hooks?: ServerHooks;
+  /**
+   * Share the limits with every server on one Redis (`redis://host:6379`, or
+   * the options): each key's request rate and open streams, failed logins
+   * per address and revoked browser tokens count across all of them. Default
+   * `VOXPIPE_REDIS_URL`, else none: each server keeps its own, in memory.
+   */
+  redis?: string | RedisOptions;
 }
 
 const corsSchema = v.object({ origins: v.optional(v.union([v.literal('*'), v.array(v.pipe(v.string(), v.url()))]), '*') });
+const redisSchema = v.object({
+  url: v.pipe(v.string(), v.regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL')),
+  prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  leaseMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(300), v.maxValue(600_000))),
+  commandTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(60_000))),
+  whenDown: v.optional(v.picklist(['local', 'refuse'])),
+});
 const tokensSchema = v.object({ secret: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))) });
 
 /** The server's options checked, defaults filled in, keys gathered from every source. */
@@ -66,6 +81,8 @@ export interface ResolvedServerOptions {
   tokenSecret: string | undefined;
   /** The engine given, or the package to load. */
   engine: { given: Engine | Promise<Engine> } | { load: string };
+  /** The shared Redis, when limits are shared. */
+  redis: RedisOptions | undefined;
 }
 
 /**
@@ -86,7 +103,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const keys = createKeyStore([...(options.keys ?? []), ...keysFromEnv(env), ...(keysFile ? readKeysFile(keysFile) : [])]);
   const { secret } = parseOptions('server tokens', tokensSchema, { secret: options.tokens?.secret ?? env.VOXPIPE_TOKEN_SECRET });
   const engine = options.engine === undefined || options.engine === 'espeak' ? { load: engineModuleName(options.engineModule, env) } : { given: options.engine };
-  return { logger: loggerFrom(options.logger), limits, origins, keys, tokenSecret: secret, engine };
+  const redisGiven = options.redis ?? env.VOXPIPE_REDIS_URL;
+  const redis = redisGiven === undefined || redisGiven === '' ? undefined : parseOptions('server redis', redisSchema, typeof redisGiven === 'string' ? { url: redisGiven } : redisGiven);
+  return { logger: loggerFrom(options.logger), limits, origins, keys, tokenSecret: secret, engine, redis };
 }
 
 /** The engine package to load: the one named, else `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */

@@ -3,12 +3,15 @@ import { Hono } from 'hono';
 import type { AppEnv } from './app-env.js';
 import { memoryAuthThrottle } from './auth-throttle.js';
 import { engineHost } from './engine-host.js';
-import { Limiter } from './limiter.js';
+import { MemoryLimiter, type Limiter } from './limiter.js';
 import { bindHttp, httpTimeouts, type ListenOptions } from './listen.js';
 import { corsFor } from './middleware/cors.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { closeWhenBodyUnread } from './middleware/limits.js';
 import { openStreams } from './open-streams.js';
+import { redisAuthThrottle } from './redis-auth-throttle.js';
+import { connectRedis, type SharedRedis } from './redis-connection.js';
+import { redisLimiter } from './redis-limiter.js';
 import { metaRoutes } from './routes/meta.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ttsStreamRoutes } from './routes/tts-stream.js';
@@ -19,6 +22,7 @@ export type { CorsOptions, ServerHooks, ServerOptions } from './server-options.j
 export type { ListenOptions } from './listen.js';
 export type { Logger } from './logger.js';
 export type { AuthBlock, AuthThrottle } from './auth-throttle.js';
+export type { RedisOptions } from './redis-connection.js';
 
 export interface ListeningServer {
   url: string;
@@ -36,8 +40,16 @@ export interface VoxpipeServer {
   ready(): Promise<Engine>;
   /** Starts an HTTP server on Node (`@hono/node-server`). */
   listen(options?: ListenOptions): Promise<ListeningServer>;
-  /** Ends open streams, closes every listener and the engine the server started. */
-  close(): Promise<void>;
+  /**
+   * Ends open streams, closes every listener and the engine the server
+   * started. With `drainMs`, first drains: stops accepting connections,
+   * answers new work 503 (and `/readyz` 503), lets open streams finish for
+   * up to `drainMs`, and only then cuts the rest (their clients resume on
+   * another server with `Range`).
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
+  /** True from the start of `close()`: `/readyz` answers 503 so a balancer sends new work elsewhere. */
+  readonly draining: boolean;
   /** Streams open now. */
   readonly openStreams: number;
   /** Streams ended because the client read nothing for `limits.idleTimeoutMs`. */
@@ -59,23 +71,28 @@ export interface VoxpipeServer {
  * ```
  */
 export function createServer(options: ServerOptions = {}): VoxpipeServer {
-  const { logger, limits, origins, keys, tokenSecret, engine } = resolveServerOptions(options);
+  const { logger, limits, origins, keys, tokenSecret, engine, redis } = resolveServerOptions(options);
   const tokens = createTokenSigner(tokenSecret);
-  const limiter = new Limiter(limits);
-  const throttle = options.authThrottle ?? memoryAuthThrottle({ failures: limits.authFailures, windowMs: limits.authFailureWindowMs, logger });
+  const shared: SharedRedis | undefined = redis ? connectRedis(redis, logger) : undefined;
+  const limiter: Limiter = shared ? redisLimiter(shared, limits) : new MemoryLimiter(limits);
+  const throttleOptions = { failures: limits.authFailures, windowMs: limits.authFailureWindowMs, logger };
+  const throttle = options.authThrottle ?? (shared ? redisAuthThrottle(shared, throttleOptions) : memoryAuthThrottle(throttleOptions));
   const trustProxy = options.trustProxy === true;
   const engines = engineHost(engine);
   const streams = openStreams();
   const listeners = new Set<ListeningServer>();
+  const accepting = new Set<() => void>();
   let closed = false;
+  let draining = false;
+  let shutdown: Promise<void> | undefined;
 
   const app = new Hono<AppEnv>();
   app.use('*', closeWhenBodyUnread());
   app.use('*', corsFor(origins));
   app.onError(errorHandler(logger));
   app.notFound(notFound);
-  app.route('/', metaRoutes({ engines, openStreams: () => limiter.openStreams, demoPage: options.demoPage, logger }));
-  app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, throttle, trustProxy, closing: () => closed }));
+  app.route('/', metaRoutes({ engines, openStreams: () => limiter.openStreams, draining: () => draining, limits: () => limiter.store, demoPage: options.demoPage, logger }));
+  app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, throttle, trustProxy, closing: () => draining }));
   app.route('/', tokenRoutes({ keys, tokens, limiter, origins, throttle, trustProxy, bodyTimeoutMs: limits.bodyTimeoutMs }));
 
   const ready = async () => (await engines.ready()).engine;
@@ -89,6 +106,9 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
     },
     get idleCuts() {
       return streams.idleCuts;
+    },
+    get draining() {
+      return draining;
     },
     async listen(listenOptions = {}) {
       const started = await ready();
@@ -104,21 +124,38 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
             listeners.delete(listening);
             // Ends open streams: the adapter cancels each body, which stops its synthesis.
             await bound.close();
-            if (listeners.size === 0) await server.close();
+            if (listeners.size === 0 && !closed) await server.close();
           })();
           return closing;
         },
       };
       listeners.add(listening);
+      accepting.add(() => {
+        bound.http.close();
+        bound.http.closeIdleConnections();
+      });
       return listening;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all([...listeners].map((l) => l.close()));
-      await streams.endAll();
-      await engines.close();
+    close(closeOptions = {}) {
+      return (shutdown ??= shutDown(closeOptions.drainMs ?? 0));
     },
   };
+
+  async function shutDown(drainMs: number): Promise<void> {
+    draining = true;
+    if (drainMs > 0 && streams.size > 0) {
+      for (const stop of accepting) stop();
+      logger.info(`draining: ${streams.size} streams open; new work gets 503, open streams have ${drainMs / 1000} s to finish`);
+      const deadline = performance.now() + drainMs;
+      while (streams.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      if (streams.size > 0) logger.warn(`drain deadline: cutting ${streams.size} open streams (their clients resume elsewhere with Range)`);
+    }
+    closed = true;
+    await Promise.all([...listeners].map((l) => l.close()));
+    await streams.endAll();
+    await limiter.close?.();
+    await shared?.close();
+    await engines.close();
+  }
   return server;
 }

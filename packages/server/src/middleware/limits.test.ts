@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
-import { Limiter } from '../limiter.js';
+import { MemoryLimiter as Limiter } from '../limiter.js';
 import { errorHandler } from './errors.js';
 import { openUntilClosing, rateLimit, streamSlot } from './limits.js';
 

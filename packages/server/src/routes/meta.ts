@@ -12,6 +12,10 @@ export interface MetaRoutesDeps {
   engines: EngineHost;
   /** Streams open now, for /healthz. */
   openStreams(): number;
+  /** True while the server drains before it stops: /readyz answers 503. */
+  draining?(): boolean;
+  /** Where the limits are kept now (`memory`, `redis`, `local-fallback`), for /healthz. */
+  limits?(): string;
   /** `false` serves the plain listing at GET / instead of the browser player. */
   demoPage?: boolean;
   logger: Logger;
@@ -20,8 +24,9 @@ export interface MetaRoutesDeps {
 }
 
 /**
- * What the server says about itself: GET /healthz (503 while the engine
- * starts), /v1/models, /v1/voices (`?language=`), and at / the browser
+ * What the server says about itself: GET /healthz (liveness: 503 only while
+ * the engine starts), /readyz (readiness: 503 while starting and while
+ * draining before a shutdown, so a balancer sends new work elsewhere), /v1/models, /v1/voices (`?language=`), and at / the browser
  * player (its script at /demo.js), or the plain listing where the player was
  * not built or `demoPage` is `false`.
  *
@@ -51,7 +56,12 @@ export function metaRoutes(deps: MetaRoutesDeps): Hono<AppEnv> {
     .get('/healthz', (c) => {
       const ready = engines.current();
       if (!ready) return c.json({ ok: false, status: 'starting' }, 503);
-      return c.json({ ok: true, engine: ready.engine.name, sampleRate: OUTPUT_RATE, openStreams: deps.openStreams() });
+      return c.json({ ok: true, engine: ready.engine.name, sampleRate: OUTPUT_RATE, openStreams: deps.openStreams(), ...(deps.limits ? { limits: deps.limits() } : {}) });
+    })
+    .get('/readyz', (c) => {
+      if (deps.draining?.()) return c.json({ ready: false, status: 'draining' }, 503, { 'Retry-After': '5' });
+      if (!engines.current()) return c.json({ ready: false, status: 'starting' }, 503);
+      return c.json({ ready: true });
     })
     .get('/v1/models', (c) =>
       c.json({
