@@ -1,7 +1,7 @@
-import { VoxpipeError, anyBytes, parseOptions, pcmFrames, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
+import { VoxpipeError, anyBytes, markWords, parseOptions, pcmFrames, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
 import * as v from 'valibot';
 import { concatBytes, type InnerDecoder } from './inner-decoder.js';
-import { Mp3Decoder, warmMp3Decoders } from './mp3-decoder.js';
+import { isLoadedCodec, loadDecoder, preloadDecoder } from './load-decoder.js';
 import { RawDecoder } from './raw-decoder.js';
 import { sniffContainer } from './sniff.js';
 import { WavDecoder } from './wav-decoder.js';
@@ -23,13 +23,19 @@ const DEFAULT_RAW = { encoding: 's16le', sampleRate: 24000, channels: 1 } as con
 const HEADERLESS: ReadonlySet<Container | undefined> = new Set<Container | undefined>(['pcm', 'mulaw', 'alaw']);
 
 /**
- * Turns encoded audio bytes into PCM: MP3, WAV, raw PCM, µ-law or A-law. Use
- * it right after a source. The container comes from the format the source
- * declared (e.g. a response's Content-Type) or the pipeline's static format;
- * when neither says, the first bytes decide (ID3 or an MPEG frame → MP3,
- * RIFF/WAVE → WAV, anything else → raw PCM as `fallback` says, by default
- * s16le 24 kHz mono). Decode problems that can be skipped are `warning`
- * events; unusable input fails the run with a `decode` error.
+ * Turns encoded audio bytes into PCM: MP3, Ogg Opus, FLAC, Ogg Vorbis, WAV,
+ * raw PCM, µ-law or A-law. Use it right after a source. The container comes
+ * from the format the source declared (e.g. a response's Content-Type) or the
+ * pipeline's static format; when neither says, the first bytes decide (ID3 or
+ * an MPEG frame → MP3, `fLaC` → FLAC, an Ogg page → its codec, RIFF/WAVE →
+ * WAV, anything else → raw PCM as `fallback` says, by default s16le 24 kHz
+ * mono). The WASM decoders (MP3, Opus, FLAC, Vorbis) are imported the first
+ * time a run needs one, starting as soon as the source declares the format
+ * (before its first byte), so a page that plays only PCM loads none of them.
+ * Decode problems that can be skipped are `warning` events; unusable input
+ * fails the run with a `decode` error. Words the source learned
+ * (`ttsSource({ timestamps: true })`) come out as `marks` on the chunks, each
+ * on its first sample: frame round(start × rate) of the decoded stream.
  *
  * ```ts
  * pipeline(fromBytes(mp3), decode(), collect());
@@ -62,13 +68,17 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
       const warn = (message: string) => ctx.emit('warning', { code: 'decode', message });
 
       const open = async (format: Format, container: Container): Promise<InnerDecoder> => {
-        if (container === 'mp3') {
+        if (isLoadedCodec(container)) {
+          const module = await loadDecoder(container).catch((error: unknown) => {
+            throw new VoxpipeError('decode', `The ${container} decoder could not be loaded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+          });
           // A source that declared MP3 is trusted from its first frame; sniffed bytes were already confirmed by two headers.
-          const mp3 = new Mp3Decoder(warn, { channels: format.channels, declared: format.container === 'mp3' });
-          ctx.defer(() => mp3.free());
-          await mp3.ready;
-          return mp3;
+          const decoder = module.createDecoder(warn, { channels: format.channels, declared: format.container === container });
+          ctx.defer(() => decoder.free());
+          await decoder.ready;
+          return decoder;
         }
+        if (container === 'ogg') throw new VoxpipeError('decode', 'The Ogg stream holds a codec other than Opus, Vorbis or FLAC');
         if (container === 'wav') return new WavDecoder(warn);
         const g711 = container === 'mulaw' || container === 'alaw';
         const encoding = g711 ? container : (format.encoding ?? raw.encoding);
@@ -76,18 +86,30 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
         return new RawDecoder(warn, encoding, sampleRate, format.channels ?? raw.channels);
       };
 
+      /** Starts loading the decoder a format names, else (nothing named yet) the MP3 one, the likeliest. */
+      const preload = (format: Format | undefined) => {
+        const container = format?.container;
+        if (isLoadedCodec(container)) preloadDecoder(container).catch(() => {});
+        else if (container === undefined || container === 'ogg') preloadDecoder(container === 'ogg' ? 'opus' : 'mp3').catch(() => {});
+      };
+
+      /** Frames given so far: where the next chunk starts, for the run's word timings. */
+      let position = 0;
       const enqueue = (chunks: PcmChunk[], controller: TransformStreamDefaultController<PcmChunk>) => {
         for (const chunk of chunks) {
-          if (pcmFrames(chunk) === 0) continue;
+          const frames = pcmFrames(chunk);
+          if (frames === 0) continue;
           ctx.mark('first-audio');
-          controller.enqueue(chunk);
+          controller.enqueue(markWords(ctx, chunk, position));
+          position += frames;
         }
       };
 
       /** Picks the decoder once enough is known; returns the bytes to feed it, or undefined to wait. */
       const choose = async (bytes: Uint8Array, ended: boolean): Promise<Uint8Array | undefined> => {
         const format = effectiveFormat(ctx, input);
-        let container = format.container;
+        // An Ogg of no named codec: its first page tells.
+        let container: Container | undefined = format.container === 'ogg' ? undefined : format.container;
         const all = concatBytes(head, bytes);
         if (!container) {
           container = sniffContainer(all, ended);
@@ -95,6 +117,7 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
             head = all.slice();
             return undefined;
           }
+          if (format.container === 'ogg' && !isLoadedCodec(container)) container = 'ogg';
         }
         head = new Uint8Array(0);
         inner = await open(format, container);
@@ -103,15 +126,18 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
 
       return {
         start() {
-          // Maybe MP3: have a decoder ready by the time the first frame arrives.
-          if (input.container === undefined || input.container === 'mp3') warmMp3Decoders(1).catch(() => {});
+          // What assembly knows now; what the response says as soon as its headers arrive.
+          if (input.container !== undefined) preload(input);
+          ctx.onDeclare(() => {
+            if (!inner) preload(effectiveFormat(ctx, input));
+          });
         },
         async transform(bytes, controller) {
           try {
             if (bytes.byteLength === 0) return;
             let feed: Uint8Array | undefined = bytes;
             if (!inner) feed = await choose(bytes, false);
-            if (feed && inner) enqueue(inner.push(feed), controller);
+            if (feed && inner) enqueue(await inner.push(feed), controller);
           } catch (error) {
             inner?.free();
             throw asDecodeError(error, ctx);
@@ -122,9 +148,9 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
             if (!inner) {
               if (head.byteLength === 0) return;
               const feed = await choose(new Uint8Array(0), true);
-              if (feed && inner) enqueue((inner as InnerDecoder).push(feed), controller);
+              if (feed && inner) enqueue(await (inner as InnerDecoder).push(feed), controller);
             }
-            if (inner) enqueue(inner.end(), controller);
+            if (inner) enqueue(await inner.end(), controller);
           } catch (error) {
             inner?.free();
             throw asDecodeError(error, ctx);

@@ -1,5 +1,5 @@
 /**
- * MP3, WAV and G.711 decode/encode stages for voxpipe. This file is the package's table of contents.
+ * MP3, Opus, FLAC, Vorbis, WAV and G.711 decode stages and MP3, WAV and G.711 encode stages for voxpipe. This file is the package's table of contents.
  *
  * @module @voxpipe/codecs
  */
@@ -7,7 +7,8 @@
 export { decode, type DecodeOptions } from './decode.js';
 export { sniffContainer, type Sniffed } from './sniff.js';
 export { readMpegHeader, type MpegFrameHeader } from './mpeg-header.js';
-export { liveMp3Decoders, warmMp3Decoders } from './mp3-decoder.js';
+export { liveDecoders, liveMp3Decoders, type WasmCodec } from './live-decoders.js';
+export { preloadDecoder, warmMp3Decoders, type LoadedCodec } from './load-decoder.js';
 // encoding: PCM → bytes
 export { mp3Encode, warmMp3Encoders, type Mp3EncodeOptions } from './mp3-encode.js';
 export { wavEncode, wavHeader, patchWavSizes, WAV_HEADER_BYTES, type WavEncodeOptions, type WavHeaderOptions } from './wav-encode.js';

@@ -2,13 +2,15 @@ import type { PcmChunk } from '@voxpipe/core';
 
 /**
  * One container's decoder inside the `decode` stage: bytes in, planar PCM out,
- * whatever the chunking. Internal to the codecs package.
+ * whatever the chunking. Internal to the codecs package. The WASM decoders of
+ * Opus, FLAC and Vorbis answer with promises; the stage awaits each call
+ * before the next.
  */
 export interface InnerDecoder {
   /** Takes the next bytes; returns the PCM they completed (often none or one chunk). */
-  push(bytes: Uint8Array): PcmChunk[];
+  push(bytes: Uint8Array): PcmChunk[] | Promise<PcmChunk[]>;
   /** The input ended: returns what was held back. Throws a `decode` VoxpipeError when the input was unusable. */
-  end(): PcmChunk[];
+  end(): PcmChunk[] | Promise<PcmChunk[]>;
   /** Frees whatever the decoder holds (WASM memory). Safe to call more than once. */
   free(): void;
 }

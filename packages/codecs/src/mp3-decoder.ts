@@ -1,13 +1,10 @@
 import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
 import { MPEGDecoder } from 'mpg123-decoder';
 import { concatBytes, type InnerDecoder, type Warn } from './inner-decoder.js';
+import { countDecoder } from './live-decoders.js';
 import { id3v2Length, readMpegHeader, sameStream } from './mpeg-header.js';
 
-let live = 0;
-/** How many MP3 decoders streams hold right now (for leak tests; warm spares not counted). */
-export function liveMp3Decoders(): number {
-  return live;
-}
+export { liveMp3Decoders } from './live-decoders.js';
 
 /**
  * Ready, never-used decoders. Instantiating mpg123's WASM takes from under a
@@ -165,23 +162,23 @@ export class Mp3Decoder implements InnerDecoder {
     this.#finder = new StreamFinder(options.declared === true);
     const spare = spares.pop();
     if (spare) {
-      live++;
+      countDecoder('mp3', 1);
       this.#decoder = spare;
       this.ready = Promise.resolve();
       void refillSpares();
       return;
     }
     const decoder = new MPEGDecoder();
-    live++;
+    countDecoder('mp3', 1);
     this.ready = decoder.ready.then(
       () => {
         if (this.#freed) {
-          live--;
+          countDecoder('mp3', -1);
           decoder.free();
         } else this.#decoder = decoder;
       },
       (error: unknown) => {
-        live--;
+        countDecoder('mp3', -1);
         this.#freed = true;
         throw new VoxpipeError('decode', `The MP3 decoder failed to start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       },
@@ -218,7 +215,7 @@ export class Mp3Decoder implements InnerDecoder {
     const decoder = this.#decoder;
     this.#decoder = undefined;
     if (decoder) {
-      live--;
+      countDecoder('mp3', -1);
       decoder.free();
     }
     // not ready yet: `ready` frees it when it settles
@@ -387,3 +384,13 @@ function mean(channels: Float32Array[]): Float32Array {
 
 /** The bare WASM decoder this wraps (for benchmarks that compare against it). */
 export { MPEGDecoder };
+
+/** An MP3 decoder for the `decode` stage (its loader's common entry); `declared`: the source said MP3, so the first frame is trusted. */
+export function createDecoder(warn: Warn, options: { channels?: number; declared?: boolean } = {}): Mp3Decoder {
+  return new Mp3Decoder(warn, options);
+}
+
+/** Has a decoder started and ready before the first frame (`decode()` calls it when it may meet MP3). */
+export function prepare(): Promise<void> {
+  return warmMp3Decoders(1);
+}
