@@ -10,3 +10,4 @@ export { abortAtAnyPoint, runAbortedAtAnyPull, type AbortSubject } from './abort
 export { trackedStage, type TrackedLog } from './tracked-stage.js';
 export { endlessSource, type EndlessSource } from './endless-source.js';
 export { arbitraryMarkedPcm, landedMarks, marksLandAlike, runChain, type LandedMark } from './marks.js';
+export { spokenWords, type SpokenWords, type SpokenWordsOptions } from './spoken-words.js';
