@@ -1,7 +1,9 @@
 import { createContext, type ContextScope } from './context.js';
 import { VoxpipeError } from './errors.js';
 import { describeFormat, formatMismatch, type Format } from './format.js';
-import type { SourceStage, StageContext, StageSpec, TransformStage } from './stage.js';
+import { fuseTransformers } from './fuse.js';
+import type { SourceStage, StageContext, StageSpec, StageTransformer, TransformPair, TransformStage } from './stage.js';
+import { TransformStream } from './streams.js';
 
 /** The error for two stages that do not fit: it names both stages and both formats. */
 export function mismatchError(taker: { name: string; takes: Format }, giverName: string, given: Format): VoxpipeError {
@@ -35,10 +37,36 @@ function compositeSpec(kind: 'compose' | 'assemble', parts: readonly { spec?: St
 
 /** Runs `stages` one after another on `readable`, each with its own context from `scope`. */
 export function pipeStages(readable: ReadableStream<unknown>, formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): ReadableStream<unknown> {
-  stages.forEach((stage, i) => {
-    readable = readable.pipeThrough(stage.create(scope.for(stage.name, stage), formats[i]), { signal: scope.signal });
-  });
+  for (const pair of createStages(formats, stages, scope)) readable = readable.pipeThrough(pair, { signal: scope.signal });
   return readable;
+}
+
+/**
+ * The streams of one run of `stages` (formats[i] enters stages[i]), each
+ * stage with its own context from `scope`: two or more consecutive stages
+ * that have a `syncTransformer` share one TransformStream (fused); any
+ * other stage gets the stream its `create` makes.
+ */
+function createStages(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): TransformPair<unknown, unknown>[] {
+  const pairs: TransformPair<unknown, unknown>[] = [];
+  for (let i = 0; i < stages.length; ) {
+    let end = i;
+    while (end < stages.length && stages[end].syncTransformer) end++;
+    if (end - i >= 2) {
+      pairs.push(new TransformStream(fusedTransformer(formats.slice(i), stages.slice(i, end), scope)));
+      i = end;
+    } else {
+      const stage = stages[i];
+      pairs.push(stage.create(scope.for(stage.name, stage), formats[i]));
+      i++;
+    }
+  }
+  return pairs;
+}
+
+/** One transformer for synchronous `stages`, each made with its own context (formats[i] enters stages[i]). */
+function fusedTransformer(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): StageTransformer<unknown, unknown> {
+  return fuseTransformers(stages.map((stage, i) => ({ name: stage.name, transformer: stage.syncTransformer!(scope.for(stage.name, stage), formats[i]) })));
 }
 
 /** The scope for the stages a composite runs inside `ctx`'s run: they see the run's declared format, and end with it. */
@@ -64,20 +92,25 @@ export function compose<I = unknown, O = unknown>(...stages: TransformStage[]): 
   const [first] = stages;
   chainFormats(first.name, first.gives(first.takes), stages.slice(1));
   const gives = (input: Format) => stages.reduce((format, stage) => stage.gives(format), input);
-  return {
+  const formatsFrom = (input: Format) => [input, ...chainFormats(first.name, first.gives(input), stages.slice(1))];
+  const composite: TransformStage<I, O> = {
     role: 'transform',
     name: stages.map((stage) => stage.name).join('+'),
     takes: first.takes,
     gives,
     spec: compositeSpec('compose', stages),
     create(ctx, input) {
-      const scope = innerScope(ctx);
-      const head = first.create(scope.for(first.name, first), input);
-      const rest = stages.slice(1);
-      const formats = chainFormats(first.name, first.gives(input), rest);
-      return { writable: head.writable as WritableStream<I>, readable: pipeStages(head.readable, formats, rest, scope) as ReadableStream<O> };
+      const [head, ...rest] = createStages(formatsFrom(input), stages, innerScope(ctx));
+      let readable = head.readable;
+      for (const pair of rest) readable = readable.pipeThrough(pair, { signal: ctx.signal });
+      return { writable: head.writable as WritableStream<I>, readable: readable as ReadableStream<O> };
     },
   };
+  // all synchronous: the composite is too, so it fuses with its neighbours
+  if (stages.every((stage) => stage.syncTransformer)) {
+    return { ...composite, syncTransformer: (ctx, input) => fusedTransformer(formatsFrom(input), stages, innerScope(ctx)) as StageTransformer<I, O> };
+  }
+  return composite;
 }
 
 /**

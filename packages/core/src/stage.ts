@@ -1,6 +1,7 @@
 import type { RunEventMap, RunEventType } from './events.js';
 import type { Format } from './format.js';
 import type { Milestone } from './metrics.js';
+import type { WordTimestamps } from './pcm/word-timestamps.js';
 import { TransformStream } from './streams.js';
 
 /** A stage as data: its registry name and its options, JSON all the way down. */
@@ -32,6 +33,12 @@ export interface StageContext {
    */
   declare(format: Format): void;
   readonly declared: Format | undefined;
+  /**
+   * The words the source learned at run time (a timestamped TTS stream),
+   * timed from the start of its audio; the decoder puts them on their samples
+   * as `PcmChunk.marks`. Shared like `declared`.
+   */
+  readonly words: WordTimestamps;
   /**
    * Calls `listener` each time a source declares a format from now on (a
    * decoder starts loading what the Content-Type names before the first
@@ -89,6 +96,15 @@ export interface TransformStage<I = unknown, O = unknown> extends StageBase {
   gives(input: Format): Format;
   /** A fresh TransformStream (or any writable/readable pair) for one run. */
   create(ctx: StageContext, input: Format): TransformPair<I, O>;
+  /**
+   * Set by a stage whose work is synchronous: a fresh transformer for one
+   * run (the same one `create` wraps in its TransformStream) whose `start`,
+   * `transform` and `flush` return nothing and give their chunks through the
+   * controller before they return. Consecutive stages that have one run
+   * fused in one TransformStream (see `fuseTransformers`); a stage without it
+   * gets a stream of its own.
+   */
+  readonly syncTransformer?: (ctx: StageContext, input: Format) => StageTransformer<I, O>;
 }
 
 /** What a transform stage makes for one run: chunks go into `writable` and come out of `readable` (a TransformStream is one). */
@@ -143,7 +159,9 @@ export type AnyStage = SourceStage<any> | TransformStage<any, any> | SourceWrapp
 
 /**
  * Makes a transform stage from a transformer factory; the factory runs once
- * per run, so state lives in its closure.
+ * per run, so state lives in its closure. With `synchronous: true` (every
+ * call finishes its work before it returns and gives chunks only through the
+ * controller) pipelines may run it fused with its synchronous neighbours.
  *
  * ```ts
  * const invert = transformStage({ name: 'invert', takes: anyPcm, gives: (f) => f,
@@ -158,6 +176,8 @@ export function transformStage<I, O>(definition: {
   writableStrategy?: QueuingStrategy<I>;
   readableStrategy?: QueuingStrategy<O>;
   spec?: StageSpec;
+  /** Every transformer call is synchronous: no promise returned, no waiting (a fused chain holds no queue between stages, so this stage's strategies apply only when it runs alone). */
+  synchronous?: boolean;
 }): TransformStage<I, O> {
   return {
     role: 'transform',
@@ -168,5 +188,6 @@ export function transformStage<I, O>(definition: {
     create(ctx, input) {
       return new TransformStream<I, O>(definition.transformer(ctx, input), definition.writableStrategy, definition.readableStrategy);
     },
+    ...(definition.synchronous ? { syncTransformer: definition.transformer } : {}),
   };
 }

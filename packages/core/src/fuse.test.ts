@@ -1,0 +1,322 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compose } from './compose.js';
+import { VoxpipeError } from './errors.js';
+import { anyPcm } from './format.js';
+import { pipeline } from './pipeline.js';
+import { concatPcm, pcmFrames, type PcmChunk } from './pcm/pcm.js';
+import { collect } from './sinks/collect.js';
+import { fromIterable } from './sources/from-iterable.js';
+import { transformStage, type TransformStage } from './stage.js';
+import { abortAtAnyPoint, arbitraryPcm, endlessSource, failureOf, pcmPartitions, runAbortedAtAnyPull, runTransform, settleTurns, testContext } from './testing/index.js';
+
+// Synchronous stages that do what the real ones do to a chain: change every
+// sample, cut chunks anew, hold audio back until the end, end the stream
+// early, report events, fail.
+type Pcm = TransformStage<PcmChunk, PcmChunk>;
+
+const slice = (c: PcmChunk, from: number, to: number): PcmChunk => ({ sampleRate: c.sampleRate, channels: c.channels.map((s) => s.slice(from, to)) });
+
+/** Reports each chunk's length with its `id`, so each stage's events can be told apart. */
+function scale(factor: number, id = 0): Pcm {
+  return transformStage({
+    name: `scale`,
+    takes: anyPcm,
+    gives: (f) => f,
+    synchronous: true,
+    transformer: (ctx) => ({
+      transform(chunk: PcmChunk, out) {
+        ctx.emit('level', { rmsDb: pcmFrames(chunk), peakDb: id });
+        out.enqueue({ sampleRate: chunk.sampleRate, channels: chunk.channels.map((s) => s.map((x) => x * factor)) });
+      },
+    }),
+  });
+}
+
+/** Gives frames in blocks of `n`, the rest at the end. */
+function blocks(n: number): Pcm {
+  return transformStage({
+    name: 'blocks',
+    takes: anyPcm,
+    gives: (f) => f,
+    synchronous: true,
+    transformer: () => {
+      let held: PcmChunk | undefined;
+      return {
+        transform(chunk: PcmChunk, out) {
+          held = held ? concatPcm([held, chunk]) : chunk;
+          let at = 0;
+          for (; at + n <= pcmFrames(held); at += n) out.enqueue(slice(held, at, at + n));
+          held = slice(held, at, pcmFrames(held));
+        },
+        flush(out) {
+          if (held && pcmFrames(held) > 0) out.enqueue(held);
+        },
+      };
+    },
+  });
+}
+
+/** Holds the last `n` frames back until the stream ends (as a fade's end does). */
+function holdBack(n: number): Pcm {
+  return transformStage({
+    name: 'holdBack',
+    takes: anyPcm,
+    gives: (f) => f,
+    synchronous: true,
+    transformer: () => {
+      let held: PcmChunk | undefined;
+      return {
+        transform(chunk: PcmChunk, out) {
+          held = held ? concatPcm([held, chunk]) : chunk;
+          const frames = pcmFrames(held);
+          if (frames > n) {
+            out.enqueue(slice(held, 0, frames - n));
+            held = slice(held, frames - n, frames);
+          }
+        },
+        flush(out) {
+          if (held) out.enqueue(held);
+        },
+      };
+    },
+  });
+}
+
+/** Passes `n` frames, then closes its output (as a fade-out that is done). */
+function stopAfter(n: number): Pcm {
+  return transformStage({
+    name: 'stopAfter',
+    takes: anyPcm,
+    gives: (f) => f,
+    synchronous: true,
+    transformer: () => {
+      let passed = 0;
+      return {
+        transform(chunk: PcmChunk, out) {
+          const take = Math.min(pcmFrames(chunk), n - passed);
+          if (take > 0) out.enqueue(slice(chunk, 0, take));
+          passed += take;
+          if (passed >= n) out.terminate();
+        },
+      };
+    },
+  });
+}
+
+/** Fails on its chunk number `at`, naming itself. */
+function failAt(at: number): Pcm {
+  return transformStage({
+    name: 'failing',
+    takes: anyPcm,
+    gives: (f) => f,
+    synchronous: true,
+    transformer: () => {
+      let seen = 0;
+      return {
+        transform(chunk: PcmChunk, out) {
+          if (seen++ === at) throw new VoxpipeError('format', 'failing stage failed', { stage: 'failing' });
+          out.enqueue(chunk);
+        },
+      };
+    },
+  });
+}
+
+/** The same stage with its synchronous transformer hidden: it runs in a stream of its own. */
+const unfused = <I, O>(stage: TransformStage<I, O>): TransformStage<I, O> => ({ ...stage, syncTransformer: undefined });
+
+let ids = 0;
+const stageArb: fc.Arbitrary<() => Pcm> = fc.oneof(
+  fc.tuple(fc.double({ min: -2, max: 2, noNaN: true }), fc.constant(0)).map(([k]) => {
+    const id = ++ids;
+    return () => scale(k, id);
+  }),
+  fc.integer({ min: 1, max: 300 }).map((n) => () => blocks(n)),
+  fc.integer({ min: 0, max: 300 }).map((n) => () => holdBack(n)),
+  fc.integer({ min: 1, max: 900 }).map((n) => () => stopAfter(n)),
+);
+const chainArb = fc.array(stageArb, { minLength: 2, maxLength: 5 });
+const inputArb = arbitraryPcm({ maxFrames: 1000, maxChannels: 2 }).chain((pcm) => fc.tuple(fc.constant(pcm), pcmPartitions(pcm)));
+
+/** What each stage reported, stage by stage (fusion interleaves stages' events differently, never one stage's). */
+function eventsByStage(events: readonly { type: string; detail: unknown }[]): Map<number, number[]> {
+  const by = new Map<number, number[]>();
+  for (const e of events) {
+    if (e.type !== 'level') continue;
+    const { rmsDb, peakDb } = e.detail as { rmsDb: number; peakDb: number };
+    by.set(peakDb, [...(by.get(peakDb) ?? []), rmsDb]);
+  }
+  return by;
+}
+
+/**
+ * Each stage reported the same in both. Where a stage stops the stream early,
+ * the unfused stages before it may still work on chunks already on their way
+ * (whose output is thrown away) before the stop reaches them; fused, they
+ * stop at once: then each stage's fused events are the start of its unfused ones.
+ */
+function expectSameEvents(fused: Map<number, number[]>, plain: Map<number, number[]>, stopsEarly: boolean): void {
+  if (!stopsEarly) return void expect(fused).toEqual(plain);
+  for (const [id, list] of fused) expect(plain.get(id)!.slice(0, list.length)).toEqual(list);
+}
+const stopsEarly = (stages: readonly Pcm[]) => stages.some((stage) => stage.name === 'stopAfter');
+
+describe('fused synchronous stages', () => {
+  it('a chain of synchronous stages runs in one TransformStream', async () => {
+    const chain = compose(scale(0.5), blocks(10), holdBack(3));
+    expect(chain.syncTransformer).toBeTypeOf('function');
+    expect(compose(scale(0.5), unfused(blocks(10))).syncTransformer).toBeUndefined();
+    const ctx = testContext('chain');
+    const out = await runTransform(chain, [{ sampleRate: 8000, channels: [new Float32Array(25).fill(1)] }], anyPcm, ctx);
+    expect(out.map(pcmFrames)).toEqual([7, 10, 5, 3]); // blocks gives 10, 10 and, at the end, 5; holdBack keeps the last 3 until then
+    expect(out[0].channels[0][0]).toBe(0.5);
+  });
+
+  it('property: for any chain and any chunking, the fused chain gives exactly the unfused chain’s chunks, and each stage the same events', async () => {
+    await fc.assert(
+      fc.asyncProperty(chainArb, inputArb, async (makers, [, parts]) => {
+        const fusedCtx = testContext('chain');
+        const plainCtx = testContext('chain');
+        const stages = makers.map((make) => make());
+        const fused = await failureOf(compose(...stages), parts, anyPcm, fusedCtx);
+        const plain = await failureOf(compose(...makers.map((make) => unfused(make()))), parts, anyPcm, plainCtx);
+        // (Whether the writer then sees the stream closed by a stage that stopped early is a race in the unfused chain: not compared.)
+        expect(fused.output).toEqual(plain.output);
+        expectSameEvents(eventsByStage(fusedCtx.events), eventsByStage(plainCtx.events), stopsEarly(stages));
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('property: in a pipeline, fused and unfused runs end alike with the same audio, metrics and events per stage', async () => {
+    await fc.assert(
+      fc.asyncProperty(chainArb, inputArb, async (makers, [, parts]) => {
+        const runOf = async (fuse: boolean) => {
+          const stages = makers.map((make) => (fuse ? make() : unfused(make())));
+          const run = pipeline(fromIterable(parts, { format: anyPcm }), ...stages, collect());
+          const events: { type: string; detail: unknown }[] = [];
+          run.events.on('level', (e) => events.push(e));
+          const { outcome, value, metrics } = await run.done;
+          return { outcome, pcm: value?.pcm, audioMs: metrics.audioMs, events: eventsByStage(events), stopsEarly: stopsEarly(stages) };
+        };
+        const fused = await runOf(true);
+        const plain = await runOf(false);
+        expect({ ...fused, events: undefined }).toEqual({ ...plain, events: undefined });
+        expectSameEvents(fused.events, plain.events, fused.stopsEarly);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('property: an error names the stage that failed, fused as unfused', async () => {
+    await fc.assert(
+      fc.asyncProperty(chainArb, fc.nat({ max: 5 }), fc.integer({ min: 0, max: 6 }), inputArb, async (makers, where, at, [, parts]) => {
+        const failing = (fuse: boolean) => {
+          const stages = makers.map((make) => (fuse ? make() : unfused(make())));
+          stages.splice(Math.min(where, stages.length), 0, fuse ? failAt(at) : unfused(failAt(at)));
+          return pipeline(fromIterable(parts, { format: anyPcm }), ...stages, collect()).done.then(
+            (r) => ({ outcome: r.outcome, stage: undefined as string | undefined, code: undefined as string | undefined }),
+            (e: VoxpipeError) => ({ outcome: 'error', stage: e.stage, code: e.code }),
+          );
+        };
+        const [fused, plain] = [await failing(true), await failing(false)];
+        expect(fused).toEqual(plain);
+        if (fused.outcome === 'error') expect(fused).toMatchObject({ stage: 'failing', code: 'format' });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  const subject = {
+    stage: () => compose(scale(0.5), blocks(7), holdBack(5)) as TransformStage<PcmChunk, unknown>,
+    chunk: () => ({ sampleRate: 8000, channels: [new Float32Array(16).fill(0.25)] }),
+    format: anyPcm,
+  };
+  it('property: an abort at any point settles everything and leaves no cleanup (core’s abort property)', () => abortAtAnyPoint(subject));
+  it('property: a run aborted at any pull ends aborted and pulls nothing more (core’s abort property)', () => runAbortedAtAnyPull(subject));
+
+  it('property: aborting a run at any pull releases every fused stage’s timer and cleanup', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 20 }), async (count, abortAt) => {
+        const log = { opened: 0, released: 0 };
+        const tracked = (): Pcm =>
+          transformStage({
+            name: 'tracked',
+            takes: anyPcm,
+            gives: (f) => f,
+            synchronous: true,
+            transformer: (ctx) => {
+              log.opened++;
+              const timer = setInterval(() => {}, 1000);
+              ctx.defer(() => {
+                clearInterval(timer);
+                log.released++;
+              });
+              return { transform: (c: PcmChunk, out) => out.enqueue(c) };
+            },
+          });
+        const source = endlessSource(anyPcm, () => ({ sampleRate: 8000, channels: [new Float32Array(80)] }), (pull) => pull === abortAt && run.abort());
+        const run = pipeline(source, ...Array.from({ length: count }, tracked), collect());
+        const { outcome } = await run.done;
+        await settleTurns(2);
+        expect(outcome).toBe('aborted');
+        expect(log).toEqual({ opened: count, released: count });
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('a stage that reaches back upstream from an event (a listener stopping the stream) is not re-entered mid-chunk', async () => {
+    const order: string[] = [];
+    let stop: (() => void) | undefined;
+    const head = transformStage<PcmChunk, PcmChunk>({
+      name: 'head',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      transformer: () => ({
+        start(out) {
+          stop = () => {
+            out.enqueue({ sampleRate: 8000, channels: [new Float32Array(1).fill(9)] });
+            out.terminate();
+          };
+        },
+        transform(c, out) {
+          out.enqueue(c);
+        },
+      }),
+    });
+    const tail = transformStage<PcmChunk, PcmChunk>({
+      name: 'tail',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      transformer: () => ({
+        transform(c, out) {
+          order.push(`in ${c.channels[0][0]}`);
+          if (c.channels[0][0] === 1) stop!(); // reaches back into head while tail is busy
+          out.enqueue(c);
+          order.push(`out ${c.channels[0][0]}`);
+        },
+      }),
+    });
+    const chunk = (v: number): PcmChunk => ({ sampleRate: 8000, channels: [new Float32Array(2).fill(v)] });
+    const { outcome, value } = await pipeline(fromIterable([chunk(0), chunk(1), chunk(2)], { format: anyPcm }), head, tail, collect()).done;
+    expect(outcome).toBe('completed');
+    expect(order).toEqual(['in 0', 'out 0', 'in 1', 'out 1', 'in 9', 'out 9']);
+    expect(Array.from(value!.pcm!.channels[0])).toEqual([0, 0, 1, 1, 9]);
+  });
+
+  it('a transformer that declares itself synchronous but returns a promise fails the run with an internal error naming it', async () => {
+    const liar = transformStage<PcmChunk, PcmChunk>({
+      name: 'liar',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      transformer: () => ({ transform: async (c, out) => out.enqueue(c) }) as never,
+    });
+    const run = pipeline(fromIterable([{ sampleRate: 8000, channels: [new Float32Array(4)] }], { format: anyPcm }), scale(1), liar, collect());
+    await expect(run.done).rejects.toMatchObject({ code: 'internal', stage: 'liar' });
+  });
+});
