@@ -1,6 +1,7 @@
 import type { RunEvent, RunEventMap, RunEventType } from './events.js';
 import type { Format } from './format.js';
 import { emptyMetrics, MILESTONE_FIELD, type Milestone, type RunMetrics } from './metrics.js';
+import { WordTimestamps } from './pcm/word-timestamps.js';
 import type { Counter, EndOutcome, StageContext } from './stage.js';
 
 /** What a context scope is made from. A scope with a `parent` runs inside that stage; one without is a root. */
@@ -15,7 +16,7 @@ export interface ContextOptions {
   metrics?: RunMetrics;
   /** A format known before anything flows (a test's declared Content-Type). */
   declared?: Format;
-  /** Share the parent's declared format instead of keeping the scope's own (a source re-opened by its wrapper). */
+  /** Share the parent's declared format and words instead of keeping the scope's own (a source re-opened by its wrapper, a composite's stages). */
   shareDeclared?: boolean;
   /** Milestones and counters a child keeps from its parent (a wrapper that counts bytes itself). */
   keep?: ReadonlyArray<Milestone | Counter>;
@@ -60,6 +61,7 @@ export function createContext(options: ContextOptions): ContextScope {
   const keep = new Set<string>(options.keep ?? []);
   const cleanups = new Set<() => void>();
   let declared = options.declared;
+  let words: WordTimestamps | undefined;
   const declareListeners = new Set<(format: Format) => void>();
   let finished = false;
 
@@ -134,6 +136,9 @@ export function createContext(options: ContextOptions): ContextScope {
         },
         get declared() {
           return options.shareDeclared && parent ? parent.declared : declared;
+        },
+        get words() {
+          return options.shareDeclared && parent ? parent.words : (words ??= new WordTimestamps());
         },
         defer(cleanup) {
           register(cleanup);

@@ -66,7 +66,8 @@ export { NOTHING_HEARD, WordTimeline, type Heard, type WordEvent } from './text/
 export { collect, type CollectOptions, type Collected } from './sinks/collect.js';
 
 // PCM and DSP without streams (AudioWorklet-ready)
-export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, silence, type PcmChunk, type WordMark } from './pcm/pcm.js';
+export { concatPcm, pcmDurationMs, pcmFrames, pcmTimeStrategy, shiftMarks, silence, sliceMarks, withMarks, type PcmChunk, type WordMark } from './pcm/pcm.js';
 export { pcmChecker, type PcmShape } from './pcm/pcm-check.js';
+export { markWords, WordTimestamps, type TimedWord } from './pcm/word-timestamps.js';
 export { mixChannels } from './pcm/mix-channels.js';
 export { createResampler, RESAMPLE_QUALITY, type ResampleQuality, type Resampler, type ResamplerOptions } from './dsp/resampler.js';

@@ -6,6 +6,7 @@ import type { StageContext } from '../stage.js';
 import { formatFromHeaders } from './format-from-headers.js';
 import { ReadableStream } from '../streams.js';
 import { errorFromResponse } from './http-error.js';
+import { timestampedBody } from './timestamped-body.js';
 import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resumable.js';
 
 /** The fetch the client calls; pass your own to add proxies, logging or a test double. */
@@ -28,6 +29,12 @@ const schema = v.strictObject({
   pitch: v.optional(v.pipe(v.number(), v.finite())),
   /** What to ask the server for; the response's Content-Type has the last word. */
   format: v.optional(v.picklist(['mp3', 'pcm', 'wav'])),
+  /**
+   * Ask for word timings too (`/v1/tts/stream/with-timestamps`, the same
+   * body): the source still gives the audio bytes, and `decode()` puts each
+   * word on its first sample as a `PcmChunk.marks` mark.
+   */
+  timestamps: v.optional(v.boolean()),
   /** Not part of the spec: a fetch to call instead of the global one. */
   fetch: v.optional(v.custom<FetchLike>((x) => typeof x === 'function', 'fetch must be a function')),
 });
@@ -35,6 +42,8 @@ const schema = v.strictObject({
 export type TtsSourceOptions = v.InferInput<typeof schema>;
 
 const STREAM_PATH = '/v1/tts/stream';
+const TIMESTAMPS_PATH = '/v1/tts/stream/with-timestamps';
+const NDJSON = /^\s*application\/x-ndjson\s*(;|$)/i;
 
 /** The format a `/v1/tts/stream` response has for a requested `format` (bytes of unknown container when none was asked for). */
 export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Format {
@@ -51,6 +60,15 @@ export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Forma
  * error (`auth`, `rate-limit`, `bad-request`, `server`, `network`). Put
  * `reconnect()` after it to survive dropped connections.
  *
+ * With `timestamps: true` it reads `/v1/tts/stream/with-timestamps`
+ * (`application/x-ndjson`: lines of base64 audio and lines of words timed
+ * from the start of the audio) and still gives only the audio bytes; the
+ * words go to the run (`ctx.words`) and `decode()` puts each on its first
+ * sample as a mark, so PCM after it carries `marks`. A resume asks for
+ * `Range: bytes=N-` over the audio bytes, and the words repeated around N are
+ * taken once. The audio's format comes from `X-Audio-Content-Type` (and
+ * `X-Sample-Rate`), else from `format`, else from the bytes.
+ *
  * ```ts
  * const run = pipeline(ttsSource({ baseUrl, apiKey, text: 'Hello', voice: 'Peter', model: 'aura-lite' }),
  *   reconnect(), decode(), collect());
@@ -58,7 +76,7 @@ export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Forma
  */
 export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
   const o = parseOptions('ttsSource', schema, options);
-  const url = `${o.baseUrl.replace(/\/+$/, '')}${STREAM_PATH}`;
+  const url = `${o.baseUrl.replace(/\/+$/, '')}${o.timestamps ? TIMESTAMPS_PATH : STREAM_PATH}`;
   const doFetch: FetchLike = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const gives = expectedFormat(o.format);
   const { fetch: _fetch, ...specOptions } = o;
@@ -96,6 +114,7 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
       ctx.emit('response', { status: response.status });
       throw error;
     }
+    if (o.timestamps) return timestamped(ctx, response);
     const format = refineFormat(gives, formatFromHeaders(response.headers));
     ctx.declare(format);
     ctx.emit('response', { status: response.status, format });
@@ -110,6 +129,35 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
       return { status: 206, start: range.start, end: range.end, total: range.total, validator: etag, body: response.body };
     }
     return { status: response.status, start: 0, total: lengthOf(response.headers), validator: etag, body: response.body };
+  }
+
+  /** A with-timestamps response: its audio bytes as the body (the words go to `ctx.words`); Content-Range counts audio bytes. */
+  async function timestamped(ctx: StageContext, response: Response): Promise<ResumeResponse> {
+    const type = response.headers.get('content-type');
+    if (!NDJSON.test(type ?? '')) {
+      await response.body?.cancel().catch(() => {});
+      throw new VoxpipeError('server', `${TIMESTAMPS_PATH} answered ${type ?? 'without a Content-Type'}, not application/x-ndjson`, { stage: ctx.stage, status: response.status, retryable: false });
+    }
+    const audio = new Headers();
+    for (const [from, to] of [['x-audio-content-type', 'content-type'], ['x-sample-rate', 'x-sample-rate'], ['x-channels', 'x-channels']]) {
+      const value = response.headers.get(from);
+      if (value !== null) audio.set(to, value);
+    }
+    const format = refineFormat(gives, formatFromHeaders(audio));
+    ctx.declare(format);
+    ctx.emit('response', { status: response.status, format });
+    const body = response.body && timestampedBody(response.body, ctx, { textLength: o.text.length, written: o.text });
+    const etag = strongValidator(response.headers.get('etag'));
+    if (response.status === 206) {
+      const range = parseContentRange(response.headers.get('content-range'));
+      if (range?.start === undefined) {
+        await body?.cancel().catch(() => {});
+        throw new VoxpipeError('resume-mismatch', `The server answered a resume with 206 but no Content-Range that says where its audio starts`, { stage: ctx.stage, status: 206 });
+      }
+      return { status: 206, start: range.start, end: range.end, total: range.total, validator: etag, body };
+    }
+    // Content-Length counts the lines, not the audio: the audio's length is unknown.
+    return { status: response.status, start: 0, validator: etag, body };
   }
 
   return {

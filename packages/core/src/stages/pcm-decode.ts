@@ -3,6 +3,7 @@ import { VoxpipeError } from '../errors.js';
 import { describeFormat, type Format, type SampleEncoding } from '../format.js';
 import { channelsSchema, parseOptions, sampleRateSchema } from '../options.js';
 import type { PcmChunk } from '../pcm/pcm.js';
+import { markWords } from '../pcm/word-timestamps.js';
 import type { StageContext } from '../stage.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
@@ -28,6 +29,8 @@ const BYTES: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };
  * end is reported as a `truncated` warning. s16 samples map to v / 32768.
  * Fields the options leave out come from the input format, then from the
  * format the source declared at run time, then default to s16le 24 kHz mono.
+ * Words the source learned (`ttsSource({ timestamps: true })`) come out as
+ * marks on their first samples, as with `decode()`.
  *
  * ```ts
  * pipeline(ttsSource({ baseUrl, text, model: 'aura-lite' }), pcmDecode({ sampleRate: 24000 }), speaker());
@@ -44,6 +47,8 @@ export function pcmDecode(options: PcmDecodeOptions = {}): TransformStage<Uint8A
       let layout: Layout | undefined;
       let carry = new Uint8Array(0);
       let carried = 0;
+      /** Frames given so far: where the next chunk starts, for the run's word timings. */
+      let position = 0;
       return {
         transform(chunk, controller) {
           if (!ArrayBuffer.isView(chunk)) throw new VoxpipeError('format', '"pcmDecode" takes Uint8Array chunks', { stage: 'pcmDecode' });
@@ -73,7 +78,8 @@ export function pcmDecode(options: PcmDecodeOptions = {}): TransformStage<Uint8A
           carried = bytes.byteLength - offset;
           carry.set(bytes.subarray(offset), 0);
           ctx.mark('first-audio');
-          controller.enqueue({ sampleRate: layout.sampleRate, channels: out });
+          controller.enqueue(markWords(ctx, { sampleRate: layout.sampleRate, channels: out }, position));
+          position += frames;
         },
         flush() {
           if (layout && carried > 0) {
