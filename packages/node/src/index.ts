@@ -10,7 +10,7 @@ export { fromNodeReadable, type FromNodeReadableOptions } from './from-node-read
 export { wavFile, type WavFileOptions, type WavFileResult } from './wav-file.js';
 export { rawFile, type RawFileOptions, type RawFileResult } from './raw-file.js';
 export { stdout, type StdoutOptions, type StdoutResult } from './stdout.js';
-export { play, type PlayOptions, type PlayResult } from './play.js';
+export { play, type PlayControl, type PlayOptions, type PlayResult } from './play.js';
 export { speaker, type SpeakerConstructor, type SpeakerOptions, type SpeakerResult } from './speaker.js';
 // Node stream interop
 export { toNodeReadable, type SourceChain, type ToNodeReadableOptions } from './to-node-readable.js';

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect, pipeline, tone, VoxpipeError } from '@voxpipe/core';
+import { collect, fromIterable, pipeline, tone, VoxpipeError, type PcmChunk, type RunEvent } from '@voxpipe/core';
+import { spokenWords } from '@voxpipe/core/testing';
 import { play } from './play.js';
 import { readWav, referenceS16, script, tempDir, until } from './test-support.js';
 
@@ -138,6 +139,60 @@ describe('play', () => {
   it.runIf(has('ffplay'))('plays through real ffplay with SDL’s dummy audio driver', async () => {
     const { value } = await pipeline(tone({ ms: 200 }), play({ player: 'ffplay', env: { SDL_AUDIODRIVER: 'dummy' } })).done;
     expect(value!.bytes).toBe(9600);
+  });
+
+  describe.runIf(has('aplay'))('word events and heard text (real aplay on the null device)', () => {
+    const TEXT = 'One two three, four five six. Seven eight!';
+    const format = { kind: 'pcm', sampleRate: 24000, channels: 1 } as const;
+    /** The words' audio at the pace of a live stream (100 ms chunks every 100 ms), held open `holdMs` after the last. */
+    async function* live(holdMs: number): AsyncGenerator<PcmChunk> {
+      for (const chunk of spokenWords(TEXT, { msPerChar: 25, chunkFrames: 2400 }).chunks) {
+        yield chunk;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, holdMs));
+    }
+
+    it('fires each word once, in order, no sooner than the player (consumed less its buffer) could have played it', async () => {
+      const { words } = spokenWords(TEXT, { msPerChar: 25, chunkFrames: 2400 });
+      const sink = play({ player: 'aplay', args: ['-D', 'null'], bufferMs: 200 });
+      const run = pipeline(fromIterable(live(600), { format }), sink);
+      const fired: Array<RunEvent<'word'>> = [];
+      run.events.on('word', (e) => fired.push(e));
+      const { value } = await run.done;
+      expect(fired.map((e) => e.detail.text)).toEqual(TEXT.split(' '));
+      expect(fired.map((e) => e.detail.index)).toEqual(words.map((_, i) => i));
+      const start = run.metrics.playbackStartMs!;
+      fired.forEach((e, i) => {
+        expect(e.detail.atMs).toBeCloseTo((words[i].at * 1000) / 24000, 6);
+        expect(TEXT.slice(e.detail.charStart, e.detail.charEnd)).toBe(e.detail.text);
+        // Its first sample was fed after playback began and is heard a buffer later.
+        expect(e.t).toBeGreaterThanOrEqual(start + e.detail.atMs + 200 - 1);
+      });
+      expect(value!.heard).toMatchObject({ text: TEXT, words: words.length, charEnd: TEXT.length });
+    });
+
+    it('stop() at a random moment ends the run and reports heard text that is a prefix of the input ending at a word', async () => {
+      const ends = new Set([0, ...[...TEXT.matchAll(/\S+/g)].map((m) => m.index + m[0].length)]);
+      for (let k = 0; k < 3; k++) {
+        const afterMs = 200 + Math.random() * 1000;
+        const sink = play({ player: 'aplay', args: ['-D', 'null'], bufferMs: 100 });
+        const run = pipeline(fromIterable(live(2000), { format }), sink);
+        const fired: Array<RunEvent<'word'>> = [];
+        run.events.on('word', (e) => fired.push(e));
+        await new Promise((r) => setTimeout(r, afterMs));
+        const heard = await run.control(sink)!.stop();
+        const why = `stopped after ${afterMs.toFixed(0)} ms: ${JSON.stringify(heard)}`;
+        expect((await run.done).outcome, why).toBe('aborted');
+        expect(TEXT.startsWith(heard.text), why).toBe(true);
+        expect(ends.has(heard.charEnd), why).toBe(true);
+        expect(heard.text, why).toBe(TEXT.slice(0, heard.charEnd));
+        // The heard words are the first ones whose events fired and that ended by the played position.
+        expect(heard.words, why).toBeLessThanOrEqual(fired.length);
+        expect(heard.words, why).toBe(fired.filter((e) => e.detail.atMs + e.detail.durationMs <= heard.ms + 1e-6).length);
+        expect(heard.text.split(' ').filter(Boolean), why).toEqual(fired.slice(0, heard.words).map((e) => e.detail.text));
+      }
+    });
   });
 
   it('rejects bad options and writes its spec', () => {

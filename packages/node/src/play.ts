@@ -3,12 +3,13 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anyPcm, parseOptions, pcmFrames, VoxpipeError, type PcmChunk, type SinkStage } from '@voxpipe/core';
+import { anyPcm, parseOptions, pcmFrames, VoxpipeError, WordTimeline, type Controllable, type Heard, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
 import { writeWithDrain } from './io.js';
 import { interleave, layoutGuard } from './pcm-bytes.js';
-import { choosePlayer, NO_DEVICE_ADVICE, noDeviceLine, recipeFor, type PlayerInput } from './players.js';
+import { PlayedClock } from './played-clock.js';
+import { choosePlayer, NO_DEVICE_ADVICE, noDeviceLine, PLAYERS, recipeFor, type PlayerInput } from './players.js';
 
 const schema = v.strictObject({
   /** The player command, a name on PATH or a path. Default: VOXPIPE_PLAYER, else the first of aplay, paplay, ffplay, play, afplay. */
@@ -21,6 +22,8 @@ const schema = v.strictObject({
   input: v.optional(v.picklist(['pcm', 'wav', 'file'])),
   /** Environment for finding and running the player, over process.env (PATH, VOXPIPE_PLAYER, AUDIODEV, …). */
   env: v.optional(v.record(v.string(), v.string())),
+  /** Audio the player holds before it is heard (its buffer), for `word` events and heard text. Default: 500 for aplay (its own default), else 200. */
+  bufferMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000))),
 });
 
 export type PlayOptions = v.InferInput<typeof schema>;
@@ -33,6 +36,16 @@ export interface PlayResult {
   bytes: number;
   sampleRate: number;
   channels: number;
+  /** The words heard (all of them, when the player finished). */
+  heard: Heard;
+}
+
+/** One run's handle on `play` (`run.control(sink)`): what has been heard, and stop. */
+export interface PlayControl {
+  /** What has been heard so far: the words that finished playing, by what the player consumed less its buffer. */
+  heard(): Heard;
+  /** Stops the player at once, ends the run (`aborted`) and resolves with what was heard. */
+  stop(): Promise<Heard>;
 }
 
 interface Exit {
@@ -67,7 +80,7 @@ interface Player {
  * await pipeline(tone({ ms: 500 }), play({ player: 'aplay', args: ['-D', 'null'] })).done;
  * ```
  */
-export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult> {
+export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult> & Controllable<PlayControl> {
   const o = parseOptions('play', schema, options);
   return {
     role: 'sink',
@@ -84,6 +97,42 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
       let player: Player | undefined;
       let temp: { dir: string; file: string; handle: FileHandle; header: Uint8Array; bytes: number } | undefined;
       let bytes = 0;
+      // Words: placed on the audio as it is fed, started and heard by the player's clock.
+      const words = new WordTimeline();
+      let clock: PlayedClock | undefined;
+      let wordTimer: ReturnType<typeof setTimeout> | undefined;
+      let finished = false;
+      const newClock = () => {
+        const bufferMs = o.bufferMs ?? (recipeFor(command) === PLAYERS.aplay ? 500 : 200);
+        return new PlayedClock(layout.sampleRate, Math.round((bufferMs * layout.sampleRate) / 1000));
+      };
+      const playedS = () => (finished ? Infinity : (clock?.position() ?? 0) / layout.sampleRate);
+      const heardNow = (): Heard => (finished ? words.heardAll(clock ? clock.taken / layout.sampleRate : 0) : words.heard(playedS()));
+      /** Emits the words that have started; waits for the next. */
+      const tick = () => {
+        if (wordTimer !== undefined) clearTimeout(wordTimer);
+        wordTimer = undefined;
+        const now = playedS();
+        // A word starts playing once its first sample has: half a sample before the position.
+        for (const word of words.started(now - 0.5 / layout.sampleRate)) ctx.emit('word', word);
+        words.heard(now);
+        const next = words.nextStart();
+        if (next !== undefined && clock && next * layout.sampleRate < clock.taken && !ctx.signal.aborted) {
+          wordTimer = setTimeout(tick, Math.max(5, (next - now) * 1000));
+        }
+      };
+      let stopping: Promise<Heard> | undefined;
+      ctx.provide({
+        heard: heardNow,
+        stop() {
+          stopping ??= Promise.resolve().then(() => {
+            const heard = heardNow();
+            if (!finished && !ctx.signal.aborted) ctx.end('aborted', 'Playback was stopped');
+            return heard;
+          });
+          return stopping;
+        },
+      } satisfies PlayControl);
 
       const argsFor = (file?: string) => {
         if (o.replaceArgs) {
@@ -149,9 +198,13 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
         player = startPlayer(path, argsFor(t.file), env);
         player.child.stdin!.end();
         ctx.mark('playback-start');
+        // The whole file starts playing now.
+        clock?.fed(t.bytes / (2 * layout.channels));
+        tick();
       };
 
       ctx.defer(() => {
+        if (wordTimer !== undefined) clearTimeout(wordTimer);
         if (player && !player.done) player.child.kill('SIGKILL');
         if (temp) {
           void temp.handle.close().catch(() => {});
@@ -179,13 +232,18 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
                 { stage: 'play' },
               );
             }
-            if (pcmFrames(chunk) === 0) return;
+            const frames = pcmFrames(chunk);
+            if (frames === 0) return;
+            clock ??= newClock();
+            words.add(chunk.marks, (bytes / (2 * layout.channels)) / layout.sampleRate, layout.sampleRate);
             const data = interleave(chunk, 's16le');
             if (temp) {
               await temp.handle.write(data, 0, data.byteLength, WAV_HEADER_BYTES + temp.bytes);
               temp.bytes += data.byteLength;
             } else {
               await feed(data);
+              clock.fed(frames);
+              tick();
             }
             bytes += data.byteLength;
           },
@@ -198,12 +256,15 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
             const exit = await p.exited;
             if (ctx.signal.aborted) return;
             if (exit.error || exit.code !== 0) throw await failure(p);
+            // The player has played everything it was given.
+            finished = true;
+            tick();
           },
           async abort() {
             if (player) await stopPlayer(player);
           },
         },
-        result: () => ({ player: path, bytes, ...layout }),
+        result: () => ({ player: path, bytes, ...layout, heard: heardNow() }),
       };
     },
   };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, concatPcm, pipeline, ReadableStream, tone, VoxpipeError, type PcmChunk, type SourceStage } from '@voxpipe/core';
-import { arbitraryPcm, pcmPartitions } from '@voxpipe/core/testing';
+import { arbitraryPcm, pcmPartitions, spokenWords } from '@voxpipe/core/testing';
 import { openDescriptors, pcmSource, readWav, referenceS16, tempDir } from './test-support.js';
 import { wavFile } from './wav-file.js';
 
@@ -37,6 +37,28 @@ describe('wavFile', () => {
     expect(info.dataSize).toBe(250 * 24 * 2);
     expect(info.data).toEqual(referenceS16(await toneFor({ ms: 250, frequency: 440, db: -3 })));
     expect(value).toMatchObject({ path, dataBytes: 12000, sampleRate: 24000, channels: 1, durationMs: 250 });
+  });
+
+  it('reports each word as written: once, in order, after the chunk holding its first sample, however the audio is chunked', async () => {
+    const text = 'Words land in the file; each one is told as it is written.';
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 9000 }), async (chunkFrames) => {
+        const { chunks, words } = spokenWords(text, { chunkFrames, msPerChar: 10, gapMs: 5 });
+        const seen: Array<{ word: string; atMs: number; chunksWritten: number }> = [];
+        let given = 0;
+        const source = pcmSource(chunks, () => given++);
+        const run = pipeline(source, wavFile(fresh()));
+        run.events.on('word', (e) => seen.push({ word: e.detail.text, atMs: e.detail.atMs, chunksWritten: given }));
+        await run.done;
+        expect(seen.map((w) => w.word)).toEqual(text.split(' '));
+        seen.forEach((w, i) => {
+          expect(w.atMs).toBeCloseTo((words[i].at * 1000) / 24000, 6);
+          // Not before the chunk that holds its first sample was given to the sink.
+          expect(w.chunksWritten).toBeGreaterThan(Math.floor(words[i].at / chunkFrames));
+        });
+      }),
+      { numRuns: 15 },
+    );
   });
 
   it('writes 32-bit float stereo exactly (options-object form)', async () => {

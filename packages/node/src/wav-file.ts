@@ -6,6 +6,7 @@ import { CoalescedWrites } from './coalesced-writes.js';
 import { fileError } from './io.js';
 import { openOutputFile, type OutputFile } from './output-file.js';
 import { interleave, layoutGuard, SAMPLE_BYTES } from './pcm-bytes.js';
+import { writtenWords } from './written-words.js';
 
 const schema = v.strictObject({
   /** Where to write; an existing file is replaced when the run ends with audio. */
@@ -63,6 +64,7 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
     spec: { stage: 'wavFile', options: { ...o } },
     open(ctx, format) {
       const guard = layoutGuard('wavFile');
+      const written = writtenWords(ctx);
       let file: OutputFile | undefined;
       let header: Uint8Array | undefined;
       /** The file's bytes from position 0: the header, then the audio; undefined until the first chunk. */
@@ -120,6 +122,7 @@ export function wavFile(pathOrOptions: string | WavFileOptions, options: Omit<Wa
                 writes.push(headerNow().slice());
               }
               if (pcmFrames(chunk) > 0) await writes.push(interleave(chunk, encoding));
+              written(chunk);
               // The header and the first audio are on disk before the next chunk is taken (and a bad file fails here, at once).
               if (first) await writes.drain();
             } catch (error) {
