@@ -1,16 +1,21 @@
 // Throughput of the PCM edge and shaping stages (pcmDecode, pcmEncode, mix,
-// frames, fade) on 60 s of 24 kHz audio, as multiples of real time, each
-// alone in a pipeline from an in-memory source, against a bare identity
-// TransformStream over the same chunks. Run: npx tsx bench/pcm-stages.ts
+// frames, fade, gain, resample) on 60 s of 24 kHz audio, as multiples of real
+// time, each alone in a pipeline from an in-memory source, against a bare
+// identity TransformStream over the same chunks; the stages that move or
+// re-chunk time again with a word mark every 300 ms (what a timestamped
+// stream carries), beside the same stage without marks.
+// Run: npx tsx bench/pcm-stages.ts
 import {
   anyPcm,
   assemble,
   fade,
   frames,
+  gain,
   mix,
   pcmDecode,
   pcmEncode,
   ReadableStream,
+  resample,
   transformStage,
   type AnyStage,
   type Format,
@@ -32,6 +37,18 @@ const pcmChunks = (frames: number, channels = 1): PcmChunk[] => {
     out.push({ sampleRate: RATE, channels: Array.from({ length: channels }, () => part.slice()) });
   }
   return out;
+};
+/** The same chunks with a word mark every 300 ms (7,200 frames) on the sample where it falls. */
+const marked = (chunks: PcmChunk[]): PcmChunk[] => {
+  let offset = 0;
+  return chunks.map((chunk) => {
+    const frames = chunk.channels[0].length;
+    const first = Math.ceil(offset / 7200) * 7200;
+    const marks = [];
+    for (let at = first; at < offset + frames; at += 7200) marks.push({ frame: at - offset, duration: 0.25, text: 'word', charStart: 0, charEnd: 4 });
+    offset += frames;
+    return marks.length > 0 ? { ...chunk, marks } : chunk;
+  });
 };
 const s16 = new Uint8Array(new Int16Array(FRAMES).map((_, i) => Math.round(pcm[i] * 32767)).buffer);
 const byteChunks = (size: number): Uint8Array[] => {
@@ -82,6 +99,13 @@ const cases: Array<[string, () => AnyStage[]]> = [
   ['mix 2 → 1 (20 ms chunks)', () => [source(pcmChunks(480, 2), { ...pcmIn, channels: 2 }), mix({ channels: 1 }), nullSink('pcm')]],
   ['frames 20 ms (from 7 ms chunks)', () => [source(pcmChunks(168), pcmIn), frames({ ms: 20 }), nullSink('pcm')]],
   ['fade in 10 / out 50 ms (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), fade({ inMs: 10, outMs: 50 }), nullSink('pcm')]],
+  ['gain −6 dB (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), gain({ db: -6 }), nullSink('pcm')]],
+  ['resample 24 → 48 kHz fast (20 ms chunks)', () => [source(pcmChunks(480), pcmIn), resample({ rate: 48000, quality: 'fast' }), nullSink('pcm')]],
+  ['frames 20 ms, marked (from 7 ms chunks)', () => [source(marked(pcmChunks(168)), pcmIn), frames({ ms: 20 }), nullSink('pcm')]],
+  ['fade, marked (20 ms chunks)', () => [source(marked(pcmChunks(480)), pcmIn), fade({ inMs: 10, outMs: 50 }), nullSink('pcm')]],
+  ['mix 1 → 2, marked (20 ms chunks)', () => [source(marked(pcmChunks(480)), pcmIn), mix({ channels: 2 }), nullSink('pcm')]],
+  ['gain −6 dB, marked (20 ms chunks)', () => [source(marked(pcmChunks(480)), pcmIn), gain({ db: -6 }), nullSink('pcm')]],
+  ['resample 24 → 48 kHz fast, marked', () => [source(marked(pcmChunks(480)), pcmIn), resample({ rate: 48000, quality: 'fast' }), nullSink('pcm')]],
 ];
 
 console.log(`${SECONDS} s of ${RATE} Hz audio, best of ${ROUNDS} runs\n`);

@@ -70,7 +70,7 @@ export async function runChain(stages: readonly TransformStage[], chunks: readon
  *
  * ```ts
  * await fc.assert(fc.asyncProperty(arbitraryMarkedPcm().chain((pcm) => fc.tuple(fc.constant(pcm), pcmPartitions(pcm))),
- *   ([pcm, chunks]) => marksLandAlike(() => [myStage(), resample({ rate: 16000 })], pcm, chunks)));
+ *   ([pcm, chunks]) => marksLandAlike(() => [myStage(), resample({ rate: 16000 })], pcm, chunks).then(() => {})));
  * ```
  */
 export async function marksLandAlike(makeStages: () => readonly TransformStage[], pcm: PcmChunk, chunks: readonly PcmChunk[], format: Format = { kind: 'pcm' }): Promise<LandedMark[]> {
