@@ -23,6 +23,7 @@ function g711Encode(law: Law, name: string, options: unknown): TransformStage<Pc
     takes: anyPcm,
     gives: (input) => ({ kind: 'bytes', container: law, sampleRate: input.sampleRate, channels: input.channels }),
     spec: { stage: name, options: {} },
+    synchronous: true,
     transformer: () => ({
       transform(chunk, controller) {
         const frames = pcmFrames(chunk);
@@ -46,6 +47,7 @@ function g711Decode(law: Law, name: string, options: unknown): TransformStage<Ui
     takes: { kind: 'bytes', container: law },
     gives: (input) => ({ kind: 'pcm', sampleRate: input.sampleRate ?? parsed.sampleRate ?? 8000, channels: input.channels ?? parsed.channels ?? 1 }),
     spec: { stage: name, options: { ...parsed } },
+    synchronous: true,
     transformer: (ctx, input) => {
       const reader = new InterleavedReader(law, input.channels ?? parsed.channels ?? 1, input.sampleRate ?? parsed.sampleRate ?? 8000);
       return {

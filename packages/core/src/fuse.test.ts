@@ -8,7 +8,14 @@ import { concatPcm, pcmFrames, type PcmChunk } from './pcm/pcm.js';
 import { collect } from './sinks/collect.js';
 import { fromIterable } from './sources/from-iterable.js';
 import { transformStage, type TransformStage } from './stage.js';
-import { abortAtAnyPoint, arbitraryPcm, endlessSource, failureOf, pcmPartitions, runAbortedAtAnyPull, runTransform, settleTurns, testContext } from './testing/index.js';
+import { fade } from './stages/fade.js';
+import { frames } from './stages/frames.js';
+import { gain } from './stages/gain.js';
+import { meter } from './stages/meter.js';
+import { mix } from './stages/mix.js';
+import { pcmEncode } from './stages/pcm-encode.js';
+import { resample } from './stages/resample.js';
+import { abortAtAnyPoint, arbitraryMarkedPcm, arbitraryPcm, endlessSource, failureOf, pcmPartitions, runAbortedAtAnyPull, runTransform, settleTurns, testContext } from './testing/index.js';
 
 // Synchronous stages that do what the real ones do to a chain: change every
 // sample, cut chunks anew, hold audio back until the end, end the stream
@@ -224,6 +231,37 @@ describe('fused synchronous stages', () => {
         expect(fused).toEqual(plain);
         if (fused.outcome === 'error') expect(fused).toMatchObject({ stage: 'failing', code: 'format' });
       }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('property: the core stages, fused in any order, give the unfused chain’s chunks and marks for any chunking, and the same events', async () => {
+    const coreStageArb: fc.Arbitrary<() => TransformStage> = fc.oneof(
+      fc.double({ min: -30, max: 6, noNaN: true }).map((db) => () => gain({ db })),
+      fc.integer({ min: 1, max: 3 }).map((channels) => () => mix({ channels })),
+      fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 })).map(([inMs, outMs]) => () => fade({ inMs, outMs })),
+      fc.integer({ min: 1, max: 400 }).map((samples) => () => frames({ samples })),
+      fc.constantFrom(8000, 11025, 16000).map((rate) => () => resample({ rate, quality: 'fast' })),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(coreStageArb, { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        arbitraryMarkedPcm({ maxFrames: 1200, maxChannels: 2, sampleRates: [8000, 16000] }).chain((pcm) => fc.tuple(fc.constant(pcm), pcmPartitions(pcm))),
+        async (makers, encode, [, parts]) => {
+          const chainOf = (fuse: boolean) => {
+            const stages = [...makers.map((make) => make()), meter({ every: 5, thresholdDb: -60 }), ...(encode ? [pcmEncode()] : [])];
+            return compose(...(fuse ? stages : stages.map(unfused)));
+          };
+          const fusedCtx = testContext('chain');
+          const plainCtx = testContext('chain');
+          const fused = await runTransform(chainOf(true), parts, anyPcm, fusedCtx);
+          const plain = await runTransform(chainOf(false), parts, anyPcm, plainCtx);
+          expect(fused).toEqual(plain);
+          const events = (ctx: typeof fusedCtx) => ctx.events.filter((e) => e.type === 'level' || e.type === 'first-audible').map((e) => [e.type, e.detail]);
+          expect(events(fusedCtx)).toEqual(events(plainCtx));
+        },
+      ),
       { numRuns: 60 },
     );
   });

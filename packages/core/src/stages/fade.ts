@@ -64,6 +64,7 @@ export function fade(options: FadeOptions = {}): FadeStage {
     takes: anyPcm,
     gives: (input) => input,
     spec: { stage: 'fade', options: { ...o } },
+    synchronous: true,
     transformer: (ctx, input) => {
       const check = pcmChecker('fade', input);
       let queue: PcmQueue | undefined;

@@ -38,6 +38,7 @@ export function frames(options: FramesOptions): TransformStage<PcmChunk, PcmChun
     takes: anyPcm,
     gives: (input) => input,
     spec: { stage: 'frames', options: { ...o } },
+    synchronous: true,
     transformer: (_ctx, input) => {
       const check = pcmChecker('frames', input);
       let queue: PcmQueue | undefined;

@@ -30,6 +30,7 @@ export function gain(options: GainOptions = {}): TransformStage<PcmChunk, PcmChu
     takes: anyPcm,
     gives: (input) => input,
     spec: { stage: 'gain', options: { ...parsed } },
+    synchronous: true,
     transformer: () => ({
       transform(chunk, controller) {
         const channels = chunk.channels.map((samples) => {

@@ -39,6 +39,7 @@ export function meter(options: MeterOptions = {}): TransformStage<PcmChunk, PcmC
     takes: anyPcm,
     gives: (input) => input,
     spec: { stage: 'meter', options: { ...o } },
+    synchronous: true,
     transformer: (ctx, input) => {
       const check = pcmChecker('meter', input);
       let audible = false;

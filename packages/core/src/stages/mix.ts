@@ -36,6 +36,7 @@ export function mix(options: MixOptions): TransformStage<PcmChunk, PcmChunk> {
     takes: anyPcm,
     gives: (input) => ({ ...input, channels: count }),
     spec: { stage: 'mix', options: { channels: count } },
+    synchronous: true,
     transformer: (_ctx, input) => {
       const check = pcmChecker('mix', input);
       return {

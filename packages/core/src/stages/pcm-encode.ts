@@ -40,6 +40,7 @@ export function pcmEncode(options: PcmEncodeOptions = {}): TransformStage<PcmChu
       return out;
     },
     spec: { stage: 'pcmEncode', options: { encoding } },
+    synchronous: true,
     transformer: (_ctx, input) => {
       const check = pcmChecker('pcmEncode', input);
       return {

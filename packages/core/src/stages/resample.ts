@@ -42,6 +42,7 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
     takes: anyPcm,
     gives: (input) => ({ ...input, kind: 'pcm', sampleRate: o.rate }),
     spec: { stage: 'resample', options: { ...o } },
+    synchronous: true,
     transformer: (ctx) => {
       let resampler: Resampler | undefined;
       /** Input frames taken and output frames given so far. */
