@@ -1,5 +1,5 @@
 import { readMpegHeader } from '@voxpipe/codecs';
-import { VoxpipeError, type StageContext } from '@voxpipe/core';
+import { NOTHING_HEARD, VoxpipeError, type StageContext } from '@voxpipe/core';
 import type { PlayedPosition } from './player-control.js';
 
 const STAGE = 'mediaSourceSink';
@@ -153,7 +153,7 @@ export class MsePlayback {
   position(): PlayedPosition {
     const seconds = this.endedAt ?? (this.released ? 0 : this.audio.currentTime);
     const rate = this.sampleRate || 24000;
-    return { samples: Math.round(seconds * rate), ms: seconds * 1000, sampleRate: rate };
+    return { ...NOTHING_HEARD, samples: Math.round(seconds * rate), ms: seconds * 1000, sampleRate: rate }; // MP3 carries no word marks
   }
 
   /** Stops the element and frees the MediaSource. */

@@ -1,4 +1,4 @@
-import { createResampler, mixChannels, pcmChecker, VoxpipeError, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
+import { createResampler, mixChannels, pcmChecker, VoxpipeError, WordTimeline, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
 import type { PlaybackControl, PlaybackStatus, PlayedPosition, StopOptions } from './player-control.js';
 import type { RingWriter } from './ring-writer.js';
 import { createWorkletNode, loadWorklet, type PlaybackSettings } from './worklet-node.js';
@@ -30,6 +30,13 @@ export class Playback {
   private readonly drained = deferred();
   private readonly stopped = deferred();
   private stopping: Promise<PlayedPosition> | undefined;
+  /** The run's words along its audio (stream seconds = output seconds: the resampler adds no delay). */
+  private readonly words = new WordTimeline();
+  /** Stream frames taken so far. */
+  private streamFrames = 0;
+  private drainedAll = false;
+  /** `word` events waiting for the output latency to pass. */
+  private readonly wordTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly ctx: StageContext,
@@ -40,7 +47,11 @@ export class Playback {
     this.rate = Math.round(context.sampleRate);
     this.check = pcmChecker(ctx.stage, input);
     const onState = () => {
-      if (context.state === 'closed') this.finish();
+      if (context.state !== 'closed') return;
+      // An offline context closes when its rendering ends; Firefox delivers the worklet's last reports
+      // after that: ask for its status (answered after every report before) before letting go.
+      if (isOffline(context) && this.node) void Promise.race([this.sync(), new Promise((resolve) => setTimeout(resolve, 250))]).then(() => this.finish());
+      else this.finish();
     };
     context.addEventListener('statechange', onState);
     ctx.onAbort((reason) => this.rejectWaiters(abortedError(reason, ctx.stage)));
@@ -85,6 +96,7 @@ export class Playback {
     const { frames } = this.check(chunk);
     if (!this.node) await this.setUp(chunk);
     if (frames === 0) return;
+    this.watchWords(chunk, frames);
     let out = mixChannels(chunk.channels, this.outChannels);
     if (this.resampler) out = this.resampler.process(out);
     await this.push(out);
@@ -196,8 +208,13 @@ export class Playback {
       case 'stopping':
         this.state = 'fading';
         break;
+      case 'reached':
+        this.wordReached(m.frame, m.at);
+        break;
       case 'drained':
         this.state = 'done';
+        this.drainedAll = true; // every word was played to its end
+        for (const word of this.words.started(Infinity)) this.ctx.emit('word', word); // the run ends now: no waiting for the latency
         this.drained.resolve();
         break;
       case 'stopped':
@@ -215,6 +232,37 @@ export class Playback {
     }
     for (const waiter of [...this.spaceWaiters]) waiter.resolve();
     this.spaceWaiters.clear();
+  }
+
+  /** Places the chunk's word marks on the run's audio and asks the worklet to say when each start is read. */
+  private watchWords(chunk: PcmChunk, frames: number): void {
+    const at = this.streamFrames;
+    this.streamFrames += frames;
+    if (!chunk.marks || chunk.marks.length === 0) return;
+    this.words.add(chunk.marks, at / this.streamRate, this.streamRate);
+    for (const mark of chunk.marks) {
+      this.node!.port.postMessage({ type: 'watch', frame: Math.round(((at + mark.frame) * this.rate) / this.streamRate) });
+    }
+  }
+
+  /**
+   * The worklet reads a word's first sample at context time `at`: it reaches
+   * the speaker the context's output latency (baseLatency + outputLatency)
+   * later, and its `word` event fires then.
+   */
+  private wordReached(frame: number, at: number): void {
+    const context = this.context as Partial<AudioContext>;
+    const latencyS = (context.baseLatency ?? 0) + (context.outputLatency ?? 0);
+    const emit = () => {
+      for (const word of this.words.started((frame + 0.5) / this.rate)) this.ctx.emit('word', word);
+    };
+    const delayMs = (at + latencyS - this.context.currentTime) * 1000;
+    if (delayMs < 1 || isOffline(this.context)) return emit();
+    const timer = setTimeout(() => {
+      this.wordTimers.delete(timer);
+      if (this.phase !== 'done') emit();
+    }, delayMs);
+    this.wordTimers.add(timer);
   }
 
   private async push(channels: Float32Array[]): Promise<void> {
@@ -250,7 +298,9 @@ export class Playback {
 
   private position(): PlayedPosition {
     const rate = this.streamRate || this.rate;
-    return { samples: Math.round((this.played * rate) / this.rate), ms: (this.played * 1000) / this.rate, sampleRate: rate };
+    const playedS = this.played / this.rate;
+    const heard = this.drainedAll ? this.words.heardAll(playedS) : this.words.heard(playedS);
+    return { ...heard, samples: Math.round((this.played * rate) / this.rate), ms: (this.played * 1000) / this.rate, sampleRate: rate };
   }
 
   /** Frees the node; playback is over. */
@@ -258,6 +308,8 @@ export class Playback {
     if (this.phase === 'done') return;
     this.phase = 'done';
     this.rejectWaiters(new VoxpipeError('aborted', 'Playback ended', { stage: this.ctx.stage }));
+    for (const timer of this.wordTimers) clearTimeout(timer);
+    this.wordTimers.clear();
     for (const resolve of this.statusWaiters.values()) resolve(this.status());
     this.statusWaiters.clear();
     this.drained.resolve();

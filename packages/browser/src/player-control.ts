@@ -1,5 +1,11 @@
-/** How much of the stream was heard: `samples` at the stream's own rate, `ms` of audio. */
-export interface PlayedPosition {
+import type { Heard } from '@voxpipe/core';
+
+/**
+ * How much of the stream was heard: `samples` at the stream's own rate, `ms`
+ * of audio, and of a stream with word marks the words that finished playing
+ * (`text` up to the last of them, as written; `words`; `charEnd`).
+ */
+export interface PlayedPosition extends Heard {
   samples: number;
   ms: number;
   /** The stream's sample rate (the one `samples` counts in). */

@@ -15,6 +15,9 @@ export interface PlaybackSettings {
   moduleUrl?: string;
 }
 
+/** How early the worklet tells of a word about to play: more than a busy page's message takes. */
+const WATCH_LEAD_MS = 60;
+
 /** Loads the processor into the context's worklet scope (once per context); a failure is a `format` error naming the stage. */
 export async function loadWorklet(stage: string, context: BaseAudioContext, moduleUrl?: string): Promise<void> {
   try {
@@ -44,7 +47,7 @@ export function createWorkletNode(stage: string, context: BaseAudioContext, o: P
     throw new VoxpipeError('bad-request', `${stage}: transport "shared" needs a crossOriginIsolated page (COOP/COEP headers)`, { stage });
   }
   const ring = shared ? sharedRing(channels, capacity) : undefined;
-  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, reportFrames: frames(20), shared: ring?.buffers };
+  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, reportFrames: frames(20), watchLeadFrames: frames(WATCH_LEAD_MS), shared: ring?.buffers };
   const node = new AudioWorkletNode(context, PROCESSOR_NAME, { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [channels], processorOptions });
   node.port.onmessage = (event: MessageEvent<ProcessorMessage>) => receive(event.data);
   node.connect(o.destination ?? context.destination);

@@ -13,6 +13,8 @@ export const PROCESSOR_NAME = 'voxpipe-ring-player';
 /** Messages the processor sends back to the main thread. */
 export type ProcessorMessage =
   | { type: 'position'; played: number; buffered: number }
+  /** A watched frame is read at context time `at` (s): sent `watchLeadFrames` early, so the message's trip is no delay. */
+  | { type: 'reached'; frame: number; at: number; played: number; buffered: number }
   | { type: 'started'; frame: number; played: number; buffered: number }
   | { type: 'underrun'; played: number; buffered: number }
   | { type: 'buffering'; played: number; buffered: number }
@@ -34,6 +36,8 @@ export interface ProcessorOptions {
   rebufferFrames: number;
   /** Frames between position reports. */
   reportFrames: number;
+  /** How many frames before a watched frame is read its 'reached' goes out. */
+  watchLeadFrames?: number;
   /** Shared ring, when the page is crossOriginIsolated. */
   shared?: { index: SharedArrayBuffer; data: SharedArrayBuffer };
 }
@@ -66,6 +70,8 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     this.fadeTotal = 0;
     this.fadeDone = 0;
     this.disposed = false;
+    this.watched = []; // frames (ascending) to report as they are about to be read: where words start
+    this.watchLead = o.watchLeadFrames || 0;
     this.port.onmessage = (event) => this.receive(event.data);
   }
 
@@ -85,6 +91,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     switch (m.type) {
       case 'data': this.append(m.channels); break;
       case 'end': this.ended = true; break;
+      case 'watch': this.watched.push(m.frame); break;
       case 'stop': this.stop(m.fadeFrames); break;
       case 'status': this.send({ type: 'status', id: m.id, state: this.state }); break;
       case 'dispose': this.disposed = true; this.state = 'done'; break;
@@ -142,7 +149,12 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     r += take;
     if (r >= this.capacity) r -= this.capacity;
     Atomics.store(this.index, 1, r);
+    const from = this.played;
     this.played += take;
+    while (this.watched.length > 0 && this.watched[0] < this.played + this.watchLead) {
+      const frame = this.watched.shift();
+      this.send({ type: 'reached', frame, at: currentTime + (offset + Math.max(0, frame - from)) / sampleRate });
+    }
     return take;
   }
 

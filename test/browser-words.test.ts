@@ -1,0 +1,122 @@
+// Word timing in Debian's Chromium (playwright-core): audioWorkletSink fires
+// each `word` event when the word's first sample reaches the output — the
+// worklet's played frame count, less the context's output latency, says
+// where the audio is — and stop() at any moment reports the heard text as a
+// prefix of the input that ends at a word. Skipped where /usr/bin/chromium
+// is missing.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROWSER_LAUNCH_MS, limitFor, PAGE_WAIT_MS } from './support/budgets.js';
+import { bundle, startPageServer, type PageServer } from './support/browser/harness.js';
+import type { WordsCase } from './support/browser/words-page.js';
+
+const CHROMIUM = process.env.VOXPIPE_CHROMIUM ?? '/usr/bin/chromium';
+const skipReason = existsSync(CHROMIUM) ? undefined : `browser word tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+if (skipReason) console.warn(skipReason);
+
+const TEXT = 'The quick brown fox jumps over the lazy dog, then naps. Heard text ends where a word ends!';
+/** How far a word event may be from its first sample's playing, either way. */
+const TOLERANCE_MS = 30;
+
+describe.skipIf(skipReason !== undefined)('word events and heard text in Chromium', { timeout: limitFor(4 * PAGE_WAIT_MS) }, () => {
+  let context: BrowserContext;
+  let page: Page;
+  let pages: PageServer;
+  let profile: string;
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'voxpipe-chromium-words-'));
+    const [script, launched] = await Promise.all([
+      bundle(fileURLToPath(new URL('./support/browser/words-page.ts', import.meta.url))),
+      chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        timeout: BROWSER_LAUNCH_MS,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+      }),
+    ]);
+    context = launched;
+    context.setDefaultTimeout(PAGE_WAIT_MS);
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    pages = await startPageServer({
+      '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>voxpipe words</title><script type="module" src="/page.js"></script>' },
+      '/page.js': { type: 'text/javascript', body: script },
+    });
+  }, limitFor(BROWSER_LAUNCH_MS));
+
+  afterAll(async () => {
+    await context?.close();
+    await pages?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function play(o: WordsCase, isolated = false) {
+    await page.goto(`${pages.url}/${isolated ? '?isolated' : ''}`);
+    await page.waitForFunction(() => (globalThis as { vxReady?: boolean }).vxReady === true);
+    return page.evaluate((c) => (globalThis as any).vx.words(c), o).catch((error: Error) => {
+      throw new Error(`${error.message}\n${log.join('\n')}`);
+    });
+  }
+
+  for (const transport of ['message', 'shared'] as const) {
+    it(`fires each word event within ±${TOLERANCE_MS} ms of its first sample playing, by the worklet's count (${transport} ring)`, async () => {
+      const r = await play({ text: TEXT, chunkFrames: 1000, transport }, transport === 'shared');
+      expect(r.outcome).toBe('completed');
+      expect(r.rows.map((w: { text: string }) => w.text)).toEqual(TEXT.split(' '));
+      expect(r.rows.map((w: { index: number }) => w.index)).toEqual(TEXT.split(' ').map((_, i) => i));
+      // The worklet answered the sync() sent as the event fired within `roundTripMs`: when the
+      // event fired its count was between playedMs − roundTripMs and playedMs, and what the
+      // speaker played then it had read `latencyMs` before.
+      const early: number[] = [];
+      const late: number[] = [];
+      r.rows.forEach((row: { atMs: number; playedMs: number; roundTripMs: number; charStart: number; charEnd: number; text: string }, i: number) => {
+        expect(row.atMs).toBeCloseTo((r.words[i].at * 1000) / 24000, 6);
+        expect(TEXT.slice(row.charStart, row.charEnd)).toBe(row.text);
+        const playing = row.playedMs - r.latencyMs;
+        late.push(playing - row.roundTripMs - row.atMs);
+        early.push(playing - row.atMs);
+      });
+      // The last word fires as the stream drains (nothing is left to wait for).
+      early.pop();
+      late.pop();
+      console.log(
+        `word event vs first sample playing (${transport}, latency ${r.latencyMs.toFixed(1)} ms): ` +
+          `earliest ${Math.min(...early).toFixed(1)} ms, latest ${Math.max(...late).toFixed(1)} ms (round trips up to ${Math.max(...r.rows.map((w: { roundTripMs: number }) => w.roundTripMs)).toFixed(1)} ms)`,
+      );
+      for (const ms of early) expect(ms).toBeGreaterThanOrEqual(-TOLERANCE_MS);
+      for (const ms of late) expect(ms).toBeLessThanOrEqual(TOLERANCE_MS);
+      // Played to the end: every word was heard, and the heard text is the whole input up to its last word.
+      expect(r.played).toMatchObject({ words: r.words.length, text: TEXT, charEnd: TEXT.length });
+    });
+  }
+
+  it('stop() at a random moment reports heard text that is a prefix of the input ending at a word', async () => {
+    const seed = Date.now();
+    let random = seed;
+    const next = () => ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const ends = new Set([0, ...[...TEXT.matchAll(/\S+/g)].map((m) => m.index + m[0].length)]);
+    for (let k = 0; k < 3; k++) {
+      const stopAfterMs = 150 + next() * 4500;
+      const r = await play({ text: TEXT, chunkFrames: 512, stopAfterMs, fadeMs: 20 });
+      const heard = r.stopped;
+      const context = `seed ${seed}, stop after ${stopAfterMs.toFixed(0)} ms: ${JSON.stringify(heard)}`;
+      expect(heard, context).toBeDefined();
+      expect(TEXT.startsWith(heard.text), context).toBe(true);
+      expect(ends.has(heard.charEnd), context).toBe(true);
+      expect(heard.text, context).toBe(TEXT.slice(0, heard.charEnd));
+      // Exactly the words that ended by the played position, the fade included.
+      const finished = r.words.filter((w: { at: number; frames: number }) => ((w.at + w.frames) * 1000) / 24000 <= heard.ms + 1e-6);
+      expect(heard.words, context).toBe(finished.length);
+      expect(heard.ms, context).toBeGreaterThanOrEqual(stopAfterMs);
+      // Every heard word had started: its word event fired.
+      expect(r.rows.length, context).toBeGreaterThanOrEqual(heard.words);
+    }
+  });
+});
