@@ -19,5 +19,7 @@ export type AppEnv = {
     keyId: string;
     /** Hands the request's stream slot to the response body, which releases it when it ends. */
     takeStreamSlot: () => () => void;
+    /** The request's id, for its log line and `X-Request-Id`. */
+    requestId: string;
   };
 };

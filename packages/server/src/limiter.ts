@@ -148,3 +148,43 @@ export function keyStreamsRefusal(o: Pick<LimiterOptions, 'concurrentStreamsPerK
 export function serverStreamsRefusal(o: Pick<LimiterOptions, 'maxConcurrentStreams'>): Refusal {
   return { reason: 'concurrency', message: `The server is at its limit of ${o.maxConcurrentStreams} streams`, retryAfter: 1 };
 }
+
+/** One limiter decision, for metrics: what was decided, and which store decided it (`server`: the per-server stream cap). */
+export interface LimiterDecision {
+  outcome: 'allowed' | Refusal['reason'];
+  store: LimiterStoreName | 'server';
+}
+
+/**
+ * The same limiter, telling `observe` each decision it makes (for metrics),
+ * so every route that uses it is counted.
+ *
+ * ```ts
+ * const limiter = observedLimiter(new MemoryLimiter(limits), (d) => metrics.decision(d));
+ * ```
+ */
+export function observedLimiter(limiter: Limiter, observe: (decision: LimiterDecision) => void): Limiter {
+  const refused = (r: Refusal) => observe({ outcome: r.reason, store: r.store ?? 'server' });
+  return {
+    get openStreams() {
+      return limiter.openStreams;
+    },
+    get store() {
+      return limiter.store;
+    },
+    async take(key) {
+      const store = limiter.store;
+      const refusal = await limiter.take(key);
+      if (refusal) refused(refusal);
+      else observe({ outcome: 'allowed', store });
+      return refusal;
+    },
+    async admit(key) {
+      const admitted = await limiter.admit(key);
+      if ('reason' in admitted) refused(admitted);
+      else observe({ outcome: 'allowed', store: admitted.store ?? limiter.store });
+      return admitted;
+    },
+    close: () => limiter.close?.() ?? Promise.resolve(),
+  };
+}

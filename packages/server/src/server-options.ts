@@ -59,6 +59,32 @@ export interface ServerOptions {
    * `VOXPIPE_REDIS_URL`, else none: each server keeps its own, in memory.
    */
   redis?: string | RedisOptions;
+  /**
+   * GET /metrics (Prometheus). Default: on the API's port, answered only to
+   * scrapers on this machine. `token`: answered to any scraper that sends
+   * `Authorization: Bearer <token>`. `port` (and `host`, default 127.0.0.1):
+   * served on a listener of its own instead, and not on the API's port.
+   * `false`: no metrics.
+   */
+  metrics?: false | MetricsOptions;
+  /**
+   * Complete streams kept in memory by their ETag (the normalized request and
+   * the engine's build), so a repeated request, or a range of it, is served
+   * without the engine. `maxBytes`: the budget (least recently used
+   * streams go first); 0 (the default here) turns the cache off;
+   * `voxpipe serve` turns it on with 64 MiB (`--cache-bytes`).
+   */
+  cache?: { maxBytes?: number };
+}
+
+/** Where GET /metrics is served, and to whom. */
+export interface MetricsOptions {
+  /** Scrapers must send `Authorization: Bearer <token>` (at least 16 characters). */
+  token?: string;
+  /** Serve the metrics on this port only (0: any free one), not on the API's. */
+  port?: number;
+  /** The metrics listener's interface. Default 127.0.0.1. */
+  host?: string;
 }
 
 const corsSchema = v.object({ origins: v.optional(v.union([v.literal('*'), v.array(v.pipe(v.string(), v.url()))]), '*') });
@@ -69,6 +95,15 @@ const redisSchema = v.object({
   commandTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(60_000))),
   whenDown: v.optional(v.picklist(['local', 'refuse'])),
 });
+const metricsSchema = v.union([
+  v.literal(false),
+  v.object({
+    token: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
+    port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))),
+    host: v.optional(v.pipe(v.string(), v.minLength(1))),
+  }),
+]);
+const cacheSchema = v.object({ maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0, 'must be 0 (off) or more'), v.maxValue(2 ** 40)), 0) });
 const tokensSchema = v.object({ secret: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))) });
 
 /** The server's options checked, defaults filled in, keys gathered from every source. */
@@ -83,6 +118,9 @@ export interface ResolvedServerOptions {
   engine: { given: Engine | Promise<Engine> } | { load: string };
   /** The shared Redis, when limits are shared. */
   redis: RedisOptions | undefined;
+  metrics: false | MetricsOptions;
+  /** The audio cache's budget, bytes (0: off). */
+  cacheBytes: number;
 }
 
 /**
@@ -105,7 +143,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const engine = options.engine === undefined || options.engine === 'espeak' ? { load: engineModuleName(options.engineModule, env) } : { given: options.engine };
   const redisGiven = options.redis ?? env.VOXPIPE_REDIS_URL;
   const redis = redisGiven === undefined || redisGiven === '' ? undefined : parseOptions('server redis', redisSchema, typeof redisGiven === 'string' ? { url: redisGiven } : redisGiven);
-  return { logger: loggerFrom(options.logger), limits, origins, keys, tokenSecret: secret, engine, redis };
+  const metrics = parseOptions('server metrics', metricsSchema, options.metrics ?? {});
+  const { maxBytes: cacheBytes } = parseOptions('server cache', cacheSchema, options.cache ?? {});
+  return { logger: loggerFrom(options.logger), limits, origins, keys, tokenSecret: secret, engine, redis, metrics, cacheBytes };
 }
 
 /** The engine package to load: the one named, else `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */

@@ -1,5 +1,6 @@
-import { VoxpipeError } from '@voxpipe/core';
+import { ReadableStream, VoxpipeError } from '@voxpipe/core';
 import { ApiError } from './api-error.js';
+import type { AudioCache } from './audio-cache.js';
 import { audioBytes, audioHeaders, maxBytes, type Decorate } from './audio.js';
 import { guardBody } from './guard.js';
 import { describeError, type Logger } from './logger.js';
@@ -22,6 +23,8 @@ export interface StreamResponseOptions {
   decorate?: Decorate;
   /** Cuts the connection at once (Node: destroys the response) when the stream fails mid-way. */
   abortConnection?: () => void;
+  /** Complete streams by ETag: a stream held there is served from memory, without the engine; a whole stream made here is put there. */
+  cache?: AudioCache;
 }
 
 /**
@@ -47,6 +50,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     const most = maxBytes(audio.format, engine.maxAudioMs({ text: audio.text, speed: audio.speed, pitch: audio.pitch }));
     if (range.start >= most) throw new ApiError(416, 'range-not-satisfiable', `The range starts past the end: this text gives fewer than ${most} bytes`);
   }
+  const cached = plan.tag && options.cache ? options.cache.get(plan.tag) : undefined;
+  if (cached) return cachedResponse(plan, cached);
   const stop = new AbortController();
   const onClientGone = () => stop.abort(new VoxpipeError('aborted', 'The client went away'));
   if (clientSignal.aborted) onClientGone();
@@ -85,8 +90,11 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   }
 
   const release = options.takeStreamSlot();
+  const cache = options.cache;
+  const tag = plan.tag;
+  const source = start.kind === 'whole' && cache && tag ? recorded(start.reader, start.first, cache, (whole) => cache.put(tag, whole)) : start.reader;
   const body = guardBody(
-    bodyFrom(start.first, start.reader, undefined, () => {
+    bodyFrom(start.first, source, undefined, () => {
       release();
       finish();
       logger.debug?.(`stream key=${keyId} model=${model.id} format=${audio.format} ${Math.round(performance.now() - started)} ms`);
@@ -103,18 +111,94 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
       abortConnection: options.abortConnection,
     },
   );
-  const headers: Record<string, string> = {
-    ...audioHeaders(audio.format),
-    'Cache-Control': 'no-store',
-    'Accept-Ranges': 'bytes',
-    'X-Model': model.id,
-    'X-Content-Type-Options': 'nosniff',
-  };
-  // Strong: the same tag is the same bytes (the engine is deterministic for its build), on 200 and 206 alike.
-  if (plan.tag) headers.ETag = plan.tag;
+  const headers = streamHeaders(plan, options.cache ? 'miss' : undefined);
   if (start.kind === 'range') {
     headers['Content-Range'] = `bytes ${start.firstByte}-${start.lastByte}/${start.total ?? '*'}`;
     headers['Content-Length'] = String(start.lastByte - start.firstByte + 1);
   }
   return new Response(body, { status: start.kind === 'range' ? 206 : 200, headers });
+}
+
+/** The headers of every stream response: the audio's, the model, the ETag, and whether the cache had it. */
+function streamHeaders(plan: StreamPlan, cache: 'hit' | 'miss' | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...audioHeaders(plan.audio.format),
+    'Cache-Control': 'no-store',
+    'Accept-Ranges': 'bytes',
+    'X-Model': plan.model.id,
+    'X-Content-Type-Options': 'nosniff',
+  };
+  // Strong: the same tag is the same bytes (the engine is deterministic for its build), on 200 and 206 alike.
+  if (plan.tag) headers.ETag = plan.tag;
+  if (cache) headers['X-Cache'] = cache;
+  return headers;
+}
+
+/** A stream from the cache: the whole of it (200), a range with the total known (206), or 416 past its end. */
+function cachedResponse(plan: StreamPlan, bytes: Uint8Array): Response {
+  const headers = streamHeaders(plan, 'hit');
+  const { range } = plan;
+  if (!range) return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...headers, 'Content-Length': String(bytes.byteLength) } });
+  if (range.start >= bytes.byteLength) {
+    throw new ApiError(416, 'range-not-satisfiable', `The stream is ${bytes.byteLength} bytes long`, { 'Content-Range': `bytes */${bytes.byteLength}`, ETag: plan.tag! });
+  }
+  const last = Math.min(bytes.byteLength - 1, range.end ?? Infinity);
+  const part = bytes.subarray(range.start, last + 1);
+  return new Response(part as Uint8Array<ArrayBuffer>, { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${last}/${bytes.byteLength}`, 'Content-Length': String(part.byteLength) } });
+}
+
+/**
+ * The reader's bytes as they are read, also kept (with `first`, already read)
+ * until the stream ends whole, when `onWhole` gets them joined; a stream the
+ * cache has no room to record, cancelled or failed is not kept.
+ */
+function recorded(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array | undefined, cache: AudioCache, onWhole: (bytes: Uint8Array) => void): ReadableStreamDefaultReader<Uint8Array> {
+  let parts: Uint8Array[] | undefined = [];
+  let size = 0;
+  const keep = (part: Uint8Array) => {
+    if (!parts) return;
+    if (cache.reserve(part.byteLength)) {
+      parts.push(part);
+      size += part.byteLength;
+    } else drop();
+  };
+  const drop = () => {
+    parts = undefined;
+    cache.unreserve(size);
+    size = 0;
+  };
+  if (first) keep(first);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let read: ReadableStreamReadResult<Uint8Array>;
+        try {
+          read = await reader.read();
+        } catch (error) {
+          drop();
+          throw error;
+        }
+        if (read.done) {
+          if (parts) {
+            const whole = new Uint8Array(size);
+            let at = 0;
+            for (const part of parts) {
+              whole.set(part, at);
+              at += part.byteLength;
+            }
+            drop();
+            onWhole(whole);
+          }
+          return controller.close();
+        }
+        keep(read.value);
+        controller.enqueue(read.value);
+      },
+      cancel(reason) {
+        drop();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  ).getReader();
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
-import type { Limiter, LimiterStoreName, Refusal } from '../limiter.js';
+import type { Limiter, Refusal } from '../limiter.js';
 
 /** How long a connection closed with its body unread stays half-open after the response (see `closeWhenBodyUnread`). */
 export const CLOSE_DELAY_MS = 500;
@@ -58,29 +58,18 @@ function tooMany(refused: Refusal): ApiError {
   return new ApiError(429, refused.reason === 'rate' ? 'rate-limited' : 'too-many-streams', refused.message, retry);
 }
 
-/** One limiter decision, for metrics: what was decided, and which store decided it. */
-export interface LimiterDecision {
-  outcome: 'allowed' | Refusal['reason'];
-  store: LimiterStoreName | 'server';
-}
-
-/** Told each limiter decision (metrics). */
-export type ObserveDecision = (decision: LimiterDecision) => void;
-
 /**
  * Takes one request from the key's rate budget (after `requireKey`), or
  * refuses with 429 `rate-limited` and `Retry-After` (503 `unavailable`
  * when the shared store is down and the server was told to refuse then).
- * `observe` is told every decision.
  *
  * ```ts
  * app.post('/v1/tokens', requireKey({ keys }), rateLimit(limiter), handler);
  * ```
  */
-export function rateLimit(limiter: Limiter, observe?: ObserveDecision) {
+export function rateLimit(limiter: Limiter) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const refused = await limiter.take(c.var.keyId);
-    observe?.(refused ? { outcome: refused.reason, store: refused.store ?? 'server' } : { outcome: 'allowed', store: limiter.store });
     if (refused) throw tooMany(refused);
     await next();
   });
@@ -97,10 +86,9 @@ export function rateLimit(limiter: Limiter, observe?: ObserveDecision) {
  * app.post('/v1/tts/stream', requireKey({ keys }), streamSlot(limiter), (c) => respond(c, c.var.takeStreamSlot));
  * ```
  */
-export function streamSlot(limiter: Limiter, observe?: ObserveDecision) {
+export function streamSlot(limiter: Limiter) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const admitted = await limiter.admit(c.var.keyId);
-    observe?.('reason' in admitted ? { outcome: admitted.reason, store: admitted.store ?? 'server' } : { outcome: 'allowed', store: admitted.store ?? limiter.store });
     if ('reason' in admitted) throw tooMany(admitted);
     let handedOver = false;
     c.set('takeStreamSlot', () => {

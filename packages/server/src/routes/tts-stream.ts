@@ -1,6 +1,7 @@
 import type { SynthesisRequest } from '@voxpipe/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.js';
+import type { AudioCache } from '../audio-cache.js';
 import type { AuthThrottle } from '../auth-throttle.js';
 import type { EngineHost } from '../engine-host.js';
 import { readJsonObject } from '../json-body.js';
@@ -30,6 +31,8 @@ export interface TtsStreamDeps {
   throttle?: AuthThrottle;
   /** Client addresses from `X-Forwarded-For`'s first hop. */
   trustProxy?: boolean;
+  /** Complete streams by ETag, served again without the engine. */
+  cache?: AudioCache;
   /** True once the server is shutting down: new streams get 503. */
   closing(): boolean;
 }
@@ -70,6 +73,7 @@ export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
           idleTimeoutMs: deps.limits.idleTimeoutMs,
           decorate: synthesisHook ? (request: SynthesisRequest) => synthesisHook(request, { keyId, text: plan.audio.text }) : undefined,
           abortConnection: outgoing ? () => outgoing.destroy() : undefined,
+          cache: deps.cache,
         });
       },
     )
