@@ -1,4 +1,4 @@
-import { anyPcm, parseOptions, pcmFrames, transformStage, type PcmChunk, type TransformStage } from '@voxpipe/core';
+import { anyPcm, markWords, parseOptions, pcmFrames, transformStage, type PcmChunk, type TransformStage } from '@voxpipe/core';
 import * as v from 'valibot';
 import { linearToAlaw, linearToMulaw } from './g711.js';
 import { InterleavedReader, floatToInt16 } from './interleaved.js';
@@ -50,12 +50,15 @@ function g711Decode(law: Law, name: string, options: unknown): TransformStage<Ui
     synchronous: true,
     transformer: (ctx, input) => {
       const reader = new InterleavedReader(law, input.channels ?? parsed.channels ?? 1, input.sampleRate ?? parsed.sampleRate ?? 8000);
+      /** Frames given so far: where the next chunk starts, for the run's word timings. */
+      let position = 0;
       return {
         transform(bytes, controller) {
           const chunk = reader.push(bytes);
           if (!chunk) return;
           ctx.mark('first-audio');
-          controller.enqueue(chunk);
+          controller.enqueue(markWords(ctx, chunk, position));
+          position += pcmFrames(chunk);
         },
         flush() {
           if (reader.pending > 0) ctx.emit('warning', { code: 'decode', message: `${name}: dropped ${reader.pending} trailing bytes of an unfinished sample frame` });
@@ -68,7 +71,8 @@ function g711Decode(law: Law, name: string, options: unknown): TransformStage<Ui
 /**
  * Encodes PCM as G.711 µ-law bytes (one byte per sample, channels
  * interleaved) — for telephony (Twilio media streams, SIP). Resample to
- * 8000 Hz first if the far end expects it.
+ * 8000 Hz first if the far end expects it. Word marks are dropped (bytes
+ * carry none).
  *
  * ```ts
  * pipeline(source, decode(), resample({ rate: 8000 }), mulawEncode(), websocketSink(ws));
@@ -81,7 +85,8 @@ export function mulawEncode(options: Record<string, never> = {}): TransformStage
 /**
  * Decodes G.711 µ-law bytes to PCM (8000 Hz mono unless the input format or
  * the options say otherwise). `decode()` does the same for a declared
- * `mulaw` container; use this when nothing declares it.
+ * `mulaw` container; use this when nothing declares it. Words the source
+ * learned come out as marks, as with `decode()`.
  *
  * ```ts
  * pipeline(websocketSource(ws), mulawDecode({ sampleRate: 8000 }), speaker());
@@ -93,7 +98,7 @@ export function mulawDecode(options: G711DecodeOptions = {}): TransformStage<Uin
 
 /**
  * Encodes PCM as G.711 A-law bytes (one byte per sample, channels
- * interleaved) — European telephony's law.
+ * interleaved) — European telephony's law. Word marks are dropped.
  *
  * ```ts
  * pipeline(source, decode(), resample({ rate: 8000 }), alawEncode(), sipSink(call));

@@ -55,7 +55,8 @@ export async function warmMp3Encoders(count = 1): Promise<void> {
  * leave as soon as LAME has whole frames, the rest at the end. The output
  * keeps the input's sample rate when an MP3 can have it. Use it to serve
  * `audio/mpeg` or to save compact files. Output bytes do not depend on how the
- * input was chunked.
+ * input was chunked. Word marks are dropped: MP3 bytes carry none (read them
+ * before this stage, as the server does for its timestamps).
  *
  * ```ts
  * pipeline(tone({ ms: 1000 }), mp3Encode({ bitrate: 64 }), collect({ kind: 'bytes' }));

@@ -123,7 +123,7 @@ function littleEndian(bytes: Uint8Array, width: number): Uint8Array {
  * Encodes PCM as a streaming WAV: a header with placeholder sizes first, then
  * interleaved 16-bit (or float) samples as they come. Use it to save or serve
  * audio in a form every player reads; a file sink can patch the sizes at the
- * end (`patchWavSizes`).
+ * end (`patchWavSizes`). Word marks are dropped: bytes carry none.
  *
  * ```ts
  * pipeline(tone({ ms: 500 }), wavEncode(), collect({ kind: 'bytes' }));
