@@ -4,7 +4,7 @@ import { anyPcm } from '../format.js';
 import { concatPcm, pcmFrames, sliceMarks, type PcmChunk, type WordMark } from '../pcm/pcm.js';
 import { PcmQueue } from '../pcm/pcm-queue.js';
 import type { TransformStage } from '../stage.js';
-import { cutPcm, pcmPartitions } from '../testing/arbitraries.js';
+import { bytePartitions, cutPcm, pcmPartitions, seededBytes } from '../testing/arbitraries.js';
 import { runTransform, testContext } from '../testing/harness.js';
 import { arbitraryMarkedPcm, landedMarks, marksLandAlike, runChain } from '../testing/marks.js';
 import { fade, type FadeControl } from './fade.js';
@@ -12,6 +12,7 @@ import { frames } from './frames.js';
 import { gain } from './gain.js';
 import { meter } from './meter.js';
 import { mix } from './mix.js';
+import { pcmDecode } from './pcm-decode.js';
 import { pcmEncode } from './pcm-encode.js';
 import { prebuffer } from './prebuffer.js';
 import { resample } from './resample.js';
@@ -143,6 +144,22 @@ describe('word marks through the core stages', () => {
   it('are dropped by pcmEncode: bytes carry none', async () => {
     const out = await runTransform(pcmEncode(), [{ sampleRate: 24000, channels: [new Float32Array(4)], marks: [{ frame: 1, duration: 0, text: 'a', charStart: 0, charEnd: 1 }] }], anyPcm);
     expect(out.every((bytes) => bytes instanceof Uint8Array)).toBe(true);
+  });
+});
+
+describe('pcmDecode puts the run\'s words on their samples', () => {
+  it('frame round(start × rate) for any chunking of the bytes, odd cuts included', async () => {
+    const bytes = seededBytes(2 * 4000);
+    const words = [0, 0.001, 0.04, 0.0415, 0.16].map((start, i) => ({ text: `w${i}`, start, end: start + 0.01, charStart: i, charEnd: i + 1 }));
+    await fc.assert(
+      fc.asyncProperty(bytePartitions(bytes), async (chunks) => {
+        const ctx = testContext('pcmDecode');
+        ctx.words.add(words);
+        const out = await runTransform(pcmDecode({ sampleRate: 24000 }), chunks, { kind: 'bytes', container: 'pcm' }, ctx);
+        expect(landedMarks(out).map((m) => m.at)).toEqual(words.map((w) => Math.round(w.start * 24000)));
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 
