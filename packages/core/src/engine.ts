@@ -52,8 +52,16 @@ export interface Engine {
   voices(): readonly EngineVoice[];
   /**
    * Speaks `text` as mono PCM at `sampleRate`, each piece as soon as the
-   * engine has it. Deterministic: the same request gives the same samples.
-   * Cancelling the stream or aborting the signal stops synthesis.
+   * engine has it. Deterministic: the same request gives the same samples
+   * (and the same marks). Cancelling the stream or aborting the signal stops
+   * synthesis.
+   *
+   * An engine that knows where words are may attach `marks` to its chunks:
+   * each on the frame where its word's first sample is, in the chunk that
+   * holds that sample, in order; `charStart`/`charEnd` index the request's
+   * own `text` (UTF-16), whatever the engine cut or normalized; `duration`
+   * runs to the end of the word's voiced audio (not through a pause after
+   * it). A chunk leaves with the marks of every word starting in it complete.
    */
   synthesize(request: SynthesisRequest): ReadableStream<PcmChunk>;
   /**

@@ -115,6 +115,7 @@ describe('espeak engine: cancellation, backpressure, crashes', () => {
     const heard = await readAll(stalled);
     const reference = await readAll(engine.synthesize({ text, voice: 'en-us' }));
     expect(sameSamples(heard.samples, reference.samples)).toBe(true);
+    expect(heard.marks).toEqual(reference.marks);
     expect(engine.stats().resumed).toBeGreaterThanOrEqual(1);
     expect(engine.stats()).toMatchObject({ active: 0, bufferedMs: 0 });
   });

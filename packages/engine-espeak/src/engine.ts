@@ -6,13 +6,14 @@ import {
   type Engine,
   type EngineVoice,
   type PcmChunk,
-  type SynthesisRequest,
+  type WordMark,
 } from '@voxpipe/core';
 import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
-import { openingSegments } from './segment.js';
+import { openingSegments, segmentOrigins } from './segment.js';
+import type { SegmentMark } from './protocol.js';
 import { ESPEAK_VOICES } from './voices.js';
 import { DIGIT_WEIGHT, OPENING_CHARS } from './segment.js';
 
@@ -33,7 +34,9 @@ interface StreamEntry {
  * Starts the embedded eSpeak NG engine: a pool of worker threads (one wasm
  * instance each), so synthesis never blocks the event loop. Use it as the
  * server's local engine or to speak text with no network at all. Audio is
- * mono float32 at 22050 Hz in ~100 ms chunks; always `close()` it.
+ * mono float32 at 22050 Hz in ~100 ms chunks, each with the word marks of
+ * the words starting in it (from eSpeak NG's own events; see word-marks.mjs);
+ * always `close()` it.
  *
  * ```ts
  * const engine = await createEspeakEngine({ workers: 2 });
@@ -51,6 +54,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
 
   function synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk> {
     let segments: string[] = [];
+    let origin: (segment: number, offset: number) => number = (_, offset) => offset;
     /** The next segment to start (after any resume). */
     let next = 0;
     /** Audio made but not yet read, oldest first; each piece knows where in its segment it starts. */
@@ -142,9 +146,11 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       current.handle = pool.submit(
         { text: segments[segment], voice: job.voice, rate: job.rate, pitch: job.pitch, ...(skip > 0 ? { skipFrames: skip } : {}), ...(test ? { test } : {}) },
         {
-          chunk(samples) {
+          chunk(samples, found) {
             if (finished || running !== current) return;
-            const piece: QueuedPiece = { chunk: { sampleRate: ESPEAK_SAMPLE_RATE, channels: [samples] }, segment, offset: current.offset };
+            const chunk: PcmChunk = { sampleRate: ESPEAK_SAMPLE_RATE, channels: [samples] };
+            if (found.length > 0) chunk.marks = found.map((mark) => wordMark(mark, segment));
+            const piece: QueuedPiece = { chunk, segment, offset: current.offset };
             current.offset += samples.length;
             give(piece);
           },
@@ -162,6 +168,13 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         },
         schedule,
       );
+    };
+
+    /** A mark as the request sees it: its word's range in the request's text, and the word as written there. */
+    const wordMark = (mark: SegmentMark, segment: number): WordMark => {
+      const charStart = origin(segment, mark.charStart);
+      const charEnd = origin(segment, mark.charEnd - 1) + 1;
+      return { frame: mark.frame, duration: mark.duration, text: request.text.slice(charStart, charEnd), charStart, charEnd };
     };
 
     /** Hands a piece to a waiting reader, or queues it (watching for a stalled reader). */
@@ -220,6 +233,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             // Short segments first (a new stream's first audio is quick to make, and so is every stream's next while many
             // start), longer ones after; the same for every request of this text, so a resumed stream is identical.
             segments = openingSegments(request.text, o.segmentChars);
+            origin = segmentOrigins(request.text, segments);
           } catch (error) {
             finished = true;
             c.error(error);

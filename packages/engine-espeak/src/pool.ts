@@ -1,11 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { VoxpipeError } from '@voxpipe/core';
-import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import type { JobMessage, SegmentMark, WorkerInit, WorkerMessage } from './protocol.js';
 import { DUE_MS, SliceScheduler, type Schedulable } from './scheduler.js';
 
 /** What a job's owner hears back, in order: chunks, then done or fail (never after cancel). */
 export interface JobHandlers {
-  chunk(samples: Float32Array): void;
+  /** A piece of audio and the words starting in it (offsets into the job's text). */
+  chunk(samples: Float32Array, marks: readonly SegmentMark[]): void;
   done(): void;
   fail(error: VoxpipeError): void;
 }
@@ -240,7 +241,7 @@ export class WorkerPool {
     const job = slot.job;
     if (!job || message.type === 'ready' || message.id !== job.message.id) return;
     if (message.type === 'chunk') {
-      if (!job.cancelled) job.handlers.chunk(message.samples);
+      if (!job.cancelled) job.handlers.chunk(message.samples, message.marks);
       return;
     }
     slot.job = undefined;

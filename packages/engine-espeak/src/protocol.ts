@@ -11,6 +11,17 @@ export interface WorkerTestHooks {
   pauseAfterChunks?: number;
 }
 
+/** A word starting in a chunk, as the worker finds it: its range is in the job's text (a segment). */
+export interface SegmentMark {
+  /** The frame in its chunk where the word's first sample is. */
+  frame: number;
+  /** Seconds from its first sample to the end of its voiced audio. */
+  duration: number;
+  /** UTF-16 offsets into the job's text. */
+  charStart: number;
+  charEnd: number;
+}
+
 export interface JobMessage {
   type: 'job';
   id: number;
@@ -28,7 +39,7 @@ export interface JobMessage {
 
 export type WorkerMessage =
   | { type: 'ready'; loadMs: number; warmMs: number }
-  | { type: 'chunk'; id: number; samples: Float32Array }
+  | { type: 'chunk'; id: number; samples: Float32Array; marks: SegmentMark[] }
   | { type: 'done'; id: number; stopped: boolean; frames: number }
   | { type: 'failed'; id: number; message: string };
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIGIT_WEIGHT, OPENING_CHARS, openingSegments, segmentWeight, splitSegments } from './segment.js';
+import { DIGIT_WEIGHT, OPENING_CHARS, openingSegments, segmentOrigins, segmentWeight, splitSegments } from './segment.js';
 
 const normalise = (text: string) => text.replace(/\s+/gu, ' ').trim();
 
@@ -102,5 +102,27 @@ describe('openingSegments', () => {
     segments.slice(0, OPENING_CHARS.length).forEach((segment, i) => expect(segmentWeight(segment)).toBeLessThanOrEqual(OPENING_CHARS[i]));
     expect(openingSegments('Yes, we can.')).toEqual(['Yes, we can.']);
     expect(openingSegments('Hi. How are you today, my friend?', 200, [10])).toEqual(['Hi.', 'How are you today, my friend?']);
+  });
+});
+
+describe('segmentOrigins', () => {
+  it('finds every character of every segment where it is in the text, in order (property)', () => {
+    fc.assert(
+      fc.property(wordy, fc.integer({ min: 20, max: 80 }), (text, max) => {
+        const segments = openingSegments(text, max, [3, 7, 12]);
+        const origin = segmentOrigins(text, segments);
+        let last = -1;
+        segments.forEach((segment, s) => {
+          for (let j = 0; j < segment.length; j++) {
+            const at = origin(s, j);
+            // A space stands for whitespace there, or for a cut inside a word (then it sits on the next character).
+            if (segment[j] !== ' ') expect(text[at]).toBe(segment[j]);
+            expect(at).toBeGreaterThanOrEqual(segment[j] === ' ' ? last : last + 1);
+            last = segment[j] === ' ' ? at - 1 : at;
+          }
+        });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

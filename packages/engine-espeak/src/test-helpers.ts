@@ -1,21 +1,33 @@
 // Helpers shared by this package's tests (not exported from the package).
-import type { PcmChunk } from '@voxpipe/core';
+import type { PcmChunk, WordMark } from '@voxpipe/core';
 
 export interface Heard {
   samples: Float32Array;
   chunks: number;
   seconds: number;
   rate: number;
+  /** Every mark, its frame counted from the start of the audio. */
+  marks: WordMark[];
+  /** Marks outside their chunk (frame < 0 or ≥ the chunk's frames). */
+  misplaced: number;
 }
 
 /** Reads a stream to its end and joins the audio. */
 export async function readAll(stream: ReadableStream<PcmChunk>): Promise<Heard> {
   const parts: Float32Array[] = [];
+  const marks: WordMark[] = [];
+  let misplaced = 0;
   let rate = 0;
+  let at = 0;
   for await (const chunk of stream) {
     if (chunk.channels.length !== 1) throw new Error(`expected mono, got ${chunk.channels.length} channels`);
     rate = chunk.sampleRate;
     parts.push(chunk.channels[0]);
+    for (const mark of chunk.marks ?? []) {
+      if (!(mark.frame >= 0 && mark.frame < chunk.channels[0].length)) misplaced++;
+      marks.push({ ...mark, frame: at + mark.frame });
+    }
+    at += chunk.channels[0].length;
   }
   const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
@@ -23,7 +35,7 @@ export async function readAll(stream: ReadableStream<PcmChunk>): Promise<Heard> 
     samples.set(part, offset);
     offset += part.length;
   }
-  return { samples, chunks: parts.length, seconds: rate ? samples.length / rate : 0, rate };
+  return { samples, chunks: parts.length, seconds: rate ? samples.length / rate : 0, rate, marks, misplaced };
 }
 
 /** Root mean square of the samples. */

@@ -6,13 +6,18 @@
 //   workerData: { flag: SharedArrayBuffer /* Int32Array[1]: id of the job to stop */, warm: boolean }
 //   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, skipFrames?, test? }
 //   out: { type: 'ready', loadMs, warmMs }
-//        { type: 'chunk', id, samples /* Float32Array, buffer transferred */ }
+//        { type: 'chunk', id, samples /* Float32Array, buffer transferred */,
+//          marks /* [{ frame, duration, charStart, charEnd }]: words starting in it, UTF-16 offsets into the job's text */ }
 //        { type: 'done', id, stopped /* true when cancelled part-way */, frames }
 //        { type: 'failed', id, message }
 //
 // A job runs synchronously inside espeak; the thread cannot read messages
 // meanwhile, so cancellation goes through the shared flag, which the audio
 // callback reads before every ~100 ms piece (returning true stops espeak).
+//
+// Word marks: eSpeak's word and phoneme events come with the audio they fall
+// in; word-marks.mjs turns them into marks and holds a piece back until the
+// ends of the words starting in it are known (see there).
 //
 // Determinism: espeak keeps state between utterances (wave phase, echo
 // buffers…), so the same text would not give the same samples twice. The
@@ -29,6 +34,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import createEspeak from '@echogarden/espeak-ng-emscripten';
+import { MarkedAudio } from './word-marks.mjs';
 
 /** @type {{ flag: SharedArrayBuffer, warm: boolean }} */
 const { flag: flagBuffer, warm } = workerData;
@@ -42,6 +48,17 @@ const loadStart = performance.now();
 const module = await createEspeak();
 const espeak = new module.eSpeakNGWorker();
 espeak.set_voice('en-us');
+
+// eSpeak's event list (espeak_EVENT, wasm32): type at 0, text_position at 8,
+// length at 12, sample at 20, id (a phoneme's name, 8 bytes) at 28; a type of 0 ends the list.
+const EVENT_SIZE = espeak.getSizeOfEventStruct_();
+if (EVENT_SIZE !== 36) throw new Error(`unexpected espeak_EVENT size ${EVENT_SIZE}`);
+const WORD_EVENT = 1;
+const PHONEME_EVENT = 7;
+/** @type {((audioPtr: number, length: number, eventsPtr: number) => number) | undefined} the running job's audio callback */
+let onAudio;
+// One callback for the worker's life, made before the snapshot below.
+const callbackPtr = module.addFunction((/** @type {number} */ audioPtr, /** @type {number} */ length, /** @type {number} */ eventsPtr) => (onAudio ? onAudio(audioPtr, length, eventsPtr) : 0), 'iiii');
 /** @type {Uint8Array} */
 const snapshot = module.HEAPU8.slice();
 const loadMs = performance.now() - loadStart;
@@ -61,9 +78,7 @@ function restore() {
 function run(job) {
   const test = job.test ?? {};
   let chunks = 0;
-  let frames = 0;
   let stopped = false;
-  // Remaking a segment: the first skipFrames frames were sent before (synthesis is deterministic).
   const skip = job.skipFrames ?? 0;
   if (Atomics.load(flag, 0) === job.id) {
     port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0 });
@@ -77,32 +92,48 @@ function run(job) {
   const textPtr = module._malloc(bytes.length + 1);
   module.HEAPU8.set(bytes, textPtr);
   module.HEAPU8[textPtr + bytes.length] = 0;
-  espeak.synthesize({ ptr: textPtr }, (/** @type {Int16Array | undefined} */ pcm) => {
-    if (Atomics.load(flag, 0) === job.id) {
-      stopped = true;
-      return true;
-    }
-    if (!pcm || pcm.length === 0) return false;
-    const from = Math.min(pcm.length, Math.max(0, skip - frames));
-    frames += pcm.length;
-    if (from === pcm.length) return false;
-    const samples = new Float32Array(pcm.length - from);
-    for (let i = 0; i < samples.length; i++) samples[i] = pcm[from + i] / 32768;
-    port.postMessage({ type: 'chunk', id: job.id, samples }, [samples.buffer]);
-    chunks++;
-    if (chunks === test.crashAfterChunks) process.exit(70);
-    if (chunks === test.throwAfterChunks) throw new Error('test: synthesis failed on purpose');
-    if (chunks === test.pauseAfterChunks) {
-      const seen = Atomics.load(flag, 0);
-      if (seen !== job.id) Atomics.wait(flag, 0, seen, 30_000); // returns at once if the flag changed since `seen`
-    }
-    if (Atomics.load(flag, 0) === job.id) {
-      stopped = true;
-      return true;
+  // Remaking a segment: the first skipFrames frames were sent before (synthesis is deterministic).
+  const audio = new MarkedAudio(job.text, skip);
+  /** Sends the pieces whose marks are complete; true when the job must stop. */
+  const send = () => {
+    for (const { samples, marks } of audio.take()) {
+      port.postMessage({ type: 'chunk', id: job.id, samples, marks }, [samples.buffer]);
+      chunks++;
+      if (chunks === test.crashAfterChunks) process.exit(70);
+      if (chunks === test.throwAfterChunks) throw new Error('test: synthesis failed on purpose');
+      if (chunks === test.pauseAfterChunks) {
+        const seen = Atomics.load(flag, 0);
+        if (seen !== job.id) Atomics.wait(flag, 0, seen, 30_000); // returns at once if the flag changed since `seen`
+      }
+      if (Atomics.load(flag, 0) === job.id) return (stopped = true);
     }
     return false;
-  });
+  };
+  onAudio = (audioPtr, length, eventsPtr) => {
+    if (Atomics.load(flag, 0) === job.id) {
+      stopped = true;
+      return 1;
+    }
+    const heap = /** @type {Int32Array} */ (module.HEAP32);
+    for (let ptr = eventsPtr; heap[ptr >> 2] !== 0; ptr += EVENT_SIZE) {
+      const type = heap[ptr >> 2];
+      if (type === WORD_EVENT) audio.word(heap[(ptr + 8) >> 2], heap[(ptr + 12) >> 2], heap[(ptr + 20) >> 2]);
+      else if (type === PHONEME_EVENT) audio.phoneme(module.HEAPU8[ptr + 28] === 0, heap[(ptr + 20) >> 2]);
+    }
+    if (length > 0) audio.audio(module.HEAP16.subarray(audioPtr >> 1, (audioPtr >> 1) + length));
+    return send() ? 1 : 0;
+  };
+  try {
+    espeak.synth_({ ptr: textPtr }, callbackPtr);
+  } finally {
+    onAudio = undefined;
+  }
   module._free(textPtr);
+  if (!stopped) {
+    audio.finish();
+    send();
+  }
+  const frames = audio.made;
   port.postMessage({ type: 'done', id: job.id, stopped, frames });
 }
 
