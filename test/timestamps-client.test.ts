@@ -31,7 +31,7 @@ function speech(): { pcm: PcmChunk; words: ServedWord[] } {
 
 async function bytesOf(stage: ReturnType<typeof pcmEncode> | ReturnType<typeof mp3Encode>, pcm: PcmChunk): Promise<Uint8Array> {
   const { value } = await pipeline(fromIterable([pcm], { format: { kind: 'pcm', sampleRate: RATE, channels: 1 } }), stage, collect({ kind: 'bytes' })).done;
-  return value.bytes!;
+  return value!.bytes!;
 }
 
 interface Rig {
@@ -74,7 +74,7 @@ async function speak(rig: Rig, events: RunEvent[] = []) {
   );
   run.events.on('*' as never, (event: RunEvent) => events.push(event));
   const { value } = await run.done;
-  return value.pcm!;
+  return value!.pcm!;
 }
 
 describe('ttsSource({ timestamps: true }) → reconnect → decode', () => {
@@ -166,7 +166,7 @@ describe('a with-timestamps response that breaks the format', () => {
     const server = await startTimestampsServer({ audio: new Uint8Array(0), audioType: 'audio/pcm', bytesPerSecond: 48000, words: [], raw: { lines: [audio, audio], noFinalNewline: true } });
     try {
       const { value } = await pipeline(ttsSource({ baseUrl: server.url, text: TEXT, timestamps: true }), decode(), collect()).done;
-      expect(value.pcm!.channels[0].length).toBe(480);
+      expect(value!.pcm!.channels[0].length).toBe(480);
     } finally {
       await server.close();
     }
