@@ -61,6 +61,7 @@ export { meter, type MeterOptions } from './stages/meter.js';
 export { speak, type SpeakOptions } from './stages/speak.js';
 export { sentences, splitSentences, type SentencesOptions } from './text/sentences.js';
 export { NOTHING_HEARD, WordTimeline, type Heard, type WordEvent } from './text/heard.js';
+export { locateSentence, originalSpan, SpeechNormalizer, type SpeechText } from './text/speech-text.js';
 
 // Sinks
 export { collect, type CollectOptions, type Collected } from './sinks/collect.js';
