@@ -23,6 +23,22 @@ describe('pcmEncode', () => {
     expect(s16(bytes)).toEqual([0, 16384, -16384, 32767, -32768, 32767, -32768, 1, -3, 0, 1, 32767, 0, 32767, -32768]);
   });
 
+  it('property: every float32 (ties, the clips, tiny values, NaN, infinities) becomes what clipping and Math.round give', async () => {
+    const reference = (x: number) => {
+      const v = Math.fround(x) * 32768;
+      return Number.isNaN(v) ? 0 : Math.max(-32768, Math.min(32767, Math.round(v))) | 0;
+    };
+    const ties = fc.integer({ min: -65540, max: 65540 }).map((n) => n / 65536); // k + 0.5 steps once scaled
+    const sample = fc.oneof(fc.float({ noDefaultInfinity: false }), fc.float({ min: Math.fround(-1.01), max: Math.fround(1.01) }), ties);
+    await fc.assert(
+      fc.asyncProperty(fc.array(sample, { minLength: 1, maxLength: 300 }), async (samples) => {
+        const [bytes] = await runTransform(pcmEncode(), [mono(samples)], anyPcm);
+        expect(s16(bytes)).toEqual(samples.map(reference));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('interleaves channels, little-endian', async () => {
     const chunk: PcmChunk = { sampleRate: 8000, channels: [Float32Array.of(1 / 32768, 3 / 32768), Float32Array.of(2 / 32768, -1)] };
     const [bytes] = await runTransform(pcmEncode(), [chunk], anyPcm);
