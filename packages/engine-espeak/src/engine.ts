@@ -6,13 +6,14 @@ import {
   type Engine,
   type EngineVoice,
   type PcmChunk,
+  locateSentence,
   type WordMark,
 } from '@voxpipe/core';
 import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
-import { openingSegments, segmentOrigins } from './segment.js';
+import { openingSegments } from './segment.js';
 import type { SegmentMark } from './protocol.js';
 import { ESPEAK_VOICES } from './voices.js';
 import { DIGIT_WEIGHT, OPENING_CHARS } from './segment.js';
@@ -54,7 +55,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
 
   function synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk> {
     let segments: string[] = [];
-    let origin: (segment: number, offset: number) => number = (_, offset) => offset;
+    /** Where each segment's code units are in the request's text (segments collapse whitespace and may cut a long word). */
+    let origins: Int32Array[] = [];
     /** The next segment to start (after any resume). */
     let next = 0;
     /** Audio made but not yet read, oldest first; each piece knows where in its segment it starts. */
@@ -172,8 +174,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
 
     /** A mark as the request sees it: its word's range in the request's text, and the word as written there. */
     const wordMark = (mark: SegmentMark, segment: number): WordMark => {
-      const charStart = origin(segment, mark.charStart);
-      const charEnd = origin(segment, mark.charEnd - 1) + 1;
+      const charStart = origins[segment][mark.charStart];
+      const charEnd = origins[segment][mark.charEnd - 1] + 1;
       return { frame: mark.frame, duration: mark.duration, text: request.text.slice(charStart, charEnd), charStart, charEnd };
     };
 
@@ -233,7 +235,12 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             // Short segments first (a new stream's first audio is quick to make, and so is every stream's next while many
             // start), longer ones after; the same for every request of this text, so a resumed stream is identical.
             segments = openingSegments(request.text, o.segmentChars);
-            origin = segmentOrigins(request.text, segments);
+            let cursor = 0;
+            origins = segments.map((segment) => {
+              const { at, end } = locateSentence(request.text, cursor, segment);
+              cursor = end;
+              return at;
+            });
           } catch (error) {
             finished = true;
             c.error(error);

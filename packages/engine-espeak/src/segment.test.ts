@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIGIT_WEIGHT, OPENING_CHARS, openingSegments, segmentOrigins, segmentWeight, splitSegments } from './segment.js';
+import { locateSentence } from '@voxpipe/core';
+import { DIGIT_WEIGHT, OPENING_CHARS, openingSegments, segmentWeight, splitSegments } from './segment.js';
 
 const normalise = (text: string) => text.replace(/\s+/gu, ' ').trim();
 
@@ -105,12 +106,18 @@ describe('openingSegments', () => {
   });
 });
 
-describe('segmentOrigins', () => {
-  it('finds every character of every segment where it is in the text, in order (property)', () => {
+describe('locateSentence of the segments', () => {
+  it('finds every character of every segment (cut words included) where it is in the text, in order (property)', () => {
     fc.assert(
       fc.property(wordy, fc.integer({ min: 20, max: 80 }), (text, max) => {
         const segments = openingSegments(text, max, [3, 7, 12]);
-        const origin = segmentOrigins(text, segments);
+        let cursor = 0;
+        const maps = segments.map((segment) => {
+          const { at, end } = locateSentence(text, cursor, segment);
+          cursor = end;
+          return at;
+        });
+        const origin = (s: number, j: number) => maps[s][j];
         let last = -1;
         segments.forEach((segment, s) => {
           for (let j = 0; j < segment.length; j++) {

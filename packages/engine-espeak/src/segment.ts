@@ -138,37 +138,3 @@ export function openingSegments(text: string, maxChars: number = DEFAULT_SEGMENT
   return [...out, ...rest];
 }
 
-/**
- * Where segments' characters are in the text they were cut from (cutting
- * collapses whitespace, trims it, and puts a space where a long word was cut
- * in two): `origin(segment, offset)` is the UTF-16 offset in `text` of code
- * unit `offset` of `segments[segment]`, so a word found in a segment can be
- * shown as the writer wrote it.
- *
- * ```ts
- * const origin = segmentOrigins('  Hi   there.', ['Hi there.']);
- * origin(0, 3); // 7: the "t"
- * ```
- */
-export function segmentOrigins(text: string, segments: readonly string[]): (segment: number, offset: number) => number {
-  const space = (i: number) => /\s/u.test(text[i]);
-  let i = 0;
-  const maps = segments.map((segment) => {
-    const map = new Int32Array(segment.length);
-    // Whitespace between segments (and before the first) is not in any of them.
-    while (i < text.length && space(i) && segment[0] !== ' ') i++;
-    for (let j = 0; j < segment.length; j++) {
-      if (segment[j] === ' ') {
-        // A run of whitespace, or a space put where a word was cut (no whitespace there).
-        map[j] = i;
-        while (i < text.length && space(i)) i++;
-      } else if (segment[j] === text[i]) {
-        map[j] = i++;
-      } else {
-        throw new Error('segmentOrigins: a segment is not in its text');
-      }
-    }
-    return map;
-  });
-  return (segment, offset) => maps[segment][offset];
-}
