@@ -6,9 +6,11 @@ import { openSource } from '../open-source.js';
 import { mixChannels } from '../pcm/mix-channels.js';
 import { pcmFrames, pcmTimeStrategy, silence, withMarks, type PcmChunk } from '../pcm/pcm.js';
 import { assemble } from '../pipeline.js';
+import { compose } from '../compose.js';
 import { transformStage, type SourceStage, type StageContext, type TransformStage, type TransformPair } from '../stage.js';
 import { ReadableStream } from '../streams.js';
 import { sentences } from '../text/sentences.js';
+import { answerMarks, type SpokenSentence } from '../text/answer-marks.js';
 import { resample } from './resample.js';
 import type { SpeakSettings } from './speak.js';
 
@@ -16,6 +18,8 @@ import type { SpeakSettings } from './speak.js';
 interface Job {
   index: number;
   text: string;
+  /** What was sent, and where it is in the answer. */
+  spoken: SpokenSentence;
   reader: ReadableStreamDefaultReader<PcmChunk>;
   /** Its audio has begun to be given (or its pause). */
   begun: boolean;
@@ -40,10 +44,12 @@ class Notifier {
 export function speakingPair(
   ctx: StageContext,
   o: SpeakSettings,
-  request: (sentence: string) => SourceStage<Uint8Array>,
+  request: (spoken: string) => SourceStage<Uint8Array>,
   decoder: TransformStage<Uint8Array, PcmChunk>,
 ): TransformPair<string, PcmChunk> {
-  const split = sentences({ maxWaitMs: o.maxWaitMs, maxChars: o.maxChars, language: o.language }).create(ctx, text);
+  // The answer as written is kept (word marks point into it); each sentence is said as prose.
+  const answer = answerMarks({ normalize: o.normalize });
+  const split = compose<string, string>(answer.keeper, sentences({ maxWaitMs: o.maxWaitMs, maxChars: o.maxChars, language: o.language })).create(ctx, text);
   const sentenceReader = split.readable.getReader();
   const toRate = resample({ rate: o.sampleRate });
   // The read-ahead: fills while earlier sentences play, then holds the response back.
@@ -86,15 +92,16 @@ export function speakingPair(
   ctx.onAbort(fail);
   ctx.defer(() => stopAll(new VoxpipeError('aborted', 'The run ended', { stage: 'speak' })));
 
-  function start(sentence: string, index: number): Job {
+  function start(sentence: string, spoken: SpokenSentence, index: number): Job {
     const controller = new AbortController();
     const { signal } = controller;
-    const speech = assemble<PcmChunk>(request(sentence), decoder, toRate, readAhead);
+    const speech = assemble<PcmChunk>(request(spoken.text), decoder, toRate, readAhead);
     const reader = openSource(speech, { signal, parent: ctx }).readable.getReader();
     let ended = false;
     return {
       index,
       text: sentence,
+      spoken,
       reader,
       begun: false,
       done() {
@@ -122,7 +129,9 @@ export function speakingPair(
           arrived.notify();
           return;
         }
-        jobs.push(start(next.value, count++));
+        const spoken = answer.say(next.value);
+        if (!spoken) continue; // nothing to say (a code block, a rule, only emoji)
+        jobs.push(start(next.value, spoken, count++));
         arrived.notify();
       }
     } catch (error) {
@@ -184,6 +193,7 @@ export function speakingPair(
       }
       const chunk = mono(result.value);
       if (pcmFrames(chunk) === 0) continue;
+      if (chunk.marks) chunk.marks = job.spoken.place(chunk.marks);
       controller.enqueue(chunk);
       return;
     }

@@ -104,7 +104,56 @@ const arbitraryText = fc
   .array(fc.tuple(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 6 }), fc.constantFrom('.', '!', '?')), { minLength: 1, maxLength: 6 })
   .map((parts) => parts.map(([words, stop]) => words.join(' ') + stop).join(' '));
 
+/** A fetch that answers /v1/tts/stream/with-timestamps: each word of the request on its characters' samples, then the audio. */
+function fakeTimestampedService() {
+  const sent: string[] = [];
+  const fetch = async (url: string, init: RequestInit): Promise<Response> => {
+    expect(url).toMatch(/\/v1\/tts\/stream\/with-timestamps$/);
+    const { text: said } = JSON.parse(String(init.body)) as { text: string };
+    sent.push(said);
+    const seconds = (chars: number) => (chars * SAMPLES_PER_CHAR) / RATE;
+    const words = [...said.matchAll(/\S+/g)].map((m) => ({ text: m[0], start: seconds(m.index), end: seconds(m.index + m[0].length), charStart: m.index, charEnd: m.index + m[0].length }));
+    const audio = Buffer.from(new Uint8Array(voiceOf(said).buffer)).toString('base64');
+    const body = `${JSON.stringify({ words })}\n${JSON.stringify({ audio })}\n`;
+    return new Response(body, { status: 200, headers: { 'Content-Type': 'application/x-ndjson', 'X-Audio-Content-Type': 'audio/pcm', 'X-Sample-Rate': String(RATE) } });
+  };
+  return { fetch, sent };
+}
+
 describe('speak', () => {
+  it('says Markdown as prose and puts each word on the whole answer as written, across sentences and token splits', async () => {
+    const answer = '# Plan\n\nFirst, **read** [the guide](https://docs.example.com/a).\n```sh\nrm -rf /\n```\nThen mail jane@example.org 👍 today!';
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 12 }), async (points) => {
+        const service = fakeTimestampedService();
+        const run = pipeline(fromIterable(tokens(answer, points), { format: text }), speak(base(service.fetch, { timestamps: true })), collect());
+        const { value } = await run.done;
+        expect(service.sent).toEqual(['Plan', 'First, read the guide.', 'Then mail jane at example dot org today!']);
+        const marks: Array<{ text: string; charStart: number; charEnd: number; at: number }> = [];
+        let offset = 0;
+        for (const chunk of value!.chunks) {
+          for (const mark of chunk.marks ?? []) {
+            // The answer as far as it had come: up to the word at least.
+            expect(answer.startsWith(mark.written!)).toBe(true);
+            expect(mark.written!.length).toBeGreaterThanOrEqual(mark.charEnd);
+            marks.push({ text: mark.text, charStart: mark.charStart, charEnd: mark.charEnd, at: offset + mark.frame });
+          }
+          offset += chunk.channels[0].length;
+        }
+        // Each mark quotes the answer itself: a spoken word spans what it was said for
+        // ("guide." the link's target too); "jane at example dot org" is one word, the address.
+        expect(marks.map((m) => m.text)).toEqual(['Plan', 'First,', 'read', 'the', 'guide](https://docs.example.com/a).', 'Then', 'mail', 'jane@example.org', 'today!']);
+        for (const m of marks) expect(answer.slice(m.charStart, m.charEnd)).toBe(m.text);
+        for (let i = 1; i < marks.length; i++) {
+          expect(marks[i].charStart).toBeGreaterThanOrEqual(marks[i - 1].charEnd);
+          expect(marks[i].at).toBeGreaterThan(marks[i - 1].at);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+
   it('gives each sentence’s audio in order, for any token split, concurrency and completion order', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -39,6 +39,18 @@ const schema = v.strictObject({
   prefetchMs: v.optional(v.pipe(msSchema, v.minValue(1), v.maxValue(600_000)), 5000),
   /** The rate of the PCM given (other rates are resampled). */
   sampleRate: v.optional(sampleRateSchema, 24000),
+  /**
+   * Ask for each sentence's word timings (the server's with-timestamps route):
+   * the audio then carries word marks placed on the whole answer as written,
+   * so sinks report `word` events and the heard text of the answer.
+   */
+  timestamps: v.optional(v.boolean(), false),
+  /**
+   * Say Markdown, URLs, e-mail addresses and emoji as a person would
+   * (`SpeechNormalizer`, sentence by sentence); word marks still point into
+   * the answer as written. `false` sends each sentence as it is.
+   */
+  normalize: v.optional(v.boolean(), true),
   /** Options for `reconnect` around each request, or `false` for none. */
   reconnect: v.optional(v.custom<ReconnectOptions | false>((x) => x === false || (typeof x === 'object' && x !== null), 'reconnect must be options or false'), {}),
   /** Not part of the spec: a fetch to call instead of the global one. */
@@ -63,7 +75,11 @@ function isTransform(x: unknown): boolean {
  * fetched while the current one plays. Audio is given strictly in sentence
  * order, never overlapping, with `sentencePauseMs` of silence between
  * sentences (none by default) and nothing else in between. A `sentence` event
- * reports each sentence as its audio begins.
+ * reports each sentence as its audio begins. Each sentence is said as
+ * prose (`normalize`: Markdown, links, e-mail addresses, emoji); with
+ * `timestamps`, its word marks are moved onto the whole answer as written, so
+ * a sink's `word` events and heard text (`stop()`) quote the answer itself,
+ * across sentences.
  *
  * Memory stays bounded: a sentence is read from the text only when a request
  * slot is free (until then the text stream is held back), and a prefetched
@@ -99,6 +115,7 @@ export function speak(options: SpeakOptions): TransformStage<string, PcmChunk> {
       speed: o.speed,
       pitch: o.pitch,
       format: o.format,
+      timestamps: o.timestamps || undefined,
       fetch: o.fetch,
     });
     return retry ? (retry.wrap(source) as SourceStage<Uint8Array>) : source;
