@@ -1,7 +1,6 @@
-import * as v from 'valibot';
 import { VoxpipeError, isAbortError } from '../errors.js';
 import { refineFormat, type Format } from '../format.js';
-import { parseOptions } from '../options.js';
+import { boolean, checkOptions, fn, nonEmptyString, numberIn, oneOf, url, type OptionRules } from '../check-options.js';
 import type { StageContext } from '../stage.js';
 import { formatFromHeaders } from './format-from-headers.js';
 import { ReadableStream } from '../streams.js';
@@ -12,34 +11,48 @@ import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resu
 /** The fetch the client calls; pass your own to add proxies, logging or a test double. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-const schema = v.strictObject({
+/** What `ttsSource` is given. Checked without a schema library, so a browser player stays small. */
+export interface TtsSourceOptions {
   /** The service's origin, e.g. `https://api.example.com` (`/v1/tts/stream` is added). */
-  baseUrl: v.pipe(v.string(), v.url()),
+  baseUrl: string;
   /** Sent as `X-API-Key`. */
-  apiKey: v.optional(v.pipe(v.string(), v.minLength(1))),
-  text: v.pipe(v.string(), v.minLength(1, 'text must not be empty')),
-  voice: v.optional(v.pipe(v.string(), v.minLength(1))),
+  apiKey?: string;
+  /** What to say (not empty). */
+  text: string;
+  voice?: string;
   /** BCP-47, e.g. `en-US`. */
-  language: v.optional(v.pipe(v.string(), v.minLength(1))),
+  language?: string;
   /** e.g. `aura-lite`, `rapid-flash`. */
-  model: v.optional(v.pipe(v.string(), v.minLength(1))),
-  /** Speaking speed as a multiple of normal. */
-  speed: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0.1), v.maxValue(10))),
+  model?: string;
+  /** Speaking speed as a multiple of normal, 0.1 to 10. */
+  speed?: number;
   /** Pitch shift (where the model supports it). */
-  pitch: v.optional(v.pipe(v.number(), v.finite())),
+  pitch?: number;
   /** What to ask the server for; the response's Content-Type has the last word. */
-  format: v.optional(v.picklist(['mp3', 'pcm', 'wav'])),
+  format?: 'mp3' | 'pcm' | 'wav';
   /**
    * Ask for word timings too (`/v1/tts/stream/with-timestamps`, the same
    * body): the source still gives the audio bytes, and `decode()` puts each
    * word on its first sample as a `PcmChunk.marks` mark.
    */
-  timestamps: v.optional(v.boolean()),
+  timestamps?: boolean;
   /** Not part of the spec: a fetch to call instead of the global one. */
-  fetch: v.optional(v.custom<FetchLike>((x) => typeof x === 'function', 'fetch must be a function')),
-});
+  fetch?: FetchLike;
+}
 
-export type TtsSourceOptions = v.InferInput<typeof schema>;
+const rules: OptionRules<TtsSourceOptions> = {
+  baseUrl: url,
+  apiKey: nonEmptyString,
+  text: nonEmptyString,
+  voice: nonEmptyString,
+  language: nonEmptyString,
+  model: nonEmptyString,
+  speed: numberIn(0.1, 10),
+  pitch: numberIn(),
+  format: oneOf(['mp3', 'pcm', 'wav']),
+  timestamps: boolean,
+  fetch: fn,
+};
 
 const STREAM_PATH = '/v1/tts/stream';
 const TIMESTAMPS_PATH = '/v1/tts/stream/with-timestamps';
@@ -75,7 +88,7 @@ export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Forma
  * ```
  */
 export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
-  const o = parseOptions('ttsSource', schema, options);
+  const o = checkOptions('ttsSource', options, rules, { required: ['baseUrl', 'text'] });
   const url = `${o.baseUrl.replace(/\/+$/, '')}${o.timestamps ? TIMESTAMPS_PATH : STREAM_PATH}`;
   const doFetch: FetchLike = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const gives = expectedFormat(o.format);
