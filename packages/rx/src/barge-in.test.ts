@@ -3,12 +3,72 @@ import { lastValueFrom, Subject, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bargeIn } from './barge-in.js';
 import { fakeSay, RATE, samplesOf } from './fake-say.js';
-import type { UtteranceEvent } from './utterance.js';
+import { ReadableStream, type PcmChunk } from '@voxpipe/core';
+import { spokenWords } from '@voxpipe/core/testing';
+import type { Say, UtteranceEvent } from './utterance.js';
 
 const FIRST = 'the first answer, which is long enough to be cut short part-way through';
 const SECOND = 'sorry, yes?';
 
+/** A Say whose audio is stand-in speech with word marks (core's spokenWords), a chunk per macrotask. */
+function wordsSay(chunkFrames: number): Say<string> {
+  return (utterance, signal) => {
+    const { chunks } = spokenWords(utterance, { chunkFrames, msPerChar: 20, gapMs: 10 });
+    let i = 0;
+    return new ReadableStream<PcmChunk>(
+      {
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          if (signal.aborted) return controller.error(signal.reason);
+          if (i >= chunks.length) return controller.close();
+          controller.enqueue(chunks[i++]);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  };
+}
+
 describe('bargeIn', () => {
+  it('reports what was heard of a cut utterance: its words that ended within the audio given, as a prefix of its text', async () => {
+    const ends = new Set([0, ...[...FIRST.matchAll(/\S+/g)].map((m) => m.index + m[0].length)]);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 100, max: 2000 }), fc.integer({ min: 1, max: 30 }), async (cutAfter, chunkFrames, fadeMs) => {
+        const { words } = spokenWords(FIRST, { chunkFrames, msPerChar: 20, gapMs: 10 });
+        const texts = new Subject<string>();
+        let audioOfFirst = 0;
+        const all = lastValueFrom(
+          texts.pipe(
+            bargeIn(wordsSay(chunkFrames), { fadeMs }),
+            tap((e) => {
+              if ((e.type === 'audio' && e.id === 0 && ++audioOfFirst === cutAfter) || (e.type === 'end' && e.id === 0)) {
+                texts.next(SECOND);
+                texts.complete();
+              }
+            }),
+            toArray(),
+          ),
+        );
+        texts.next(FIRST);
+        const events = await all;
+        const end = events.find((e) => e.id === 0 && (e.type === 'end' || e.type === 'interrupted'));
+        if (end?.type !== 'interrupted' && end?.type !== 'end') throw new Error('no ending');
+        const finished = words.filter((w) => w.at + w.frames <= end.playedSamples);
+        if (end.type === 'end') expect(end.heard).toMatchObject({ text: FIRST, words: words.length, charEnd: FIRST.length });
+        else {
+          expect(end.heard.words).toBe(finished.length);
+          expect(ends.has(end.heard.charEnd)).toBe(true);
+          expect(end.heard.text).toBe(FIRST.slice(0, end.heard.charEnd));
+          expect(end.heard.ms).toBeCloseTo(end.playedMs, 6);
+        }
+        const second = events.find((e) => e.id === 1 && e.type === 'end');
+        expect(second).toMatchObject({ type: 'end', heard: { text: SECOND, words: SECOND.split(' ').length } });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+
   it('fades the current utterance out within fadeMs, aborts its request, reports the played position, then says the new one', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 30, max: 400 }), fc.integer({ min: 1, max: 20 }), async (cutAfter, chunkFrames, fadeMs) => {

@@ -1,4 +1,4 @@
-import { anyPcm, assemble, fade, fromStream, openSource, pcmFrames, VoxpipeError, type FadeControl, type PcmChunk } from '@voxpipe/core';
+import { anyPcm, assemble, fade, fromStream, openSource, pcmFrames, VoxpipeError, WordTimeline, type FadeControl, type Heard, type PcmChunk } from '@voxpipe/core';
 import { filter, map, type OperatorFunction } from 'rxjs';
 
 /**
@@ -28,6 +28,8 @@ export type UtteranceEvent<U = string> =
       type: 'end';
       playedSamples: number;
       playedMs: number;
+      /** Its words (when its audio carries word marks): all of them. */
+      heard: Heard;
     })
   | (Base<U> & {
       /** A newer utterance cut it short (or replaced it before it began: playedSamples 0). */
@@ -39,6 +41,12 @@ export type UtteranceEvent<U = string> =
       /** Samples given in all, the fade-out included: the played position at the cut. */
       playedSamples: number;
       playedMs: number;
+      /**
+       * What was heard of it: the words (from its audio's word marks) that
+       * ended within the audio given, `text` up to the last of them as written
+       * (a sink's own buffer may have played less).
+       */
+      heard: Heard;
     });
 
 /**
@@ -75,6 +83,7 @@ export class UtteranceRun<U> {
   /** Its audio ran to the end by itself. */
   #ended = false;
   #cutTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #words = new WordTimeline();
 
   /** Calls `say` at once, so the request starts now; `fadeMs` makes it stoppable with a fade. */
   constructor(id: number, utterance: U, say: Say<U>, fadeMs?: number) {
@@ -118,6 +127,7 @@ export class UtteranceRun<U> {
   /** Counts a chunk as given. */
   given(chunk: PcmChunk): number {
     const position = this.played;
+    this.#words.add(chunk.marks, position / chunk.sampleRate, chunk.sampleRate);
     this.played += pcmFrames(chunk);
     return position;
   }
@@ -153,7 +163,7 @@ export class UtteranceRun<U> {
   ending(): UtteranceEvent<U> {
     const playedMs = this.sampleRate > 0 ? (this.played * 1000) / this.sampleRate : 0;
     const base = { id: this.id, utterance: this.utterance, playedSamples: this.played, playedMs };
-    if (this.interruptedBy === undefined) return { ...base, type: 'end' };
-    return { ...base, type: 'interrupted', by: this.interruptedBy, interruptedAt: this.interruptedAt };
+    if (this.interruptedBy === undefined) return { ...base, type: 'end', heard: this.#words.heardAll(playedMs / 1000) };
+    return { ...base, type: 'interrupted', by: this.interruptedBy, interruptedAt: this.interruptedAt, heard: this.#words.heard(playedMs / 1000) };
   }
 }
