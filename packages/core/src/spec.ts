@@ -1,4 +1,3 @@
-import * as v from 'valibot';
 import { VoxpipeError } from './errors.js';
 import { compose } from './compose.js';
 import { assemble, assemblePipeline, type Pipeline, type PipelineSpec, type Run, type RunOptions } from './pipeline.js';
@@ -10,17 +9,27 @@ export type StageFactory = (options?: any) => AnyStage;
 /** Stage names → factories. Merge registries with object spread. */
 export type Registry = Readonly<Record<string, StageFactory>>;
 
-const specSchema = v.strictObject({
-  stages: v.pipe(
-    v.array(
-      v.strictObject({
-        stage: v.pipe(v.string(), v.minLength(1)),
-        options: v.optional(v.record(v.string(), v.unknown())),
-      }),
-    ),
-    v.minLength(2, 'A pipeline needs at least a source and a sink'),
-  ),
-});
+/**
+ * The stage entries of a spec (`{ stages: [{ stage, options? }, …] }`, nothing
+ * else), or the problems with it, each at its path. Checked by hand: `pipeline`
+ * carries `fromSpec`, so this code is in every bundle that runs a pipeline.
+ */
+function stageEntries(spec: unknown, at: string): { entries?: StageSpec[]; problems: string[] } {
+  const problems: string[] = [];
+  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isRecord(spec)) return { problems: [`${at}: expected an object`] };
+  for (const key of Object.keys(spec)) if (key !== 'stages') problems.push(`${at}.${key}: unknown key`);
+  const { stages } = spec;
+  if (!Array.isArray(stages)) return { problems: [...problems, `${at}.stages: expected an array`] };
+  stages.forEach((entry: unknown, i) => {
+    const where = `${at}.stages[${i}]`;
+    if (!isRecord(entry)) return void problems.push(`${where}: expected an object`);
+    for (const key of Object.keys(entry)) if (key !== 'stage' && key !== 'options') problems.push(`${where}.${key}: unknown key`);
+    if (typeof entry.stage !== 'string' || entry.stage.length === 0) problems.push(`${where}.stage: expected a stage name`);
+    if (entry.options !== undefined && !isRecord(entry.options)) problems.push(`${where}.options: expected an object`);
+  });
+  return problems.length > 0 ? { problems } : { entries: stages as StageSpec[], problems };
+}
 
 /**
  * Builds a pipeline from data: each stage's name is looked up in the
@@ -33,27 +42,21 @@ const specSchema = v.strictObject({
  * ```
  */
 export function assembleFromSpec<R = unknown>(spec: unknown, registry: Registry): Pipeline<R> {
-  const parsed = v.safeParse(specSchema, typeof spec === 'string' ? parseJson(spec) : spec);
-  if (!parsed.success) {
-    const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'spec'}: ${issue.message}`);
-    throw new VoxpipeError('bad-request', `Bad pipeline spec: ${problems.join('; ')}`);
-  }
-  const stages = parsed.output.stages.map((entry, i) => buildStage(entry, registry, `stages[${i}]`));
+  const { entries, problems } = stageEntries(typeof spec === 'string' ? parseJson(spec) : spec, 'spec');
+  if (!entries) throw new VoxpipeError('bad-request', `Bad pipeline spec: ${problems.join('; ')}`);
+  if (entries.length < 2) throw new VoxpipeError('bad-request', 'Bad pipeline spec: A pipeline needs at least a source and a sink');
+  const stages = entries.map((entry, i) => buildStage(entry, registry, `stages[${i}]`));
   return assemblePipeline(stages as [...AnyStage[], SinkStage<any, R>]);
 }
-
-const compositeSchema = v.strictObject({
-  stages: v.pipe(v.array(v.strictObject({ stage: v.pipe(v.string(), v.minLength(1)), options: v.optional(v.record(v.string(), v.unknown())) })), v.minLength(1)),
-});
 
 /** One stage from its spec; `compose` and `assemble` (a composite's spec) build their parts from the same registry. */
 function buildStage(entry: StageSpec, registry: Registry, at: string): AnyStage {
   const factory = Object.hasOwn(registry, entry.stage) ? registry[entry.stage] : undefined;
   if (factory) return factory(entry.options ?? {});
   if (entry.stage === 'compose' || entry.stage === 'assemble') {
-    const parsed = v.safeParse(compositeSchema, entry.options ?? {});
-    if (!parsed.success) throw new VoxpipeError('bad-request', `Bad ${entry.stage} at ${at}: options.stages must list one or more stages`);
-    const parts = parsed.output.stages.map((part, i) => buildStage(part, registry, `${at}.options.stages[${i}]`));
+    const { entries } = stageEntries(entry.options ?? {}, 'options');
+    if (!entries || entries.length === 0) throw new VoxpipeError('bad-request', `Bad ${entry.stage} at ${at}: options.stages must list one or more stages`);
+    const parts = entries.map((part, i) => buildStage(part, registry, `${at}.options.stages[${i}]`));
     return entry.stage === 'compose' ? compose(...(parts as TransformStage[])) : assemble(...(parts as [SourceStage, ...TransformStage[]]));
   }
   const known = [...Object.keys(registry), 'assemble', 'compose'].sort().join(', ');
