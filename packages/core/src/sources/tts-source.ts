@@ -5,7 +5,6 @@ import type { StageContext } from '../stage.js';
 import { formatFromHeaders } from './format-from-headers.js';
 import { ReadableStream } from '../streams.js';
 import { errorFromResponse } from './http-error.js';
-import { timestampedBody } from './timestamped-body.js';
 import type { ResumableSourceStage, ResumeRequest, ResumeResponse } from './resumable.js';
 
 /** The fetch the client calls; pass your own to add proxies, logging or a test double. */
@@ -159,6 +158,8 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
     const format = refineFormat(gives, formatFromHeaders(audio));
     ctx.declare(format);
     ctx.emit('response', { status: response.status, format });
+    // Imported when first needed: the word-timings wire (and the schema that checks it) stays out of a player that never asks for it.
+    const { timestampedBody } = await import('./timestamped-body.js');
     const body = response.body && timestampedBody(response.body, ctx, { textLength: o.text.length, written: o.text });
     const etag = strongValidator(response.headers.get('etag'));
     if (response.status === 206) {
