@@ -1,11 +1,22 @@
-import { mp3Encode, wavEncode } from '@voxpipe/codecs';
-import { ReadableStream, assemble, concatPcm, fromStream, openSource, pcmEncode, resample, splitSentences, type Engine, type Format, type PcmChunk, type RunEvent, type SynthesisRequest, type TransformStage } from '@voxpipe/core';
+import { mp3Encode, WAV_HEADER_BYTES, wavEncode } from '@voxpipe/codecs';
+import { ReadableStream, assemble, concatPcm, fromStream, locateSentence, openSource, pcmEncode, resample, sliceMarks, splitSentences, withMarks, type Engine, type Format, type PcmChunk, type RunEvent, type SynthesisRequest, type TransformStage, type WordMark } from '@voxpipe/core';
 import type { AudioFormatName, ModelPath } from './catalog.js';
 
 /** Every response is 24 kHz mono, whatever the engine's own rate. */
 export const OUTPUT_RATE = 24000;
 /** MP3 bitrate: constant, so bytes track time and a stream can be resumed by offset. */
 const MP3_KBPS = 48;
+/** Samples in an MP3 frame at 24 kHz (MPEG-2 layer III). */
+const MP3_FRAME_SAMPLES = 576;
+/** Bytes in each of those frames at MP3_KBPS: 72 × bitrate / rate (144; no padding at 24 kHz). */
+const MP3_FRAME_BYTES = (72 * MP3_KBPS * 1000) / OUTPUT_RATE;
+/**
+ * How much later a sample comes out of our MP3 pair (LAME's encoder, then
+ * mpg123 through `decode()`) than it went in: LAME's 576-sample encoder delay
+ * plus the decoder's 529 (nothing trims them: the stream has no gapless
+ * header). Measured by a test through the server.
+ */
+export const MP3_DELAY_SAMPLES = 1105;
 /** Pseudo-streaming sends a finished sentence in pieces of this length. */
 const PIECE_MS = 100;
 
@@ -42,6 +53,23 @@ const OVERHEAD_BYTES = 4096;
  */
 export function maxBytes(format: AudioFormatName, ms: number): number {
   return Math.ceil((BYTES_PER_SECOND[format] * ms) / 1000) + OVERHEAD_BYTES;
+}
+
+/**
+ * Where in a response's audio bytes the sample at `frame` of the engine's
+ * PCM (at `engineRate`) is: the byte its 24 kHz sample starts at (PCM, after
+ * WAV's header), or for MP3 the first byte of the frame a decoder gives it
+ * from (MP3_DELAY_SAMPLES later). Never less for a later frame.
+ *
+ * ```ts
+ * audioByteAt('pcm', 22050, 22050); // 48000: one second in
+ * ```
+ */
+export function audioByteAt(format: AudioFormatName, frame: number, engineRate: number): number {
+  // Where resample puts it: the first output sample at or after it.
+  const sample = Math.floor((frame * OUTPUT_RATE + engineRate - 1) / engineRate);
+  if (format === 'mp3') return MP3_FRAME_BYTES * Math.floor((sample + MP3_DELAY_SAMPLES) / MP3_FRAME_SAMPLES);
+  return (format === 'wav' ? WAV_HEADER_BYTES : 0) + 2 * sample;
 }
 
 /** The headers that say what the audio is. */
@@ -85,6 +113,13 @@ export type Decorate = (request: SynthesisRequest) => SynthesisRequest;
 
 function sentenceBySentence(engine: Engine, request: AudioRequest, signal: AbortSignal, decorate: Decorate, owner: string | undefined): ReadableStream<PcmChunk> {
   const sentences = splitSentences(request.text, { language: request.language });
+  // Where each sentence's characters are in the request's text: the engine marks words in the sentence it is given.
+  let cursor = 0;
+  const origins = sentences.map((sentence) => {
+    const { at, end } = locateSentence(request.text, cursor, sentence);
+    cursor = end;
+    return at;
+  });
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -92,9 +127,9 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
   let pieces: PcmChunk[] = [];
   let ahead: Promise<PcmChunk[]> | undefined;
 
-  const synthesizeWhole = async (text: string): Promise<PcmChunk[]> => {
+  const synthesizeWhole = async (index: number): Promise<PcmChunk[]> => {
     // Each sentence is needed whole before any of it is sent: all of it is urgent.
-    const reader = engine.synthesize(decorate({ text, voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal, owner, urgentMs: Infinity })).getReader();
+    const reader = engine.synthesize(decorate({ text: sentences[index], voice: request.voice, speed: request.speed, pitch: request.pitch, signal: stop.signal, owner, urgentMs: Infinity })).getReader();
     const chunks: PcmChunk[] = [];
     for (;;) {
       const { done, value } = await reader.read();
@@ -103,13 +138,16 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
     }
     if (chunks.length === 0) return [];
     const whole = concatPcm(chunks, engine.sampleRate, 1);
+    const marks = whole.marks?.map((mark) => inRequest(mark, origins[index], request.text));
     const step = Math.round((engine.sampleRate * PIECE_MS) / 1000);
     const out: PcmChunk[] = [];
-    for (let i = 0; i < whole.channels[0].length; i += step) out.push({ sampleRate: engine.sampleRate, channels: [whole.channels[0].slice(i, i + step)] });
+    for (let i = 0; i < whole.channels[0].length; i += step) {
+      out.push(withMarks({ sampleRate: engine.sampleRate, channels: [whole.channels[0].slice(i, i + step)] }, sliceMarks(marks, i, i + step)));
+    }
     return out;
   };
   const start = (i: number) => {
-    const promise = synthesizeWhole(sentences[i]);
+    const promise = synthesizeWhole(i);
     promise.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
     return promise;
   };
@@ -148,6 +186,13 @@ function sentenceBySentence(engine: Engine, request: AudioRequest, signal: Abort
   );
 }
 
+/** A mark on a sentence's word as a mark on the request's: its offsets in the request's text (`at`: where each of the sentence's code units is). */
+function inRequest(mark: WordMark, at: Int32Array, text: string): WordMark {
+  const charStart = at[mark.charStart];
+  const charEnd = at[mark.charEnd - 1] + 1;
+  return { ...mark, text: text.slice(charStart, charEnd), charStart, charEnd };
+}
+
 /** The stages from engine PCM to response bytes. */
 export function encodingStages(format: AudioFormatName): TransformStage[] {
   const toRate = resample({ rate: OUTPUT_RATE }) as TransformStage;
@@ -164,13 +209,18 @@ export function encodingStages(format: AudioFormatName): TransformStage[] {
 export function audioBytes(
   engine: Engine,
   request: AudioRequest,
-  options: SpeechOptions & { onWarning?: (stage: string, detail: { code: string; message: string }) => void },
+  options: SpeechOptions & {
+    onWarning?: (stage: string, detail: { code: string; message: string }) => void;
+    /** A stage that sees the engine's PCM (word marks included) before it is encoded; it must give it on unchanged. */
+    tap?: TransformStage<PcmChunk, PcmChunk>;
+  },
 ): ReadableStream<Uint8Array> {
-  const { signal, onWarning } = options;
+  const { signal, onWarning, tap } = options;
   const pcm = speech(engine, request, options);
   const input: Format = { kind: 'pcm', sampleRate: engine.sampleRate, channels: 1 };
   const onEvent = (event: RunEvent) => {
     if (event.type === 'warning') onWarning?.(event.stage ?? 'audio', event.detail as { code: string; message: string });
   };
-  return openSource<Uint8Array>(assemble(fromStream(pcm, input), ...encodingStages(request.format)), { signal, onEvent }).readable;
+  const stages = tap ? [tap as TransformStage, ...encodingStages(request.format)] : encodingStages(request.format);
+  return openSource<Uint8Array>(assemble(fromStream(pcm, input), ...stages), { signal, onEvent }).readable;
 }

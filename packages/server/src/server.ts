@@ -20,6 +20,7 @@ import { redisLimiter } from './redis-limiter.js';
 import { metaRoutes } from './routes/meta.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ttsStreamRoutes } from './routes/tts-stream.js';
+import { ttsTimestampsRoutes } from './routes/tts-stream-timestamps.js';
 import { resolveServerOptions, type ServerOptions } from './server-options.js';
 import { createTokenSigner } from './tokens.js';
 
@@ -65,7 +66,8 @@ export interface VoxpipeServer {
 /**
  * The reference `/v1/tts/stream` service as a Hono app: POST /v1/tts/stream
  * (X-API-Key, JSON body; PCM, MP3 or WAV, streamed as it is made; Range
- * resume), POST /v1/tokens, GET /v1/models, /v1/voices, /healthz and the
+ * resume), POST /v1/tts/stream/with-timestamps (the same audio as ndjson
+ * lines, with its words timed), POST /v1/tokens, GET /v1/models, /v1/voices, /healthz and the
  * demo page. This wires the parts: options, CORS, the error mapping,
  * failed-login throttling, the routes, and Node listeners (with header and
  * body timeouts; a request refused before its body was read closes its
@@ -111,7 +113,9 @@ export function createServer(options: ServerOptions = {}): VoxpipeServer {
   app.onError(errorHandler(logger));
   app.notFound(notFound);
   app.route('/', metaRoutes({ engines, openStreams: () => limiter.openStreams, draining: () => draining, limits: () => limiter.store, demoPage: options.demoPage, logger }));
-  app.route('/', ttsStreamRoutes({ keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, throttle, trustProxy, cache, closing: () => draining }));
+  const streamDeps = { keys, tokens, limiter, limits, engines, streams, logger, hooks: options.hooks, throttle, trustProxy, cache, closing: () => draining };
+  app.route('/', ttsStreamRoutes(streamDeps));
+  app.route('/', ttsTimestampsRoutes(streamDeps));
   const metricsRoute = metrics && resolved.metrics !== false ? metricsRoutes({ metrics, token: resolved.metrics.token, loopbackOnly: true }) : undefined;
   if (metricsRoute && !metricsListen) app.route('/', metricsRoute);
   app.route('/', tokenRoutes({ keys, tokens, limiter, origins, throttle, trustProxy, bodyTimeoutMs: limits.bodyTimeoutMs }));

@@ -1,12 +1,15 @@
 import { ReadableStream, VoxpipeError } from '@voxpipe/core';
 import { ApiError } from './api-error.js';
 import type { AudioCache } from './audio-cache.js';
-import { audioBytes, audioHeaders, maxBytes, type Decorate } from './audio.js';
+import { audioBytes, audioHeaders, CONTENT_TYPES, maxBytes, type Decorate } from './audio.js';
 import { guardBody } from './guard.js';
 import { describeError, type Logger } from './logger.js';
 import type { OpenStreams } from './open-streams.js';
 import { bodyFrom, firstBytes, readRange, type RangedStart } from './range.js';
 import type { StreamPlan } from './stream-plan.js';
+import { StreamWords } from './stream-words.js';
+import { timestampedLines } from './timestamped-lines.js';
+import { wordTap } from './word-tap.js';
 
 export interface StreamResponseOptions {
   /** The id of the key the stream is for (logs only). */
@@ -25,6 +28,12 @@ export interface StreamResponseOptions {
   abortConnection?: () => void;
   /** Complete streams by ETag: a stream held there is served from memory, without the engine; a whole stream made here is put there. */
   cache?: AudioCache;
+  /**
+   * Answer with the words too: `application/x-ndjson` lines of base64 audio
+   * (the very bytes of the plain stream) and of timed words (`timestampedLines`);
+   * a range counts audio bytes. Never from the cache, which holds no words.
+   */
+  timestamps?: boolean;
 }
 
 /**
@@ -36,7 +45,9 @@ export interface StreamResponseOptions {
  * synthesis. Before the first byte, failures are still errors: 400 for a
  * request the engine refuses, 416 for a range past the end, 499 for a client
  * that left, 500 `internal` (logged, nothing of the cause told) for the
- * rest. After it, the guarded body ends the stream cleanly instead.
+ * rest. After it, the guarded body ends the stream cleanly instead. With
+ * `timestamps`, the same audio (and range, ETag and errors) as ndjson lines
+ * with the words.
  *
  * ```ts
  * return streamResponse(await planStream(request, schema, engines), { keyId, clientSignal: c.req.raw.signal, … });
@@ -50,7 +61,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     const most = maxBytes(audio.format, engine.maxAudioMs({ text: audio.text, speed: audio.speed, pitch: audio.pitch }));
     if (range.start >= most) throw new ApiError(416, 'range-not-satisfiable', `The range starts past the end: this text gives fewer than ${most} bytes`);
   }
-  const cached = plan.tag && options.cache ? options.cache.get(plan.tag) : undefined;
+  const cache = options.timestamps ? undefined : options.cache;
+  const cached = plan.tag && cache ? cache.get(plan.tag) : undefined;
   if (cached) return cachedResponse(plan, cached);
   const stop = new AbortController();
   const onClientGone = () => stop.abort(new VoxpipeError('aborted', 'The client went away'));
@@ -63,12 +75,14 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
     clientSignal.removeEventListener('abort', onClientGone);
   };
 
+  const words = options.timestamps ? new StreamWords(audio.format, engine.sampleRate) : undefined;
   const reader = audioBytes(engine, audio, {
     signal: stop.signal,
     owner: keyId,
     urgentMs: range ? Infinity : 0,
     decorate: options.decorate,
     onWarning: (stage, w) => logger.warn(`${stage}: ${w.code}: ${w.message}`),
+    tap: words && wordTap(words),
   }).getReader();
   let start: RangedStart<Uint8Array>;
   try {
@@ -90,15 +104,19 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   }
 
   const release = options.takeStreamSlot();
-  const cache = options.cache;
   const tag = plan.tag;
   const source = start.kind === 'whole' && cache && tag ? recorded(start.reader, start.first, cache, (whole) => cache.put(tag, whole)) : start.reader;
+  const audioBody = bodyFrom(start.first, source, undefined, () => {
+    release();
+    finish();
+    logger.debug?.(`stream key=${keyId} model=${model.id} format=${audio.format} ${Math.round(performance.now() - started)} ms`);
+  });
+  if (words && start.kind === 'range') words.end(); // the range is made: its words are all in
+  const lines =
+    words &&
+    timestampedLines(audioBody, words, start.kind === 'range' ? { firstByte: start.firstByte, endByte: start.total === undefined ? start.lastByte + 1 : Infinity } : { firstByte: 0 });
   const body = guardBody(
-    bodyFrom(start.first, source, undefined, () => {
-      release();
-      finish();
-      logger.debug?.(`stream key=${keyId} model=${model.id} format=${audio.format} ${Math.round(performance.now() - started)} ms`);
-    }),
+    lines ?? audioBody,
     {
       idleTimeoutMs: options.idleTimeoutMs,
       onIdle() {
@@ -111,10 +129,15 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
       abortConnection: options.abortConnection,
     },
   );
-  const headers = streamHeaders(plan, options.cache ? 'miss' : undefined);
+  const headers = streamHeaders(plan, cache ? 'miss' : undefined);
   if (start.kind === 'range') {
     headers['Content-Range'] = `bytes ${start.firstByte}-${start.lastByte}/${start.total ?? '*'}`;
-    headers['Content-Length'] = String(start.lastByte - start.firstByte + 1);
+    // Content-Range counts audio bytes; a body of lines is longer.
+    if (!words) headers['Content-Length'] = String(start.lastByte - start.firstByte + 1);
+  }
+  if (words) {
+    headers['Content-Type'] = 'application/x-ndjson';
+    headers['X-Audio-Content-Type'] = CONTENT_TYPES[audio.format];
   }
   return new Response(body, { status: start.kind === 'range' ? 206 : 200, headers });
 }

@@ -51,11 +51,24 @@ export interface TtsStreamDeps {
  * ```
  */
 export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
+  return streamRoute(deps, '/v1/tts/stream', { timestamps: false });
+}
+
+/**
+ * A POST route that streams speech as /v1/tts/stream does — the same
+ * checks, limits, body, errors, Range and ETag — answering with the audio
+ * (`timestamps: false`) or with ndjson lines of the same audio and its words.
+ *
+ * ```ts
+ * app.route('/', streamRoute(deps, '/v1/tts/stream/with-timestamps', { timestamps: true }));
+ * ```
+ */
+export function streamRoute(deps: TtsStreamDeps, path: string, { timestamps }: { timestamps: boolean }): Hono<AppEnv> {
   const schema = ttsRequestSchema({ maxTextChars: deps.limits.maxTextChars });
   const synthesisHook = deps.hooks?.synthesis;
   return new Hono<AppEnv>()
     .post(
-      '/v1/tts/stream',
+      path,
       openUntilClosing(deps.closing),
       requireKey({ keys: deps.keys, tokens: deps.tokens, throttle: deps.throttle, trustProxy: deps.trustProxy }),
       streamSlot(deps.limiter),
@@ -74,8 +87,9 @@ export function ttsStreamRoutes(deps: TtsStreamDeps): Hono<AppEnv> {
           decorate: synthesisHook ? (request: SynthesisRequest) => synthesisHook(request, { keyId, text: plan.audio.text }) : undefined,
           abortConnection: outgoing ? () => outgoing.destroy() : undefined,
           cache: deps.cache,
+          timestamps,
         });
       },
     )
-    .all('/v1/tts/stream', methodNotAllowed('POST', '/v1/tts/stream'));
+    .all(path, methodNotAllowed('POST', path));
 }
