@@ -3,7 +3,11 @@
 // time, each alone in a pipeline from an in-memory source, against a bare
 // identity TransformStream over the same chunks; the stages that move or
 // re-chunk time again with a word mark every 300 ms (what a timestamped
-// stream carries), beside the same stage without marks.
+// stream carries), beside the same stage without marks. Then the cost of one
+// real-time stream through the five-stage chain gain → mix → fade → meter →
+// pcmEncode at 20 ms chunks, as % of a core (CPU time of this process per
+// second of audio) and streams per core, fused (one TransformStream for the
+// five) and unfused (one each), beside five bare TransformStreams and one.
 // Run: npx tsx bench/pcm-stages.ts
 import {
   anyPcm,
@@ -11,6 +15,7 @@ import {
   fade,
   frames,
   gain,
+  meter,
   mix,
   pcmDecode,
   pcmEncode,
@@ -22,6 +27,7 @@ import {
   type PcmChunk,
   type SinkStage,
   type SourceStage,
+  type TransformStage,
 } from '../packages/core/src/index.js';
 
 const RATE = 24000;
@@ -113,4 +119,44 @@ console.log(`${'stage'.padEnd(42)} ${'ms'.padStart(8)} ${'× real time'.padStart
 for (const [name, make] of cases) {
   const ms = await timeIt(make);
   console.log(`${name.padEnd(42)} ${ms.toFixed(1).padStart(8)} ${Math.round((SECONDS * 1000) / ms).toLocaleString('en').padStart(12)}`);
+}
+
+// The five-stage chain, per real-time stream. CPU time (user + system) of this
+// process over the run, so other processes on a busy machine count little;
+// typical is the median of the rounds, worst the slowest.
+const CHAIN_ROUNDS = 9;
+const unfused = (stage: TransformStage): TransformStage => ({ ...stage, syncTransformer: undefined });
+const chain = () => [gain({ db: -6 }), mix({ channels: 2 }), fade({ inMs: 10, outMs: 50 }), meter({ every: 100 }), pcmEncode()] as TransformStage[];
+const bare = (n: number) => Array.from({ length: n }, () => identity as TransformStage);
+const chainCases: Array<[string, () => AnyStage[]]> = [
+  ['1 bare TransformStream', () => [source(pcmChunks(480), pcmIn), ...bare(1), nullSink('pcm')]],
+  ['5 bare TransformStreams', () => [source(pcmChunks(480), pcmIn), ...bare(5), nullSink('pcm')]],
+  ['5 stages, unfused (5 TransformStreams)', () => [source(pcmChunks(480), pcmIn), ...chain().map(unfused), nullSink('bytes')]],
+  ['5 stages, fused (1 TransformStream)', () => [source(pcmChunks(480), pcmIn), ...chain(), nullSink('bytes')]],
+];
+
+async function cpuPerRound(make: () => AnyStage[]): Promise<number[]> {
+  const rounds: number[] = [];
+  for (let r = 0; r < CHAIN_ROUNDS; r++) {
+    const stages = make();
+    const before = process.cpuUsage();
+    await assemble(...(stages as [AnyStage, ...AnyStage[], SinkStage<unknown, void>])).run().done;
+    const used = process.cpuUsage(before);
+    rounds.push((used.user + used.system) / 1000);
+  }
+  return rounds.sort((a, b) => a - b);
+}
+
+console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} runs of ${SECONDS} s (CPU time)\n`);
+console.log(`${'chain'.padEnd(42)} ${'% of a core'.padStart(12)} ${'worst'.padStart(8)} ${'streams/core'.padStart(13)} ${'vs unfused'.padStart(11)}`);
+const figures = new Map<string, number>();
+for (const [name, make] of chainCases) {
+  const rounds = await cpuPerRound(make);
+  const typical = rounds[Math.floor(rounds.length / 2)];
+  figures.set(name, typical);
+  const unfusedTypical = figures.get('5 stages, unfused (5 TransformStreams)');
+  const percent = (ms: number) => `${((100 * ms) / (SECONDS * 1000)).toFixed(3)} %`;
+  console.log(
+    `${name.padEnd(42)} ${percent(typical).padStart(12)} ${percent(rounds[rounds.length - 1]).padStart(8)} ${Math.round((SECONDS * 1000) / typical).toLocaleString('en').padStart(13)} ${(unfusedTypical ? `${(unfusedTypical / typical).toFixed(2)}×` : '').padStart(11)}`,
+  );
 }
