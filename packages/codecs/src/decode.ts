@@ -1,23 +1,25 @@
-import { VoxpipeError, anyBytes, markWords, parseOptions, pcmFrames, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
-import * as v from 'valibot';
+import { VoxpipeError, anyBytes, checkOptions, markWords, numberIn, oneOf, pcmFrames, shape, type OptionRules, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
 import { concatBytes, type InnerDecoder } from './inner-decoder.js';
 import { isLoadedCodec, loadDecoder, preloadDecoder } from './load-decoder.js';
 import { RawDecoder } from './raw-decoder.js';
 import { sniffContainer } from './sniff.js';
 import { WavDecoder } from './wav-decoder.js';
 
-const schema = v.strictObject({
+/** What `decode` is given. Checked without a schema library, so a browser player stays small. */
+export interface DecodeOptions {
   /** How to read bytes that have no header and no declared format (raw PCM). */
-  fallback: v.optional(
-    v.strictObject({
-      encoding: v.optional(v.picklist(['s16le', 'f32le'])),
-      sampleRate: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(384000))),
-      channels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32))),
-    }),
-  ),
-});
+  fallback?: {
+    encoding?: 's16le' | 'f32le';
+    /** 1000 to 384000 Hz. */
+    sampleRate?: number;
+    /** 1 to 32. */
+    channels?: number;
+  };
+}
 
-export type DecodeOptions = v.InferInput<typeof schema>;
+const rules: OptionRules<DecodeOptions> = {
+  fallback: shape<NonNullable<DecodeOptions['fallback']>>({ encoding: oneOf(['s16le', 'f32le']), sampleRate: numberIn(1000, 384000, true), channels: numberIn(1, 32, true) }),
+};
 
 const DEFAULT_RAW = { encoding: 's16le', sampleRate: 24000, channels: 1 } as const;
 const HEADERLESS: ReadonlySet<Container | undefined> = new Set<Container | undefined>(['pcm', 'mulaw', 'alaw']);
@@ -43,7 +45,7 @@ const HEADERLESS: ReadonlySet<Container | undefined> = new Set<Container | undef
  * ```
  */
 export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, PcmChunk> {
-  const parsed = parseOptions('decode', schema, options);
+  const parsed = checkOptions('decode', options, rules);
   const fallback = parsed.fallback ?? {};
   const raw = { ...DEFAULT_RAW, ...fallback };
   return transformStage<Uint8Array, PcmChunk>({

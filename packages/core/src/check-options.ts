@@ -24,25 +24,38 @@ export type OptionRules<T> = { readonly [K in keyof T]-?: OptionRule };
  * ```
  */
 export function checkOptions<T extends object>(stage: string, options: unknown, rules: OptionRules<T>, settings: { required?: readonly (keyof T)[]; defaults?: Partial<T> } = {}): T {
-  const given = (options ?? {}) as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof given !== 'object' || Array.isArray(given)) problems.push(`expected an object, received ${describe(given)}`);
-  else {
-    for (const key of Object.keys(given)) if (!Object.hasOwn(rules, key)) problems.push(`${key}: unknown option`);
-    for (const key of Object.keys(rules) as (keyof T & string)[]) {
-      const value = given[key];
-      if (value === undefined) {
-        if (settings.required?.includes(key)) problems.push(`${key}: required`);
-        continue;
-      }
-      const problem = (rules[key] as OptionRule)(value);
-      if (problem) problems.push(`${key}: ${problem}`);
-    }
-  }
+  const given = options ?? {};
+  const problems = problemsOf(given, rules, settings.required);
   if (problems.length > 0) throw new VoxpipeError('bad-request', `Bad options for "${stage}": ${problems.join('; ')}`, { stage });
   const out: Record<string, unknown> = { ...settings.defaults };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
   return out as T;
+}
+
+/** What is wrong with `given` by `rules` (unknown keys included), each as `key: problem`. */
+function problemsOf<T extends object>(given: unknown, rules: OptionRules<T>, required: readonly (keyof T)[] = []): string[] {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return [`expected an object, received ${describe(given)}`];
+  const record = given as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(record)) if (!Object.hasOwn(rules, key)) problems.push(`${key}: unknown option`);
+  for (const key of Object.keys(rules) as (keyof T & string)[]) {
+    const value = record[key];
+    if (value === undefined) {
+      if (required.includes(key)) problems.push(`${key}: required`);
+      continue;
+    }
+    const problem = (rules[key] as OptionRule)(value);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  return problems;
+}
+
+/** An object of options of its own, checked by `rules` (no other keys). */
+export function shape<T extends object>(rules: OptionRules<T>): OptionRule {
+  return (x) => {
+    const problems = problemsOf(x, rules);
+    return problems.length > 0 ? problems.join(', ') : undefined;
+  };
 }
 
 function describe(value: unknown): string {
