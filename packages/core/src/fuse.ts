@@ -91,10 +91,17 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
     if (link.inputEnded && !link.closed) finish(link);
   }
 
+  // The hot path (every chunk, every stage): no closure, one try.
   function transform(link: Link, chunk: unknown): void {
     const { transformer } = link;
-    if (!transformer.transform) give(link.index + 1, chunk);
-    else call(link, () => transformer.transform!(chunk, link.controller));
+    if (!transformer.transform) return give(link.index + 1, chunk);
+    let result: unknown;
+    try {
+      result = transformer.transform(chunk, link.controller);
+    } catch (error) {
+      return fail(error);
+    }
+    if (result !== undefined) fail(notSynchronous(link, result));
   }
 
   /**
@@ -103,11 +110,13 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
    * (whose `enqueue` it was inside).
    */
   function call(link: Link, work: () => unknown): void {
+    let result: unknown;
     try {
-      synchronously(link, work());
+      result = work();
     } catch (error) {
-      fail(error);
+      return fail(error);
     }
+    if (result !== undefined) fail(notSynchronous(link, result));
   }
 
   /** No more input for part `i`: it flushes and closes, now or, if it is inside a call, when that call returns. */
@@ -180,9 +189,7 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
   };
 }
 
-/** A stage that declared itself synchronous must not return a promise: its work would run outside the chain. */
-function synchronously(link: Link, result: unknown): void {
-  if (result !== undefined) {
-    throw new VoxpipeError('internal', `"${link.name}" declares a synchronous transformer but returned ${typeof result === 'object' ? 'a promise' : typeof result}`, { stage: link.name });
-  }
+/** The error for a stage that declared itself synchronous and returned something (a promise: its work would run outside the chain). */
+function notSynchronous(link: Link, result: unknown): VoxpipeError {
+  return new VoxpipeError('internal', `"${link.name}" declares a synchronous transformer but returned ${typeof result === 'object' ? 'a promise' : typeof result}`, { stage: link.name });
 }
