@@ -13,7 +13,12 @@ const schema = v.strictObject({
   context: v.optional(v.custom<BaseAudioContext>((x) => isObject(x) && typeof x.createGain === 'function', 'context must be an AudioContext or OfflineAudioContext')),
   /** Audio to gather before the first sample plays, in ms. */
   prebufferMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000)), 100),
-  /** After an underrun, wait for this much audio again before playing on (`true`: prebufferMs). Default: play on at once. */
+  /**
+   * `adaptive` (default): after an underrun, gather the last target plus the time the ring stayed dry (×1.5 at least) before playing on (up to 2 s, at most half
+   * the ring); every 2 s of steady play lowers the target by a quarter, down to prebufferMs. `fixed`: prebufferMs, then `rebuffer`.
+   */
+  jitter: v.optional(v.picklist(['adaptive', 'fixed']), 'adaptive'),
+  /** Fixed jitter buffer: after an underrun, wait for this much audio again before playing on (`true`: prebufferMs). Default: play on at once. */
   rebuffer: v.optional(v.union([v.boolean(), v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000))]), false),
   /** Output channels, mapped from the stream's by core's `mixChannels` (mono is copied to each; more are averaged down). Default: the stream's. */
   channels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32))),
@@ -27,6 +32,13 @@ const schema = v.strictObject({
   destination: v.optional(v.custom<AudioNode>((x) => isObject(x) && typeof x.connect === 'function', 'destination must be an AudioNode')),
   /** Fade used when the run is aborted without `stop()`, in ms. */
   abortFadeMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(5000)), 10),
+  /** Output gain (1: as is); change it while playing with the control's `volume`, which moves smoothly. */
+  volume: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(4)), 1),
+  /**
+   * Play through an `<audio>` element fed by a MediaStreamAudioDestinationNode (`true`: a new detached one),
+   * so the browser's echo canceller hears what is played: use it when a microphone is open at the same time.
+   */
+  outputElement: v.optional(v.union([v.boolean(), v.custom<HTMLAudioElement>((x) => isObject(x) && typeof x.play === 'function', 'outputElement must be true or an HTMLAudioElement')])),
   /** Where to load the processor from when a Content-Security-Policy forbids blob: scripts. */
   moduleUrl: v.optional(v.string()),
 });
@@ -56,12 +68,12 @@ export function audioWorkletSink(options: AudioWorkletSinkOptions = {}): AudioWo
   const { context: given, ...settings } = parseOptions(STAGE, schema, options);
   let context = given;
   const getContext = () => (context ??= defaultAudioContext());
-  const { prebufferMs, rebuffer, channels, bufferMs, quality, transport, abortFadeMs } = settings;
+  const { prebufferMs, rebuffer, channels, bufferMs, quality, transport, abortFadeMs, jitter, volume } = settings;
   return {
     role: 'sink',
     name: STAGE,
     takes: anyPcm,
-    spec: { stage: STAGE, options: { prebufferMs, rebuffer, bufferMs, quality, transport, abortFadeMs, ...(channels ? { channels } : {}) } },
+    spec: { stage: STAGE, options: { prebufferMs, jitter, rebuffer, volume, bufferMs, quality, transport, abortFadeMs, ...(channels ? { channels } : {}) } },
     get context() {
       return getContext();
     },

@@ -1,6 +1,8 @@
 import { createResampler, mixChannels, pcmChecker, VoxpipeError, WordTimeline, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
 import type { PlaybackControl, PlaybackStatus, PlayedPosition, StopOptions } from './player-control.js';
+import { PlaybackOutput } from './playback-output.js';
 import type { RingWriter } from './ring-writer.js';
+import { resumeOnGesture } from './unlock.js';
 import { createWorkletNode, loadWorklet, type PlaybackSettings } from './worklet-node.js';
 import type { ProcessorMessage } from './worklet-processor.js';
 
@@ -37,6 +39,12 @@ export class Playback {
   private drainedAll = false;
   /** `word` events waiting for the output latency to pass. */
   private readonly wordTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly output: PlaybackOutput;
+  private volume: number;
+  /** The jitter buffer's target, in frames, as last reported. */
+  private target = 0;
+  private pauseWanted = false;
+  private readonly pauseWaiters = new Set<() => void>();
 
   constructor(
     private readonly ctx: StageContext,
@@ -46,8 +54,10 @@ export class Playback {
   ) {
     this.rate = Math.round(context.sampleRate);
     this.check = pcmChecker(ctx.stage, input);
+    this.volume = o.volume;
+    this.output = new PlaybackOutput(ctx.stage, context, o);
     const onState = () => {
-      if (context.state !== 'closed') return;
+      if (context.state !== 'closed') return this.interrupted();
       // An offline context closes when its rendering ends; Firefox delivers the worklet's last reports
       // after that: ask for its status (answered after every report before) before letting go.
       if (isOffline(context) && this.node) void Promise.race([this.sync(), new Promise((resolve) => setTimeout(resolve, 250))]).then(() => this.finish());
@@ -71,7 +81,45 @@ export class Playback {
       status: () => this.status(),
       sync: () => this.sync(),
       stop: (options: StopOptions = {}) => this.stop(options.fadeMs ?? 30),
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+      setVolume: (value: number) => this.setVolume(value),
+      setSinkId: (deviceId: string) => this.output.setSinkId(deviceId),
+      audio: this.output.element,
     };
+  }
+
+  /** Fades out within 5 ms and plays silence, holding the position; resolves once the worklet has paused, with its status. */
+  pause(): Promise<PlaybackStatus> {
+    this.pauseWanted = true;
+    if (!this.node || this.phase === 'done' || this.state === 'paused') return Promise.resolve(this.status());
+    this.node.port.postMessage({ type: 'pause' });
+    return new Promise((resolve) => this.pauseWaiters.add(() => resolve(this.status())));
+  }
+
+  /** Plays on from the frame after the last one heard, fading in. */
+  resume(): void {
+    this.pauseWanted = false;
+    this.node?.port.postMessage({ type: 'resume' });
+  }
+
+  private setVolume(value: number): void {
+    if (!Number.isFinite(value) || value < 0 || value > 4) {
+      throw new VoxpipeError('bad-request', `${this.ctx.stage}: volume must be a number from 0 to 4, got ${String(value)}`, { stage: this.ctx.stage });
+    }
+    this.volume = value;
+    this.node?.port.postMessage({ type: 'volume', volume: value });
+  }
+
+  /**
+   * The context stopped under a playing run without being closed (iOS `interrupted` after a call or a
+   * screen lock; `suspended` by the browser): say so, and resume it on the page's next user gesture.
+   */
+  private interrupted(): void {
+    const state = this.context.state as string;
+    if ((state !== 'suspended' && state !== 'interrupted') || !this.node || this.phase === 'done' || isOffline(this.context)) return;
+    this.ctx.emit('warning', { code: 'audio-interrupted', message: `the AudioContext is ${state}; playback resumes on the next tap, click or key press` });
+    resumeOnGesture(this.context as AudioContext);
   }
 
   start(controller: WritableStreamDefaultController): void {
@@ -79,7 +127,8 @@ export class Playback {
   }
 
   status(): PlaybackStatus {
-    return { state: this.state, played: this.position(), bufferedMs: (this.buffered * 1000) / this.rate, underruns: this.underruns };
+    const ms = (frames: number) => (frames * 1000) / this.rate;
+    return { state: this.state, played: this.position(), bufferedMs: ms(this.buffered), targetMs: ms(this.target), underruns: this.underruns, volume: this.volume };
   }
 
   sync(): Promise<PlaybackStatus> {
@@ -176,16 +225,19 @@ export class Playback {
     await loadWorklet(stage, this.context, this.o.moduleUrl);
     if (this.phase !== 'open') throw this.stoppedError();
     if (this.streamRate !== this.rate) this.resampler = createResampler(this.streamRate, this.rate, this.outChannels, this.o.quality);
-    const { node, writer } = createWorkletNode(stage, this.context, this.o, this.outChannels, (m) => this.receive(m));
+    const settings = { ...this.o, volume: this.volume, destination: this.output.destination };
+    const { node, writer } = createWorkletNode(stage, this.context, settings, this.outChannels, (m) => this.receive(m));
     this.node = node;
     this.writer = writer;
     this.state = 'prebuffer';
+    if (this.pauseWanted) node.port.postMessage({ type: 'pause' });
   }
 
   private receive(m: ProcessorMessage): void {
     this.played = m.played;
     this.buffered = m.buffered;
     this.writer?.consumed(m.played);
+    if (m.target !== undefined) this.target = m.target;
     const bufferedMs = (m.buffered * 1000) / this.rate;
     switch (m.type) {
       case 'started':
@@ -204,6 +256,11 @@ export class Playback {
       case 'playing':
         this.state = 'playing';
         this.ctx.emit('playing', { bufferedMs });
+        break;
+      case 'paused':
+        this.state = 'paused';
+        for (const resolve of this.pauseWaiters) resolve();
+        this.pauseWaiters.clear();
         break;
       case 'stopping':
         this.state = 'fading';
@@ -312,6 +369,9 @@ export class Playback {
     this.wordTimers.clear();
     for (const resolve of this.statusWaiters.values()) resolve(this.status());
     this.statusWaiters.clear();
+    for (const resolve of this.pauseWaiters) resolve();
+    this.pauseWaiters.clear();
+    this.output.release();
     this.drained.resolve();
     this.stopped.resolve();
     const node = this.node;

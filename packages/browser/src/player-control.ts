@@ -39,11 +39,15 @@ export interface PlayerControl {
 
 /** The latest report from the worklet. */
 export interface PlaybackStatus {
-  state: 'idle' | 'prebuffer' | 'playing' | 'fading' | 'done';
+  state: 'idle' | 'prebuffer' | 'playing' | 'pausing' | 'paused' | 'fading' | 'done';
   played: PlayedPosition;
   /** Audio in the ring, in ms. */
   bufferedMs: number;
+  /** How much audio the jitter buffer gathers before playing (on), in ms: it grows after underruns and decays while delivery is steady. */
+  targetMs: number;
   underruns: number;
+  /** The output gain asked for (the worklet moves to it smoothly). */
+  volume: number;
 }
 
 /** One run's handle on its `audioWorkletSink` (`run.control(sink)`): live status, and stop with a fade. */
@@ -54,4 +58,17 @@ export interface PlaybackControl extends PlayerControl {
   status(): PlaybackStatus;
   /** Asks the worklet for its position now (it has then seen every chunk written before). */
   sync(): Promise<PlaybackStatus>;
+  /** Fades out within 5 ms and holds: resolves once paused, with the status (`played` is where it resumes). The request keeps streaming into the ring. */
+  pause(): Promise<PlaybackStatus>;
+  /** Plays on from exactly the next frame, fading in within 5 ms. */
+  resume(): void;
+  /** Sets the output gain, 0–4 (1: as is; `status().volume` reads it): the gain moves there with a 10 ms time constant, so no zipper noise. */
+  setVolume(volume: number): void;
+  /**
+   * Plays on the output device `deviceId` (`navigator.mediaDevices.enumerateDevices()`; `''`: the default), through the
+   * AudioContext's setSinkId (Chromium) or, with `outputElement`, the element's (Chromium, Firefox); a `bad-request` VoxpipeError where neither exists.
+   */
+  setSinkId(deviceId: string): Promise<void>;
+  /** The `<audio>` element played through, with the sink's `outputElement` option. */
+  readonly audio: HTMLAudioElement | undefined;
 }

@@ -23,13 +23,15 @@ export function defaultAudioContext(): AudioContext {
  * the running context; a browser that still refuses gives a `bad-request`
  * VoxpipeError that says to call it from a click or tap.
  *
- * `waitMs` (default 1000) is how long to wait for the browser to agree.
+ * `waitMs` is how long to wait for the browser to agree: by default 1 s, or
+ * 10 s where the page has a live user gesture or the browser says autoplay is
+ * allowed (Firefox takes about 2 s to open its sound output).
  *
  * ```ts
  * button.onclick = async () => { await unlock(); pipeline(ttsSource(opts), decode(), audioWorkletSink()); };
  * ```
  */
-export async function unlock(context: AudioContext = defaultAudioContext(), waitMs = 1000): Promise<AudioContext> {
+export async function unlock(context: AudioContext = defaultAudioContext(), waitMs = mayPlay(context) ? 10_000 : 1000): Promise<AudioContext> {
   const state = context.state as AudioContextState | 'interrupted';
   if (state === 'closed') {
     throw new VoxpipeError('bad-request', 'unlock: the AudioContext is closed; make a new one', { stage: 'unlock' });
@@ -63,6 +65,50 @@ export async function unlock(context: AudioContext = defaultAudioContext(), wait
     );
   }
   return context;
+}
+
+const GESTURES = ['pointerdown', 'keydown', 'touchend'] as const;
+const watching = new WeakSet<AudioContext>();
+
+/**
+ * Resumes a context that the page did not pause itself — iOS Safari leaves it
+ * `interrupted` after a phone call, Siri or a screen lock; other browsers
+ * `suspended` — on the page's next tap, click or key press (audio may only
+ * restart inside a user gesture). `audioWorkletSink` arms it when its context
+ * stops under a playing run; call it yourself for contexts you manage.
+ *
+ * ```ts
+ * context.onstatechange = () => context.state !== 'running' && resumeOnGesture(context);
+ * ```
+ */
+export function resumeOnGesture(context: AudioContext, target: EventTarget | undefined = (globalThis as { document?: EventTarget }).document): void {
+  if (!target || watching.has(context)) return;
+  watching.add(context);
+  const done = () => {
+    watching.delete(context);
+    for (const type of GESTURES) target.removeEventListener(type, onGesture, true);
+    context.removeEventListener('statechange', onState);
+  };
+  const onGesture = () => {
+    if ((context.state as string) === 'running' || context.state === 'closed') return done();
+    void unlock(context).then(done, () => {}); // still refused: try again on the next gesture
+  };
+  const onState = () => {
+    if ((context.state as string) === 'running' || context.state === 'closed') done();
+  };
+  for (const type of GESTURES) target.addEventListener(type, onGesture, true);
+  context.addEventListener('statechange', onState);
+}
+
+/** Whether the browser will let this context start: a user gesture is live, or its autoplay policy allows it. */
+function mayPlay(context: AudioContext): boolean {
+  const nav = (globalThis as { navigator?: { userActivation?: { isActive?: boolean }; getAutoplayPolicy?: (x: unknown) => string } }).navigator;
+  if (nav?.userActivation?.isActive) return true;
+  try {
+    return nav?.getAutoplayPolicy?.(context) === 'allowed';
+  } catch {
+    return false;
+  }
 }
 
 function unlockError(error: unknown): VoxpipeError {

@@ -13,7 +13,18 @@ export interface PlaybackSettings {
   destination?: AudioNode;
   abortFadeMs: number;
   moduleUrl?: string;
+  jitter: 'adaptive' | 'fixed';
+  volume: number;
+  outputElement?: boolean | HTMLAudioElement;
 }
+
+/** Fades that keep an underrun, a pause and a resume from clicking. */
+const RAMP_MS = 5;
+/** The time constant of the output gain's move to a new volume: smooth, so no zipper noise. */
+const VOLUME_MS = 10;
+/** The adaptive jitter buffer's ceiling (and at most half the ring), and how much steady play lowers its target a step. */
+const JITTER_MAX_MS = 2000;
+const JITTER_DECAY_MS = 2000;
 
 /** How early the worklet tells of a word about to play: more than a busy page's message takes. */
 const WATCH_LEAD_MS = 60;
@@ -41,13 +52,21 @@ export function createWorkletNode(stage: string, context: BaseAudioContext, o: P
   const frames = (ms: number) => Math.round((ms * Math.round(context.sampleRate)) / 1000);
   const prebufferFrames = frames(o.prebufferMs);
   const rebufferFrames = o.rebuffer === false ? 0 : frames(o.rebuffer === true ? o.prebufferMs : o.rebuffer);
-  const capacity = Math.max(frames(o.bufferMs), prebufferFrames + 1024, rebufferFrames + 1024) + 1;
+  const jitter = {
+    adaptive: o.jitter === 'adaptive',
+    prebufferFrames,
+    rebufferFrames,
+    minFrames: prebufferFrames,
+    maxFrames: Math.max(prebufferFrames, frames(Math.min(JITTER_MAX_MS, o.bufferMs / 2))),
+    decayFrames: frames(JITTER_DECAY_MS),
+  };
+  const capacity = Math.max(frames(o.bufferMs), prebufferFrames + 1024, rebufferFrames + 1024, jitter.maxFrames + 1024) + 1;
   const shared = o.transport === 'shared' || (o.transport === 'auto' && canShareRing());
   if (shared && !canShareRing()) {
     throw new VoxpipeError('bad-request', `${stage}: transport "shared" needs a crossOriginIsolated page (COOP/COEP headers)`, { stage });
   }
   const ring = shared ? sharedRing(channels, capacity) : undefined;
-  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, reportFrames: frames(20), watchLeadFrames: frames(WATCH_LEAD_MS), shared: ring?.buffers };
+  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, jitter, rampFrames: frames(RAMP_MS), volume: o.volume, volumeFrames: frames(VOLUME_MS), reportFrames: frames(20), watchLeadFrames: frames(WATCH_LEAD_MS), shared: ring?.buffers };
   const node = new AudioWorkletNode(context, PROCESSOR_NAME, { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [channels], processorOptions });
   node.port.onmessage = (event: MessageEvent<ProcessorMessage>) => receive(event.data);
   node.connect(o.destination ?? context.destination);

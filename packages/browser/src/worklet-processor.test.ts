@@ -182,7 +182,7 @@ describe('audioWorkletSink options', () => {
     const sink = audioWorkletSink({ prebufferMs: 250, rebuffer: true, channels: 2 });
     expect(JSON.parse(JSON.stringify(sink.spec))).toEqual({
       stage: 'audioWorkletSink',
-      options: { prebufferMs: 250, rebuffer: true, bufferMs: 2000, quality: 'high', transport: 'auto', abortFadeMs: 10, channels: 2 },
+      options: { prebufferMs: 250, jitter: 'adaptive', rebuffer: true, volume: 1, bufferMs: 2000, quality: 'high', transport: 'auto', abortFadeMs: 10, channels: 2 },
     });
     expect(audioWorkletSink(sink.spec!.options as never).spec).toEqual(sink.spec);
   });

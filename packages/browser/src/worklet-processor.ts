@@ -7,11 +7,13 @@
 // Index layout (Int32): [0] write position, [1] read position, both in
 // 0…capacity−1; one slot stays empty so full and empty differ.
 
+import { JITTER_SOURCE, type JitterSettings } from './jitter-buffer.js';
+
 /** The name the processor registers under. */
 export const PROCESSOR_NAME = 'voxpipe-ring-player';
 
 /** Messages the processor sends back to the main thread. */
-export type ProcessorMessage =
+export type ProcessorMessage = { /** The jitter buffer's target, in frames. */ target?: number } & (
   | { type: 'position'; played: number; buffered: number }
   /** A watched frame is read at context time `at` (s): sent `watchLeadFrames` early, so the message's trip is no delay. */
   | { type: 'reached'; frame: number; at: number; played: number; buffered: number }
@@ -22,8 +24,10 @@ export type ProcessorMessage =
   | { type: 'drained'; played: number; buffered: number }
   | { type: 'stopping'; played: number; buffered: number }
   | { type: 'stopped'; played: number; buffered: number }
+  | { type: 'paused'; played: number; buffered: number }
   | { type: 'status'; id: number; state: string; played: number; buffered: number }
-  | { type: 'warning'; code: string; message: string; played: number; buffered: number };
+  | { type: 'warning'; code: string; message: string; played: number; buffered: number }
+);
 
 /** What the main thread passes as `processorOptions`. */
 export interface ProcessorOptions {
@@ -34,6 +38,14 @@ export interface ProcessorOptions {
   prebufferFrames: number;
   /** Frames to gather again after an underrun; 0 plays on without waiting. */
   rebufferFrames: number;
+  /** The jitter buffer (default: fixed, from prebufferFrames and rebufferFrames). */
+  jitter?: JitterSettings;
+  /** Length of the fades that keep an underrun, a pause and a resume from clicking. */
+  rampFrames?: number;
+  /** Output gain to start with (default 1). */
+  volume?: number;
+  /** Time constant (frames) of the output gain's move to a new volume. */
+  volumeFrames?: number;
   /** Frames between position reports. */
   reportFrames: number;
   /** How many frames before a watched frame is read its 'reached' goes out. */
@@ -43,15 +55,22 @@ export interface ProcessorOptions {
 }
 
 /** The processor's source, registered as PROCESSOR_NAME. Plain ES2020; no imports. */
-export const PROCESSOR_SOURCE = String.raw`
+export const PROCESSOR_SOURCE = JITTER_SOURCE + String.raw`
 class VoxpipeRingPlayer extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const o = options.processorOptions;
     this.channels = o.channels;
     this.capacity = o.capacity;
-    this.threshold = o.prebufferFrames;
-    this.rebufferFrames = o.rebufferFrames;
+    this.jitter = new VoxpipeJitter(o.jitter || { adaptive: false, prebufferFrames: o.prebufferFrames, rebufferFrames: o.rebufferFrames, minFrames: 0, maxFrames: 0, decayFrames: 1 });
+    this.ramp = Math.max(1, o.rampFrames || 1);
+    this.rampIn = 0; // frames of fade-in left (after an underrun or a pause)
+    this.pauseLeft = 0; // frames of the pause's fade-out left
+    this.last = new Float32Array(32); // each channel's last sample played, and frames since (the glide to silence)
+    this.glide = this.ramp;
+    this.volume = o.volume === undefined ? 1 : o.volume;
+    this.gain = this.volume;
+    this.smoothing = 1 - Math.exp(-1 / Math.max(1, o.volumeFrames || 1)); // the volume moves with this time constant
     this.reportFrames = Math.max(128, o.reportFrames);
     this.shared = !!o.shared;
     if (o.shared) {
@@ -61,7 +80,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
       this.index = new Int32Array(2);
       this.data = new Float32Array(this.capacity * this.channels);
     }
-    this.state = 'prebuffer'; // prebuffer | playing | fading | done
+    this.state = 'prebuffer'; // prebuffer | playing | pausing | paused | fading | done
     this.ended = false;
     this.started = false;
     this.starving = false;
@@ -84,6 +103,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
   send(message) {
     message.played = this.played;
     message.buffered = this.available();
+    message.target = this.jitter.target;
     this.port.postMessage(message);
   }
 
@@ -93,6 +113,9 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
       case 'end': this.ended = true; break;
       case 'watch': this.watched.push(m.frame); break;
       case 'stop': this.stop(m.fadeFrames); break;
+      case 'pause': this.pause(); break;
+      case 'resume': this.resume(); break;
+      case 'volume': this.volume = m.volume; break;
       case 'status': this.send({ type: 'status', id: m.id, state: this.state }); break;
       case 'dispose': this.disposed = true; this.state = 'done'; break;
     }
@@ -131,6 +154,27 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     this.send({ type: 'stopping' });
   }
 
+  /** Fades out over the ramp, then plays silence without reading until resumed: the position stays where the fade ended. */
+  pause() {
+    if (this.state === 'playing' || this.state === 'prebuffer') {
+      this.resumeTo = this.state;
+      this.state = 'pausing';
+      this.pauseLeft = this.ramp;
+    }
+  }
+
+  resume() {
+    if (this.state !== 'pausing' && this.state !== 'paused') return;
+    this.state = this.resumeTo;
+    this.rampIn = this.ramp;
+    this.send({ type: 'playing' });
+  }
+
+  /** Raised-cosine gain k frames into a fade of total frames (1 → 0). */
+  fall(k, total) {
+    return k >= total ? 0 : 0.5 * (1 + Math.cos((Math.PI * k) / total));
+  }
+
   flush() {
     Atomics.store(this.index, 1, Atomics.load(this.index, 0));
   }
@@ -162,20 +206,38 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     if (this.disposed) return false;
     const out = outputs[0];
     const n = out[0].length;
-    if (this.state === 'prebuffer') {
-      if (this.available() >= this.threshold || this.ended) {
-        this.state = 'playing';
-        if (this.started) this.send({ type: 'playing' });
-      }
+    if (this.state === 'prebuffer' && this.jitter.ready(this.available(), this.ended, n)) {
+      this.state = 'playing';
+      if (this.started) this.send({ type: 'playing' });
     }
-    if (this.state === 'playing') {
-      const got = this.read(out, 0, n);
+    let got = 0;
+    if (this.state === 'playing' || this.state === 'pausing') {
+      const pausing = this.state === 'pausing';
+      const want = pausing ? Math.min(n, this.pauseLeft) : n;
+      got = this.read(out, 0, want);
       if (got > 0 && !this.started) {
         this.started = true;
         this.send({ type: 'started', frame: currentFrame });
       }
-      if (got > 0) this.starving = false;
-      if (got < n) {
+      if (got > 0) {
+        this.starving = false;
+        if (!pausing) this.jitter.played(got);
+      }
+      for (let i = 0; i < got && this.rampIn > 0; i++, this.rampIn--) {
+        const g = this.fall(this.rampIn - 1, this.ramp);
+        for (let c = 0; c < out.length; c++) out[c][i] *= g;
+      }
+      if (pausing) {
+        for (let i = 0; i < got; i++) {
+          const g = this.fall(this.ramp - this.pauseLeft + i + 1, this.ramp);
+          for (let c = 0; c < out.length; c++) out[c][i] *= g;
+        }
+        this.pauseLeft -= got;
+        if (this.pauseLeft <= 0 || got < want) {
+          this.state = 'paused';
+          this.send({ type: 'paused' });
+        }
+      } else if (got < n) {
         if (this.ended) {
           this.state = 'done';
           this.send({ type: 'drained' });
@@ -183,19 +245,18 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         }
         if (!this.starving && this.started) {
           this.starving = true;
+          this.rampIn = this.ramp;
           this.send({ type: 'underrun' });
-          if (this.rebufferFrames > 0) {
+          if (this.jitter.underrun()) {
             this.state = 'prebuffer';
-            this.threshold = this.rebufferFrames;
             this.send({ type: 'buffering' });
           }
         }
       }
     } else if (this.state === 'fading') {
-      const got = this.read(out, 0, Math.min(n, this.fadeTotal - this.fadeDone));
+      got = this.read(out, 0, Math.min(n, this.fadeTotal - this.fadeDone));
       for (let i = 0; i < got; i++) {
-        const k = this.fadeDone + i + 1;
-        const g = k >= this.fadeTotal ? 0 : 0.5 * (1 + Math.cos((Math.PI * k) / this.fadeTotal));
+        const g = this.fall(this.fadeDone + i + 1, this.fadeTotal);
         for (let c = 0; c < out.length; c++) out[c][i] *= g;
       }
       this.fadeDone += Math.min(n, this.fadeTotal - this.fadeDone);
@@ -206,12 +267,40 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         return true;
       }
     }
+    this.glideOut(out, got, n);
+    this.applyVolume(out, n);
     this.sinceReport += n;
     if (this.sinceReport >= this.reportFrames && this.state !== 'done') {
       this.sinceReport = 0;
       this.send({ type: 'position' });
     }
     return true;
+  }
+
+  /**
+   * Where the audio stopped short of the quantum (an underrun, a pause), each channel glides from
+   * its last sample to silence over the ramp instead of stepping there: no click.
+   */
+  glideOut(out, got, n) {
+    if (got > 0) {
+      for (let c = 0; c < out.length; c++) this.last[c] = out[c][got - 1];
+      this.glide = 0;
+    }
+    if (got === n || this.state === 'done' || this.state === 'fading') return;
+    for (let i = got; i < n && this.glide < this.ramp; i++) {
+      const g = this.fall(++this.glide, this.ramp);
+      for (let c = 0; c < out.length; c++) out[c][i] = this.last[c] * g;
+    }
+  }
+
+  /** The output gain follows the volume smoothly (one pole, 10 ms): no zipper noise when it changes. */
+  applyVolume(out, n) {
+    if (this.gain === 1 && this.volume === 1) return;
+    for (let i = 0; i < n; i++) {
+      this.gain += (this.volume - this.gain) * this.smoothing;
+      if (Math.abs(this.volume - this.gain) < 1e-6) this.gain = this.volume;
+      for (let c = 0; c < out.length; c++) out[c][i] *= this.gain;
+    }
   }
 }
 registerProcessor(${JSON.stringify(PROCESSOR_NAME)}, VoxpipeRingPlayer);

@@ -1,67 +1,12 @@
-// Browser-test plumbing: Debian's Chromium through playwright-core, a small
-// node:http server on 127.0.0.1 for pages and esbuild bundles, and the check
-// that skips the suite (with a clear message) where Chromium is missing.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// Browser-test plumbing: a small node:http server on 127.0.0.1 for pages and
+// esbuild bundles (the browsers themselves: chromium.ts, firefox.ts).
+import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { BROWSER_LAUNCH_MS, PAGE_WAIT_MS } from '../budgets.js';
-
-export const CHROMIUM = process.env.VOXPIPE_CHROMIUM ?? '/usr/bin/chromium';
-/** Why the browser suite is skipped here, or undefined when it runs. */
-export const skipReason = existsSync(CHROMIUM) ? undefined : `browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set VOXPIPE_CHROMIUM)`;
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-export interface Browser {
-  context: BrowserContext;
-  page: Page;
-  /** Console lines and page errors, for failure messages. */
-  log: string[];
-  close(): Promise<void>;
-}
-
-/**
- * Chromium with a fresh profile in a temp dir; `close` removes it. The launch gives up after
- * BROWSER_LAUNCH_MS, and every wait in the page (navigation, waitForFunction, waitForSelector)
- * after PAGE_WAIT_MS: limits for hangs, far past what a busy machine needs.
- */
-export async function launchBrowser(): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'voxpipe-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: BROWSER_LAUNCH_MS });
-  context.setDefaultTimeout(PAGE_WAIT_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  const log: string[] = [];
-  page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-  return {
-    context,
-    page,
-    log,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Bundles a browser entry point in memory (one ESM file). */
 export async function bundle(entry: string): Promise<string> {
-  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'chrome110', write: false, logLevel: 'silent' });
+  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: ['chrome110', 'firefox115'], write: false, logLevel: 'silent' });
   return result.outputFiles[0].text;
 }
 
@@ -75,14 +20,29 @@ export interface PageServer {
   url: string;
   /** Adds or replaces what a path answers. */
   set(path: string, route: Route): void;
+  /** Passes requests under `prefix` (e.g. `/v1/`) on to `origin`, streamed both ways, as a same-origin API would be. */
+  forward(prefix: string, origin: string): void;
   close(): Promise<void>;
 }
 
 /** Serves fixed routes on 127.0.0.1 (port 0). `?isolated` on any URL adds COOP/COEP, making the page crossOriginIsolated. */
 export async function startPageServer(routes: Record<string, Route> = {}): Promise<PageServer> {
   const table = new Map(Object.entries(routes));
+  const forwards = new Map<string, string>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    const prefix = [...forwards.keys()].find((p) => url.pathname.startsWith(p));
+    if (prefix) {
+      const to = new URL(forwards.get(prefix)!);
+      const upstream = forward({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: { ...req.headers, host: to.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+      req.pipe(upstream);
+      return;
+    }
     const route = table.get(url.pathname);
     if (!route) {
       res.writeHead(404).end('not found');
@@ -101,6 +61,7 @@ export async function startPageServer(routes: Record<string, Route> = {}): Promi
   return {
     url: `http://127.0.0.1:${port}`,
     set: (path, route) => void table.set(path, route),
+    forward: (prefix, origin) => void forwards.set(prefix, origin),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -76,8 +76,13 @@ export interface OfflineCase {
   fadeMs?: number;
 }
 
-/** Plays a signal made in the page through the sink in an OfflineAudioContext: deterministic, faster than real time. */
+/**
+ * Plays a signal made in the page through the sink in an OfflineAudioContext: deterministic, faster
+ * than real time. A stop at a given time needs the offline context's suspend(), which Firefox lacks:
+ * there the same case plays in a real-time context, all of it buffered before it starts, recorded by a tap.
+ */
 async function offline(o: OfflineCase) {
+  if (o.stopAt !== undefined && typeof (OfflineAudioContext.prototype as Partial<OfflineAudioContext>).suspend !== 'function') return realtime(o);
   const frames = Math.round(o.seconds * o.streamRate);
   const input = o.signal === 'chirp' ? chirp(frames, o.streamRate) : tone(frames, o.streamRate, o.frequency ?? 1000);
   const context = new OfflineAudioContext(1, Math.round(o.renderSeconds * o.contextRate), o.contextRate);
@@ -119,6 +124,34 @@ async function offline(o: OfflineCase) {
   };
 }
 
+/** offline()'s case in a real-time context: the sink gathers the whole signal before playing, stop() once it has played `stopAt` s. */
+async function realtime(o: OfflineCase) {
+  const frames = Math.round(o.seconds * o.streamRate);
+  const input = o.signal === 'chirp' ? chirp(frames, o.streamRate) : tone(frames, o.streamRate, o.frequency ?? 1000);
+  const context = new AudioContext({ sampleRate: o.contextRate });
+  await unlock(context, UNLOCK_WAIT_MS);
+  const tap = await recorder(context);
+  const sink = audioWorkletSink({ context, destination: tap.node, prebufferMs: o.seconds * 1000, bufferMs: (o.seconds + 1) * 1000, transport: o.transport });
+  const run = pipeline(fromIterable(split(input, o.streamRate, o.chunkSizes), { format: { kind: 'pcm', sampleRate: o.streamRate, channels: 1 } }), sink);
+  const control = () => run.control(sink)!;
+  const events: string[] = [];
+  run.events.on('*', (e) => events.push(e.type));
+  await run.events.once('playback-start');
+  for (let s = await control().sync(); s.played.ms < o.stopAt! * 1000; s = await control().sync()) await sleep(5);
+  const stopped = await control().stop({ fadeMs: o.fadeMs });
+  const ended = await run.done.then(
+    (r) => ({ outcome: r.outcome as string, played: r.value?.played, code: undefined as string | undefined }),
+    (e: { code?: string }) => ({ outcome: 'error', played: undefined, code: e.code }),
+  );
+  await sleep(50);
+  const { samples } = await tap.take();
+  await context.close();
+  return { rendered: floatsToBase64(samples), expected: frames, transport: control().status(), crossOriginIsolated: globalThis.crossOriginIsolated, events, ...ended, stopped };
+}
+
+/** How long unlock() may wait for a browser to start its audio output (Firefox opens its sound-server stream then). */
+const UNLOCK_WAIT_MS = 30_000;
+
 export interface StreamCase {
   baseUrl: string;
   apiKey: string;
@@ -138,7 +171,7 @@ export interface StreamCase {
 /** Streams from the server into the sink in a real-time AudioContext, recording the sink's output with a tap. */
 async function stream(o: StreamCase) {
   const context = new AudioContext(o.contextRate ? { sampleRate: o.contextRate } : {});
-  await unlock(context);
+  await unlock(context, UNLOCK_WAIT_MS);
   const tap = await recorder(context);
   const sink = audioWorkletSink({
     context,
@@ -175,7 +208,7 @@ async function unlockCases() {
   const context = new AudioContext();
   await context.suspend();
   const before = context.state;
-  await unlock(context);
+  await unlock(context, UNLOCK_WAIT_MS);
   const after = context.state;
   const refused = new AudioContext();
   await refused.suspend();
@@ -198,7 +231,11 @@ async function mse(o: { baseUrl: string; apiKey: string; text: string; stopAfter
   run.events.on('*', (e) => events.push(e.type));
   let stopped: PlayedPosition | undefined;
   const volumes: number[] = [];
-  if (o.stopAfterMs !== undefined) {
+  if (o.stopAfterMs !== undefined && player.via === 'worklet') {
+    await run.events.once('playback-start');
+    await sleep(o.stopAfterMs);
+    stopped = await run.control(player.sink)!.stop({ fadeMs: 50 });
+  } else if (o.stopAfterMs !== undefined) {
     await run.events.once('playback-start');
     await sleep(o.stopAfterMs);
     const control = run.control(player.sink) as MediaSourceControl;
@@ -214,5 +251,81 @@ async function mse(o: { baseUrl: string; apiKey: string; text: string; stopAfter
   return { via: player.via, canUseMediaSource: canUseMediaSource(), events, stopped, volumes, ...ended };
 }
 
-Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse } });
+/** A real-time context at 24 kHz with a tap, and a sink that gathers the whole tone before playing. */
+async function tonePlayer(seconds: number, extra: Parameters<typeof audioWorkletSink>[0] = {}) {
+  const rate = 24000;
+  const context = new AudioContext({ sampleRate: rate });
+  await unlock(context, UNLOCK_WAIT_MS);
+  const tap = await recorder(context);
+  const input = tone(seconds * rate, rate, 440);
+  const sink = audioWorkletSink({ context, destination: tap.node, prebufferMs: seconds * 1000, bufferMs: (seconds + 1) * 1000, ...extra });
+  const run = pipeline(fromIterable(split(input, rate, [1000]), { format: { kind: 'pcm', sampleRate: rate, channels: 1 } }), sink);
+  const control = () => run.control(sink)!;
+  const warnings: string[] = [];
+  run.events.on('warning', (e) => warnings.push(e.detail.code));
+  await run.events.once('playback-start');
+  const until = async (ms: number) => {
+    for (let s = await control().sync(); s.played.ms < ms && s.state !== 'done'; s = await control().sync()) await sleep(5);
+  };
+  return { context, tap, run, control, until, warnings };
+}
+
+/** pause() at 0.5 s, held 300 ms, resume(); volume 0.25 at 1.5 s; the tap's recording and the positions. */
+async function controls() {
+  const p = await tonePlayer(2.5);
+  await p.until(500);
+  const paused = await p.control().pause();
+  await sleep(300);
+  const held = await p.control().sync();
+  p.control().resume();
+  await p.until(1500);
+  p.control().setVolume(0.25);
+  const status = p.control().status();
+  const ended = await p.run.done.then((r) => ({ outcome: r.outcome as string, played: r.value?.played }));
+  await sleep(50);
+  const { samples } = await p.tap.take();
+  await p.context.close();
+  return { recording: floatsToBase64(samples), paused, held, status, ...ended };
+}
+
+/** outputElement: the tone goes out through an <audio> element's MediaStream (recorded from it); setSinkId with and without it. */
+async function outputCases() {
+  const p = await tonePlayer(1, { outputElement: true });
+  const audio = p.control().audio!;
+  const stream = audio.srcObject as MediaStream;
+  const fromStream = p.context.createMediaStreamSource(stream);
+  fromStream.connect(p.tap.node);
+  const element = { isStream: stream instanceof MediaStream, tracks: stream.getAudioTracks().map((t) => t.readyState), paused: audio.paused };
+  const elementSink = await p.control().setSinkId('').then(() => 'ok', (e: { code?: string }) => `error ${e.code}`);
+  await p.run.done;
+  await sleep(100);
+  const { samples } = await p.tap.take();
+  const heard = samples.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  await p.context.close();
+  const q = await tonePlayer(0.3);
+  const contextSink = await q.control().setSinkId('').then(() => 'ok', (e: { code?: string; message?: string }) => `error ${e.code}: ${e.message}`);
+  await q.run.done;
+  await q.context.close();
+  return { element, elementSink, heard, contextSink, contextHasSinkId: typeof (AudioContext.prototype as { setSinkId?: unknown }).setSinkId === 'function' };
+}
+
+/** The context is suspended under a playing run (as iOS interrupts it): the sink warns, and the next click resumes it. */
+const interruption: { warned?: boolean; done?: Promise<{ outcome: string; warnings: string[]; states: string[] }> } = {};
+async function interruptStart() {
+  const p = await tonePlayer(1.5);
+  const states: string[] = [];
+  p.context.addEventListener('statechange', () => states.push(p.context.state));
+  await p.until(300);
+  await p.context.suspend();
+  for (let i = 0; i < 1000 && !p.warnings.includes('audio-interrupted'); i++) await sleep(10);
+  interruption.warned = p.warnings.includes('audio-interrupted');
+  interruption.done = p.run.done.then(async (r) => {
+    await p.context.close();
+    return { outcome: r.outcome as string, warnings: p.warnings, states };
+  });
+  return interruption.warned;
+}
+const interruptEnd = () => interruption.done!;
+
+Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse, controls, outputCases, interruptStart, interruptEnd } });
 (globalThis as { vxReady?: boolean }).vxReady = true;

@@ -1,0 +1,142 @@
+// Plays a delivery schedule through the worklet processor's own code in Node
+// (PROCESSOR_SOURCE in a stand-in AudioWorkletGlobalScope), render quantum by
+// render quantum on a simulated clock, and measures what a listener gets:
+// underruns, and how long each sample waited between arriving and playing.
+// Used by the jitter buffer's tests and bench/jitter.ts.
+import type { JitterSettings } from '../jitter-buffer.js';
+import { PROCESSOR_SOURCE, type ProcessorOptions } from '../worklet-processor.js';
+
+/** `frames` of audio arriving at `atMs` (in order: a byte stream delivers in order). */
+export interface Delivery {
+  atMs: number;
+  frames: number;
+}
+
+export interface PlayoutResult {
+  underruns: number;
+  /** Mean over samples of (played at − arrived at), in ms. */
+  meanLatencyMs: number;
+  /** The longest any sample waited, in ms. */
+  worstLatencyMs: number;
+  /** When the first sample played, in ms. */
+  startMs: number;
+  /** Silence heard after playback started, in ms. */
+  silentMs: number;
+}
+
+const QUANTUM = 128;
+
+interface Processor {
+  port: { onmessage: ((event: { data: unknown }) => void) | null };
+  process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean;
+  played: number;
+}
+
+function processorClass(): new (options: { processorOptions: ProcessorOptions }) => Processor {
+  let registered: unknown;
+  class AudioWorkletProcessor {
+    readonly port = { onmessage: null, postMessage: () => {} };
+  }
+  new Function('AudioWorkletProcessor', 'registerProcessor', 'currentFrame', 'currentTime', 'sampleRate', PROCESSOR_SOURCE)(AudioWorkletProcessor, (_: string, c: unknown) => (registered = c), 0, 0, 24000);
+  return registered as new (options: { processorOptions: ProcessorOptions }) => Processor;
+}
+
+let Processor: ReturnType<typeof processorClass> | undefined;
+
+/** Plays `schedule` at `rate` through the processor with this jitter buffer (frames at `rate`). */
+export function playout(schedule: readonly Delivery[], jitter: JitterSettings, rate = 24000): PlayoutResult {
+  Processor ??= processorClass();
+  const total = schedule.reduce((n, d) => n + d.frames, 0);
+  const capacity = total + jitter.maxFrames + jitter.prebufferFrames + 2048;
+  const p = new Processor({ processorOptions: { channels: 1, capacity, prebufferFrames: jitter.prebufferFrames, rebufferFrames: jitter.rebufferFrames, jitter, rampFrames: 120, reportFrames: 1 << 30 } });
+  let underruns = 0;
+  (p as unknown as { port: { postMessage(m: { type: string }): void } }).port.postMessage = (m) => void (m.type === 'underrun' && underruns++);
+  const arrivals: Array<{ end: number; atMs: number }> = [];
+  let delivered = 0;
+  let next = 0;
+  let latencySum = 0;
+  let worst = 0;
+  let startMs = -1;
+  let silentMs = 0;
+  let ended = false;
+  const out = [new Float32Array(QUANTUM)];
+  const msPerQuantum = (QUANTUM * 1000) / rate;
+  for (let q = 0; p.played < total; q++) {
+    const now = q * msPerQuantum;
+    if (q > 1e7) throw new Error('playout: the schedule never finished playing');
+    for (; next < schedule.length && schedule[next].atMs <= now; next++) {
+      const d = schedule[next];
+      p.port.onmessage!({ data: { type: 'data', channels: [new Float32Array(d.frames).fill(0.5)] } });
+      delivered += d.frames;
+      arrivals.push({ end: delivered, atMs: d.atMs });
+    }
+    if (next === schedule.length && !ended) {
+      ended = true;
+      p.port.onmessage!({ data: { type: 'end' } });
+    }
+    const before = p.played;
+    p.process([], [out]);
+    const got = p.played - before;
+    if (got > 0 && startMs < 0) startMs = now;
+    if (startMs >= 0 && got < QUANTUM && p.played < total) silentMs += ((QUANTUM - got) * 1000) / rate;
+    // The frames played in this quantum waited since their delivery.
+    for (let frame = before; frame < p.played; ) {
+      while (arrivals[0].end <= frame) arrivals.shift();
+      const upTo = Math.min(p.played, arrivals[0].end);
+      const wait = now - arrivals[0].atMs;
+      latencySum += wait * (upTo - frame);
+      worst = Math.max(worst, wait);
+      frame = upTo;
+    }
+  }
+  return { underruns, meanLatencyMs: latencySum / total, worstLatencyMs: worst, startMs, silentMs };
+}
+
+/** A network's way of delivering a stream: pieces of `chunkMs`, sent `speed`× real time, each late by up to `jitterMs`, and stalls. */
+export interface Network {
+  seconds: number;
+  chunkMs: number;
+  speed: number;
+  jitterMs: number;
+  /** Where the connection stalls (s into the sending) and for how long (ms). */
+  stalls: ReadonlyArray<{ atS: number; ms: number }>;
+  /** Where the connection slows down (s into the sending), for how long (s), to what fraction of `speed`. */
+  dips?: ReadonlyArray<{ atS: number; seconds: number; speed: number }>;
+  /** Numbers in [0, 1) for the jitter (a seeded generator). */
+  random: () => number;
+}
+
+/** The delivery schedule such a network gives: in order, each piece no earlier than the one before. */
+export function deliveries(n: Network, rate = 24000): Delivery[] {
+  const out: Delivery[] = [];
+  const pieces = Math.ceil((n.seconds * 1000) / n.chunkMs);
+  let last = 0;
+  let sent = 0;
+  for (let i = 0; i < pieces; i++) {
+    const dip = n.dips?.find((d) => sent >= d.atS * 1000 && sent < (d.atS + d.seconds) * 1000);
+    sent += n.chunkMs / (n.speed * (dip ? dip.speed : 1));
+    let at = sent + n.random() * n.jitterMs;
+    for (const s of n.stalls) if (sent >= s.atS * 1000 && sent < s.atS * 1000 + s.ms) at = Math.max(at, s.atS * 1000 + s.ms);
+    last = Math.max(last, at);
+    out.push({ atMs: last, frames: Math.round((n.chunkMs * rate) / 1000) });
+  }
+  return out;
+}
+
+/** A small seeded generator (mulberry32), so a schedule is the same in every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The sink's jitter settings for a prebuffer of `ms` (as audioWorkletSink makes them, at `rate`). */
+export function jitterFor(mode: 'adaptive' | 'fixed', ms: number, rebufferMs = ms, rate = 24000): JitterSettings {
+  const f = (x: number) => Math.round((x * rate) / 1000);
+  return { adaptive: mode === 'adaptive', prebufferFrames: f(ms), rebufferFrames: f(rebufferMs), minFrames: f(ms), maxFrames: f(Math.max(ms, 2000)), decayFrames: f(2000) };
+}
