@@ -7,7 +7,7 @@
 export { audioWorkletSink, type AudioWorkletSinkOptions, type AudioWorkletSinkStage } from './audio-worklet-sink.js';
 export type { PlaybackControl, PlaybackStatus } from './player-control.js';
 export type { PlaybackResult, PlayedPosition, PlayerControl, StopOptions } from './player-control.js';
-export { unlock, defaultAudioContext } from './unlock.js';
+export { unlock, defaultAudioContext, resumeOnGesture } from './unlock.js';
 export { mediaSourceSink, canUseMediaSource, type MediaSourceControl, type MediaSourceSinkOptions, type MediaSourceSinkStage } from './media-source-sink.js';
 export { browserPlayer, type BrowserPlayer, type BrowserPlayerOptions, type PlayerSinkStage } from './browser-player.js';
 export { PROCESSOR_NAME, PROCESSOR_SOURCE, loadProcessor } from './worklet-processor.js';
