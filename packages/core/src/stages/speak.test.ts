@@ -131,7 +131,7 @@ describe('speak', () => {
         expect(service.sent).toEqual(['Plan', 'First, read the guide.', 'Then mail jane at example dot org today!']);
         const marks: Array<{ text: string; charStart: number; charEnd: number; at: number }> = [];
         let offset = 0;
-        for (const chunk of value!.chunks) {
+        for (const chunk of value!.chunks as PcmChunk[]) {
           for (const mark of chunk.marks ?? []) {
             // The answer as far as it had come: up to the word at least.
             expect(answer.startsWith(mark.written!)).toBe(true);
