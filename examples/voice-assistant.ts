@@ -3,7 +3,8 @@
 // still being written, fetching the next sentence while one plays. Then the
 // user barges in part-way through the second answer: with @voxpipe/rx the
 // answer fades out, its request is cancelled (the server stops), the played
-// position is reported, and the new answer follows at once.
+// position and the words heard are reported (from the server's word timings,
+// quoting the answer as it was written), and the new answer follows at once.
 // It runs against the reference server started in this process with the
 // embedded engine: no network, no key to set up.
 //
@@ -48,13 +49,16 @@ try {
 
   // 2. Barge-in: the user interrupts the second answer 2.5 s in.
   const turns = new Subject<Speakable>();
-  const say = sayWith({ ...voice, maxWaitMs: 800 });
+  const say = sayWith({ ...voice, maxWaitMs: 800, timestamps: true });
   const rate = 24000;
   let interrupted = false;
   const onEvent = (e: UtteranceEvent<Speakable>) => {
     if (e.type === 'start') console.log(`utterance ${e.id} starts`);
     if (e.type === 'end') console.log(`utterance ${e.id} said whole: ${e.playedMs.toFixed(0)} ms`);
-    if (e.type === 'interrupted') console.log(`utterance ${e.id} cut by ${e.by} at ${((e.interruptedAt * 1000) / rate).toFixed(0)} ms, faded out by ${e.playedMs.toFixed(0)} ms; its request was aborted`);
+    if (e.type === 'interrupted') {
+      console.log(`utterance ${e.id} cut by ${e.by} at ${((e.interruptedAt * 1000) / rate).toFixed(0)} ms, faded out by ${e.playedMs.toFixed(0)} ms; its request was aborted`);
+      console.log(`  heard before the cut (${e.heard.words} words): "${e.heard.text}"`);
+    }
     if (e.type === 'audio' && e.id === 0 && !interrupted && e.position + e.chunk.channels[0].length >= 2.5 * rate) {
       interrupted = true;
       console.log('user: "Stop, stop. What about tomorrow?"');

@@ -93,5 +93,12 @@ describe('examples', () => {
     expect(result.code).toBe(0);
     expect(await wavSeconds(join(dir, 'voice-assistant-1.wav'))).toBeGreaterThan(1);
     expect(await wavSeconds(join(dir, 'voice-assistant-2.wav'))).toBeGreaterThan(0.2);
+    // What was heard before the barge-in: a prefix of the answer as written, ending at a word.
+    const answer = 'Here is the long-range forecast for the whole week. Monday is cool and bright.';
+    const [, words, heard] = /heard before the cut \((\d+) words\): "(.*)"/.exec(result.stdout) ?? [];
+    expect(heard, result.stdout).toBeDefined();
+    expect(Number(words)).toBeGreaterThan(0);
+    expect(answer.startsWith(heard), heard).toBe(true);
+    expect(answer.slice(heard.length)).toMatch(/^(\s|$)/);
   }, limitFor(CHILD_MS));
 });
