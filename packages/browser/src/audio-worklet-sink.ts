@@ -1,5 +1,4 @@
-import { anyPcm, parseOptions, type Controllable, type PcmChunk, type SinkStage } from '@voxpipe/core';
-import * as v from 'valibot';
+import { anyPcm, anyString, boolean, checkOptions, either, numberIn, object, oneOf, type Controllable, type OptionRules, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { Playback } from './playback.js';
 import type { PlaybackControl } from './player-control.js';
 import type { PlaybackResult } from './player-control.js';
@@ -7,43 +6,58 @@ import { defaultAudioContext } from './unlock.js';
 
 const STAGE = 'audioWorkletSink';
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
-const schema = v.strictObject({
+/** What `audioWorkletSink` is given. Checked without a schema library, so a browser player stays small. */
+export interface AudioWorkletSinkOptions {
   /** The context to play in (an AudioContext, or an OfflineAudioContext to render). Default: the page's shared one (`defaultAudioContext()`). */
-  context: v.optional(v.custom<BaseAudioContext>((x) => isObject(x) && typeof x.createGain === 'function', 'context must be an AudioContext or OfflineAudioContext')),
-  /** Audio to gather before the first sample plays, in ms. */
-  prebufferMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000)), 100),
+  context?: BaseAudioContext;
+  /** Audio to gather before the first sample plays, in ms (0 to 10,000; default 100). */
+  prebufferMs?: number;
   /**
    * `adaptive` (default): after an underrun, gather the last target plus the time the ring stayed dry (×1.5 at least) before playing on (up to 2 s, at most half
    * the ring); every 2 s of steady play lowers the target by a quarter, down to prebufferMs. `fixed`: prebufferMs, then `rebuffer`.
    */
-  jitter: v.optional(v.picklist(['adaptive', 'fixed']), 'adaptive'),
-  /** Fixed jitter buffer: after an underrun, wait for this much audio again before playing on (`true`: prebufferMs). Default: play on at once. */
-  rebuffer: v.optional(v.union([v.boolean(), v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000))]), false),
-  /** Output channels, mapped from the stream's by core's `mixChannels` (mono is copied to each; more are averaged down). Default: the stream's. */
-  channels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32))),
-  /** Ring size in ms of audio: how far playback may lag the stream before writes wait. */
-  bufferMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(50), v.maxValue(120_000)), 2000),
-  /** Resampler quality when the context's rate differs from the stream's. */
-  quality: v.optional(v.picklist(['high', 'medium', 'fast']), 'high'),
+  jitter?: 'adaptive' | 'fixed';
+  /** Fixed jitter buffer: after an underrun, wait for this much audio again before playing on (`true`: prebufferMs; ms up to 10,000). Default: play on at once. */
+  rebuffer?: boolean | number;
+  /** Output channels (1 to 32), mapped from the stream's by core's `mixChannels` (mono is copied to each; more are averaged down). Default: the stream's. */
+  channels?: number;
+  /** Ring size in ms of audio (50 to 120,000; default 2000): how far playback may lag the stream before writes wait. */
+  bufferMs?: number;
+  /** Resampler quality when the context's rate differs from the stream's (default `high`). */
+  quality?: 'high' | 'medium' | 'fast';
   /** `shared`: SharedArrayBuffer ring (needs crossOriginIsolated); `message`: posted chunks; `auto` (default): shared when possible. */
-  transport: v.optional(v.picklist(['auto', 'shared', 'message']), 'auto'),
+  transport?: 'auto' | 'shared' | 'message';
   /** Where the worklet's output goes. Default: the context's destination. */
-  destination: v.optional(v.custom<AudioNode>((x) => isObject(x) && typeof x.connect === 'function', 'destination must be an AudioNode')),
-  /** Fade used when the run is aborted without `stop()`, in ms. */
-  abortFadeMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(5000)), 10),
-  /** Output gain (1: as is); change it while playing with the control's `volume`, which moves smoothly. */
-  volume: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(4)), 1),
+  destination?: AudioNode;
+  /** Fade used when the run is aborted without `stop()`, in ms (0 to 5000; default 10). */
+  abortFadeMs?: number;
+  /** Output gain (0 to 4; 1: as is); change it while playing with the control's `volume`, which moves smoothly. */
+  volume?: number;
   /**
    * Play through an `<audio>` element fed by a MediaStreamAudioDestinationNode (`true`: a new detached one),
    * so the browser's echo canceller hears what is played: use it when a microphone is open at the same time.
    */
-  outputElement: v.optional(v.union([v.boolean(), v.custom<HTMLAudioElement>((x) => isObject(x) && typeof x.play === 'function', 'outputElement must be true or an HTMLAudioElement')])),
+  outputElement?: boolean | HTMLAudioElement;
   /** Where to load the processor from when a Content-Security-Policy forbids blob: scripts. */
-  moduleUrl: v.optional(v.string()),
-});
+  moduleUrl?: string;
+}
 
-export type AudioWorkletSinkOptions = v.InferInput<typeof schema>;
+const rules: OptionRules<AudioWorkletSinkOptions> = {
+  context: object((x) => typeof x.createGain === 'function', 'context must be an AudioContext or OfflineAudioContext'),
+  prebufferMs: numberIn(0, 10_000),
+  jitter: oneOf(['adaptive', 'fixed']),
+  rebuffer: either(boolean, numberIn(0, 10_000)),
+  channels: numberIn(1, 32, true),
+  bufferMs: numberIn(50, 120_000),
+  quality: oneOf(['high', 'medium', 'fast']),
+  transport: oneOf(['auto', 'shared', 'message']),
+  destination: object((x) => typeof x.connect === 'function', 'destination must be an AudioNode'),
+  abortFadeMs: numberIn(0, 5000),
+  volume: numberIn(0, 4),
+  outputElement: either(boolean, object((x) => typeof x.play === 'function', 'outputElement must be true or an HTMLAudioElement')),
+  moduleUrl: anyString,
+};
+const defaults = { prebufferMs: 100, jitter: 'adaptive', rebuffer: false, bufferMs: 2000, quality: 'high', transport: 'auto', abortFadeMs: 10, volume: 1 } as const;
 
 /** The worklet sink: a description of playback; each run gives a {@link PlaybackControl} (`run.control(sink)`). */
 export interface AudioWorkletSinkStage extends SinkStage<PcmChunk, PlaybackResult>, Controllable<PlaybackControl> {
@@ -65,7 +79,7 @@ export interface AudioWorkletSinkStage extends SinkStage<PcmChunk, PlaybackResul
  * ```
  */
 export function audioWorkletSink(options: AudioWorkletSinkOptions = {}): AudioWorkletSinkStage {
-  const { context: given, ...settings } = parseOptions(STAGE, schema, options);
+  const { context: given, ...settings } = checkOptions(STAGE, options, rules, { defaults }) as AudioWorkletSinkOptions & Required<Pick<AudioWorkletSinkOptions, keyof typeof defaults>>;
   let context = given;
   const getContext = () => (context ??= defaultAudioContext());
   const { prebufferMs, rebuffer, channels, bufferMs, quality, transport, abortFadeMs, jitter, volume } = settings;
