@@ -241,6 +241,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         if (this.ended) {
           this.state = 'done';
           this.send({ type: 'drained' });
+          this.applyVolume(out, got);
           return true;
         }
         if (!this.starving && this.started) {
@@ -264,6 +265,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         this.flush();
         this.state = 'done';
         this.send({ type: 'stopped' });
+        this.applyVolume(out, got);
         return true;
       }
     }

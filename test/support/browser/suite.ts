@@ -322,6 +322,12 @@ export function browserSuite(launcher: BrowserLauncher): void {
         const heard = Float32Array.from(kept);
         expect(Math.abs(heard.length - reference.length)).toBeLessThanOrEqual(4);
         expect(correlation(heard.subarray(0, reference.length), reference)).toBeGreaterThan(0.99);
+        // No click: where an underrun stopped the audio and where it went on, no sample-to-sample jump beyond the chirp's own
+        // (the stream's own end, its last sample to silence, is left out).
+        const jump = (y: Float32Array) => y.reduce((m, v, i) => (i === 0 ? 0 : Math.max(m, Math.abs(v - y[i - 1]))), 0);
+        let last = x.length - 1;
+        while (x[last] === 0) last--;
+        expect(jump(x.subarray(firstNonZero(x), last + 1))).toBeLessThanOrEqual(jump(reference) + 0.02);
       } finally {
         engine.settings.pace = 4;
       }
@@ -372,7 +378,7 @@ export function browserSuite(launcher: BrowserLauncher): void {
       }, SETTLE);
     });
 
-    it('pause() holds the exact position and resume() plays on from the next sample, with no click; status tells played, buffered, target, underruns, volume', async () => {
+    it('pause() holds the exact position and resume() plays on from the next sample; setVolume() glides, no click anywhere; status tells played, buffered, target, underruns, volume', async () => {
       const r = await inPage('controls', undefined);
       const rate = 24000;
       const input = tone(2.5 * rate, rate, 440);
@@ -396,8 +402,17 @@ export function browserSuite(launcher: BrowserLauncher): void {
       const resumeOffset = bestLag(after, expected, 8, 2048);
       expect(resumeOffset).toBe(0);
       expect(maxAbsDiff(after.subarray(120), expected.subarray(120))).toBe(0);
+      // The volume change: the level falls to 0.25 smoothly (a 10 ms glide), never stepping.
+      const tail = y.subarray(gap, gap + input.length - at);
+      const gains: number[] = [];
+      for (let i = 120; i < tail.length; i++) if (Math.abs(input[at + i]) > 0.3) gains.push(tail[i] / input[at + i]); // after the fade-in
+      expect(gains.at(-1)).toBeCloseTo(0.25, 3);
+      expect(Math.min(...gains)).toBeGreaterThan(0.25 - 1e-3);
+      let steepest = 0;
+      for (let i = 1; i < gains.length; i++) steepest = Math.max(steepest, gains[i - 1] - gains[i]);
+      expect(steepest).toBeLessThan(0.05); // between kept samples (a few apart): a glide, not a step of 0.75
       const jump = (x: Float32Array) => x.reduce((m, v, i) => (i === 0 ? 0 : Math.max(m, Math.abs(v - x[i - 1]))), 0);
-      expect(jump(y.subarray(start))).toBeLessThanOrEqual(jump(input) + 1e-3); // no click at the pause, the resume or the volume change
+      expect(jump(y.subarray(start, gap + input.length - at))).toBeLessThanOrEqual(jump(input) + 1e-3); // no click at the pause, the resume or the volume change
     });
 
     it('outputElement plays through an <audio> element fed by a MediaStream (what an echo canceller hears); setSinkId where the browser has it', async () => {
