@@ -313,13 +313,24 @@ export class Playback {
     const emit = () => {
       for (const word of this.words.started((frame + 0.5) / this.rate)) this.ctx.emit('word', word);
     };
-    const delayMs = (at + latencyS - this.context.currentTime) * 1000;
+    const delayMs = (at + latencyS - this.renderedTime(latencyS)) * 1000;
     if (delayMs < 1 || isOffline(this.context)) return emit();
     const timer = setTimeout(() => {
       this.wordTimers.delete(timer);
       if (this.phase !== 'done') emit();
     }, delayMs);
     this.wordTimers.add(timer);
+  }
+
+  /**
+   * The context time rendered by now: `currentTime`, or, where the page has
+   * not heard of the latest render quanta yet, what the output timestamp
+   * (the time at the speaker, and when) says has been rendered since.
+   */
+  private renderedTime(latencyS: number): number {
+    const stamp = (this.context as Partial<AudioContext>).getOutputTimestamp?.();
+    const spoken = stamp?.contextTime !== undefined && stamp.performanceTime !== undefined && stamp.performanceTime > 0 ? stamp.contextTime + (performance.now() - stamp.performanceTime) / 1000 : 0;
+    return Math.max(this.context.currentTime, spoken + latencyS);
   }
 
   private async push(channels: Float32Array[]): Promise<void> {
