@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROWSER_LAUNCH_MS, limitFor, PAGE_WAIT_MS } from './support/budgets.js';
+import { BROWSER_LAUNCH_MS, limitFor, PAGE_WAIT_MS, START_MS } from './support/budgets.js';
 import { bundle, startPageServer, type PageServer } from './support/browser/harness.js';
+import { buildDemo } from '../packages/browser/scripts/build-demo.js';
+import { createServer, type ListeningServer } from '../packages/server/src/index.js';
 import type { WordsCase } from './support/browser/words-page.js';
 
 const CHROMIUM = process.env.VOXPIPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,11 +29,17 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
   let page: Page;
   let pages: PageServer;
   let profile: string;
+  let api: ListeningServer;
   const log: string[] = [];
+  const KEY = 'sk-words-test';
 
   beforeAll(async () => {
     profile = mkdtempSync(join(tmpdir(), 'voxpipe-chromium-words-'));
-    const [script, launched] = await Promise.all([
+    // The reference server with its embedded engine, whose words the demo page captions.
+    const server = createServer({ keys: [KEY], logger: false, env: {} });
+    const [listening, demo, script, launched] = await Promise.all([
+      server.listen({ port: 0 }),
+      buildDemo(),
       bundle(fileURLToPath(new URL('./support/browser/words-page.ts', import.meta.url))),
       chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
@@ -40,6 +48,8 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
       }),
     ]);
+    await server.ready();
+    api = listening;
     context = launched;
     context.setDefaultTimeout(PAGE_WAIT_MS);
     page = context.pages()[0] ?? (await context.newPage());
@@ -48,12 +58,20 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
     pages = await startPageServer({
       '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>voxpipe words</title><script type="module" src="/page.js"></script>' },
       '/page.js': { type: 'text/javascript', body: script },
+      '/demo.html': { type: 'text/html', body: demo.html },
+      '/demo.js': { type: 'text/javascript', body: demo.js },
     });
-  }, limitFor(BROWSER_LAUNCH_MS));
+    // The page's same-origin API, as the server serves the demo.
+    await page.route(`${pages.url}/v1/**`, async (route) => {
+      const url = new URL(route.request().url());
+      await route.fulfill({ response: await route.fetch({ url: `${api.url}${url.pathname}${url.search}` }) });
+    });
+  }, limitFor(BROWSER_LAUNCH_MS, START_MS));
 
   afterAll(async () => {
     await context?.close();
     await pages?.close();
+    await api?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
@@ -118,5 +136,37 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
       // Every heard word had started: its word event fired.
       expect(r.rows.length, context).toBeGreaterThanOrEqual(heard.words);
     }
+  });
+  it('the demo page captions the word playing now and, after Stop, shows the heard text as a prefix of what was typed', async () => {
+    const typed = 'Captions follow the words as they are spoken. Each word lights up while it plays, and what was heard ends at a word. '.repeat(3).trim();
+    await page.goto(`${pages.url}/demo.html?key=${KEY}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.fill('#text', typed);
+    await page.click('#play');
+    // Words light up in order, each one a word of the text at its place.
+    const seen: string[] = [];
+    while (seen.length < 4) {
+      await page.waitForFunction((last) => {
+        const word = document.querySelector('#captions')?.getAttribute('data-word');
+        return !!word && word !== last;
+      }, seen[seen.length - 1] ?? '');
+      const caption = await page.evaluate(() => {
+        const p = document.querySelector('#captions')!;
+        return { before: p.firstChild?.textContent ?? '', word: p.querySelector('mark')?.textContent ?? '', ahead: p.querySelector('.ahead')?.textContent ?? '' };
+      });
+      expect(caption.before + caption.word + caption.ahead).toBe(typed);
+      expect(caption.word).toMatch(/\S/);
+      seen.push(caption.word);
+    }
+    await page.click('#stop');
+    await page.waitForSelector('body[data-outcome="aborted"]');
+    await page.waitForFunction(() => (document.querySelector('#heard')?.textContent ?? '') !== '');
+    const heard = (await page.textContent('#heard')) ?? '';
+    const [, count, said] = /^Heard \((\d+) words\): “(.*)”$/s.exec(heard) ?? [];
+    expect(said, heard).toBeDefined();
+    expect(Number(count)).toBeGreaterThanOrEqual(3);
+    expect(typed.startsWith(said)).toBe(true);
+    expect(typed.slice(said.length)).toMatch(/^(\s|$)/);
+    expect(Number(await page.getAttribute('#heard', 'data-char-end'))).toBe(said.length);
   });
 });

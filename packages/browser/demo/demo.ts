@@ -1,5 +1,6 @@
 // The demo page served at the server's `/`: streams speech from this origin's
-// /v1/tts/stream into audioWorkletSink, with live figures and a level meter.
+// /v1/tts/stream into audioWorkletSink, with live figures, a level meter,
+// captions that mark the word playing now, and after Stop the text heard.
 // Bundled by ../scripts/build-demo.ts.
 import { decode } from '@voxpipe/codecs';
 import { pipeline, ttsSource, VoxpipeError, type Run } from '@voxpipe/core';
@@ -31,6 +32,8 @@ const play = $<HTMLButtonElement>('play');
 const stop = $<HTMLButtonElement>('stop');
 const status = $<HTMLParagraphElement>('status');
 const level = $<HTMLDivElement>('level');
+const captions = $<HTMLParagraphElement>('captions');
+const heard = $<HTMLParagraphElement>('heard');
 const figures = {
   ttfb: $('ttfb'),
   firstAudio: $('first-audio'),
@@ -132,8 +135,12 @@ async function start(): Promise<void> {
     speed: Number(speed.value),
     pitch: info?.pitch && Number(pitch.value) !== 0 ? Number(pitch.value) : undefined,
     format: format.value as 'pcm' | 'mp3',
+    timestamps: true,
   });
   resetFigures();
+  const said = text.value;
+  caption(said);
+  heard.textContent = '';
   peak = 0;
   const run = pipeline(source, decode(), sink);
   const control = () => run.control(sink);
@@ -151,6 +158,9 @@ async function start(): Promise<void> {
     say('Playing…');
   });
   run.events.on('underrun', () => (figures.underruns.textContent = String(run.metrics.underruns)));
+  run.events.on('word', (e) => {
+    if (current?.run === run) caption(said, e.detail.charStart, e.detail.charEnd);
+  });
 
   const samples = new Float32Array(analyser.fftSize);
   const draw = () => {
@@ -198,8 +208,22 @@ stop.addEventListener('click', async () => {
   if (!current) return;
   stop.disabled = true;
   const played = await stopCurrent(current, 80);
-  if (played) say(`Stopped at ${(played.ms / 1000).toFixed(2)} s (sample ${played.samples} at ${played.sampleRate} Hz).`);
+  if (!played) return;
+  say(`Stopped at ${(played.ms / 1000).toFixed(2)} s (sample ${played.samples} at ${played.sampleRate} Hz).`);
+  heard.textContent = played.words > 0 ? `Heard (${played.words} words): “${played.text}”` : 'Heard: no whole word.';
+  heard.dataset.charEnd = String(played.charEnd);
 });
+
+/** Shows the text being said, the word playing now marked (`start`…`end`), what is still ahead greyed. */
+function caption(whole: string, start = 0, end = 0): void {
+  const mark = document.createElement('mark');
+  mark.textContent = whole.slice(start, end);
+  const ahead = document.createElement('span');
+  ahead.className = 'ahead';
+  ahead.textContent = whole.slice(end);
+  captions.replaceChildren(document.createTextNode(whole.slice(0, start)), ...(end > start ? [mark] : []), ahead);
+  captions.dataset.word = mark.textContent;
+}
 language.addEventListener('change', fillVoices);
 model.addEventListener('change', fitPitch);
 speed.addEventListener('input', () => ($('speed-value').textContent = `${Number(speed.value).toFixed(2)}×`));
