@@ -1,4 +1,4 @@
-import { createResampler, mixChannels, pcmChecker, VoxpipeError, WordTimeline, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
+import { mixChannels, pcmChecker, VoxpipeError, WordTimeline, type Format, type PcmChunk, type PcmShape, type Resampler, type StageContext } from '@voxpipe/core';
 import type { PlaybackControl, PlaybackStatus, PlayedPosition, StopOptions } from './player-control.js';
 import { PlaybackOutput } from './playback-output.js';
 import type { RingWriter } from './ring-writer.js';
@@ -45,6 +45,8 @@ export class Playback {
   private target = 0;
   private pauseWanted = false;
   private readonly pauseWaiters = new Set<() => void>();
+  /** The resampler's module, fetched on demand: from the run's start (while the request is in flight) unless the format says the stream is at the context's rate. */
+  private resampling: Promise<typeof import('@voxpipe/core/resampler')> | undefined;
 
   constructor(
     private readonly ctx: StageContext,
@@ -53,6 +55,7 @@ export class Playback {
     private readonly o: PlaybackSettings,
   ) {
     this.rate = Math.round(context.sampleRate);
+    if (input.sampleRate !== this.rate) this.loadResampler().catch(() => {}); // a failed fetch is tried again, and reported, at the first chunk
     this.check = pcmChecker(ctx.stage, input);
     this.volume = o.volume;
     this.output = new PlaybackOutput(ctx.stage, context, o);
@@ -222,15 +225,24 @@ export class Playback {
     if (!Number.isInteger(this.streamRate) || this.streamRate < 1000 || this.streamRate > 384000) {
       throw new VoxpipeError('format', `${stage}: cannot play PCM at ${this.streamRate} Hz`, { stage });
     }
-    await loadWorklet(stage, this.context, this.o.moduleUrl);
+    // The resampler is loaded only when the context's rate differs: a page whose context runs at the stream's rate never fetches it.
+    const [, resampling] = await Promise.all([loadWorklet(stage, this.context, this.o.moduleUrl), this.streamRate !== this.rate ? this.loadResampler() : undefined]);
     if (this.phase !== 'open') throw this.stoppedError();
-    if (this.streamRate !== this.rate) this.resampler = createResampler(this.streamRate, this.rate, this.outChannels, this.o.quality);
+    if (resampling) this.resampler = resampling.createResampler(this.streamRate, this.rate, this.outChannels, this.o.quality);
     const settings = { ...this.o, volume: this.volume, destination: this.output.destination };
     const { node, writer } = createWorkletNode(stage, this.context, settings, this.outChannels, (m) => this.receive(m));
     this.node = node;
     this.writer = writer;
     this.state = 'prebuffer';
     if (this.pauseWanted) node.port.postMessage({ type: 'pause' });
+  }
+
+  private loadResampler(): Promise<typeof import('@voxpipe/core/resampler')> {
+    this.resampling ??= import('@voxpipe/core/resampler');
+    this.resampling.catch(() => {
+      this.resampling = undefined;
+    });
+    return this.resampling;
   }
 
   private receive(m: ProcessorMessage): void {
