@@ -128,8 +128,8 @@ export function decode(options: DecodeOptions = {}): TransformStage<Uint8Array, 
 
       return {
         start() {
-          // What assembly knows now; what the response says as soon as its headers arrive.
-          if (input.container !== undefined) preload(input);
+          // What assembly or the source knows now; what the response says as soon as its headers arrive.
+          if (input.container !== undefined || ctx.declared) preload(effectiveFormat(ctx, input));
           ctx.onDeclare(() => {
             if (!inner) preload(effectiveFormat(ctx, input));
           });

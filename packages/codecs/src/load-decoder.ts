@@ -20,6 +20,12 @@ const IMPORTS: Record<LoadedCodec, () => Promise<DecoderModule>> = {
 
 const loading = new Map<LoadedCodec, Promise<DecoderModule>>();
 const prepared = new Map<LoadedCodec, Promise<void>>();
+const ready = new Set<LoadedCodec>();
+
+/** Whether `codec`'s decoder is loaded and its WASM started (for tests and benchmarks). */
+export function decoderReady(codec: LoadedCodec): boolean {
+  return ready.has(codec);
+}
 
 /** Whether `container` is decoded by a WASM decoder that is loaded on demand. */
 export function isLoadedCodec(container: string | undefined): container is LoadedCodec {
@@ -48,13 +54,15 @@ export function loadDecoder(codec: LoadedCodec): Promise<DecoderModule> {
  * ```
  */
 export function preloadDecoder(codec: LoadedCodec): Promise<void> {
-  let ready = prepared.get(codec);
-  if (!ready) {
-    ready = loadDecoder(codec).then((module) => module.prepare());
-    prepared.set(codec, ready);
-    ready.catch(() => prepared.delete(codec));
+  let preparing = prepared.get(codec);
+  if (!preparing) {
+    preparing = loadDecoder(codec)
+      .then((module) => module.prepare())
+      .then(() => void ready.add(codec));
+    prepared.set(codec, preparing);
+    preparing.catch(() => prepared.delete(codec));
   }
-  return ready;
+  return preparing;
 }
 
 /**

@@ -274,3 +274,49 @@ export function oggPage(input: OggPageInput): Uint8Array {
   view.setUint32(22, oggCrc(page), true);
   return page;
 }
+
+/**
+ * Follows page boundaries in Ogg bytes to tell when a parser that gives a
+ * page only once a byte after it has arrived (codec-parser) can give one, so
+ * it is not called for nothing byte after byte (costly in the WASM decoders
+ * until their stream's headers are in). Bytes that are not pages where one
+ * should start make it answer yes from then on.
+ */
+export class OggPageGate {
+  #header: number[] = [];
+  #bodyLeft = 0;
+  #pageDone = false;
+  #lost = false;
+
+  /** Takes the next bytes; whether a whole page has now been followed by at least one byte. */
+  push(bytes: Uint8Array): boolean {
+    if (this.#lost) return true;
+    let open = false;
+    let i = 0;
+    while (i < bytes.byteLength) {
+      if (this.#pageDone) {
+        open = true;
+        this.#pageDone = false;
+      }
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(this.#bodyLeft, bytes.byteLength - i);
+        this.#bodyLeft -= n;
+        i += n;
+        if (this.#bodyLeft === 0) this.#pageDone = true;
+        continue;
+      }
+      this.#header.push(bytes[i++]);
+      const h = this.#header;
+      if (h.length <= 4 && h[h.length - 1] !== CAPTURE[h.length - 1]) {
+        this.#lost = true;
+        return true;
+      }
+      if (h.length >= 27 && h.length === 27 + h[26]) {
+        for (let k = 27; k < h.length; k++) this.#bodyLeft += h[k];
+        this.#header = [];
+        if (this.#bodyLeft === 0) this.#pageDone = true;
+      }
+    }
+    return open;
+  }
+}

@@ -1,6 +1,7 @@
 import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
 import { concatBytes, type InnerDecoder, type Warn } from './inner-decoder.js';
 import { countDecoder, type WasmCodec } from './live-decoders.js';
+import { OggPageGate, startsOggPage } from './ogg-page.js';
 
 /** What one call of a wasm-audio-decoders decoder gives. */
 export interface WasmDecoded {
@@ -37,6 +38,9 @@ export class WasmStreamDecoder implements InnerDecoder {
   readonly #wantChannels: 1 | 2 | undefined;
   #library: WasmStreamLibrary | undefined;
   #head: Uint8Array = new Uint8Array(0);
+  /** For Ogg: bytes held until the library can make a page of them (see OggPageGate). */
+  #gate: OggPageGate | undefined;
+  #held: Uint8Array = new Uint8Array(0);
   #busy: Promise<unknown> = Promise.resolve();
   #freed = false;
   #sampleRate = 0;
@@ -66,6 +70,12 @@ export class WasmStreamDecoder implements InnerDecoder {
       feed = this.#head;
       this.#head = new Uint8Array(0);
     }
+    if (this.#gate) {
+      this.#held = concatBytes(this.#held, feed === bytes ? bytes.slice() : feed);
+      if (!this.#gate.push(feed)) return [];
+      feed = this.#held;
+      this.#held = new Uint8Array(0);
+    }
     return this.#call((library) => library.decode(feed));
   }
 
@@ -73,6 +83,9 @@ export class WasmStreamDecoder implements InnerDecoder {
     const out: PcmChunk[] = [];
     try {
       if (!this.#library && this.#head.byteLength > 0 && this.#start(true)) out.push(...(await this.#call((library) => library.decode(this.#head))));
+      const held = this.#held;
+      this.#held = new Uint8Array(0);
+      if (this.#library && held.byteLength > 0) out.push(...(await this.#call((library) => library.decode(held))));
       if (this.#library) out.push(...(await this.#call((library) => library.flush())));
     } finally {
       this.free();
@@ -95,9 +108,11 @@ export class WasmStreamDecoder implements InnerDecoder {
   }
 
   #start(ended: boolean): boolean {
+    if (this.#head.byteLength < 4 && !ended) return false; // enough to tell Ogg from not
     const library = this.open(this.#head, ended);
     if (!library) return false;
     this.#library = library;
+    if (startsOggPage(this.#head)) this.#gate = new OggPageGate();
     countDecoder(this.codec, 1);
     library.ready.catch(() => {}); // reported by the first call
     return true;
