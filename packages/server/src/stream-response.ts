@@ -1,7 +1,7 @@
 import { ReadableStream, VoxpipeError } from '@voxpipe/core';
 import { ApiError } from './api-error.js';
 import type { AudioCache } from './audio-cache.js';
-import { audioBytes, audioHeaders, CONTENT_TYPES, maxBytes, type Decorate } from './audio.js';
+import { audioBytes, audioHeaders, CONTENT_TYPES, maxBytes, MP3_DELAY_SAMPLES, type Decorate } from './audio.js';
 import { guardBody } from './guard.js';
 import { describeError, type Logger } from './logger.js';
 import type { OpenStreams } from './open-streams.js';
@@ -138,6 +138,8 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   if (words) {
     headers['Content-Type'] = 'application/x-ndjson';
     headers['X-Audio-Content-Type'] = CONTENT_TYPES[audio.format];
+    // A decoder gives MP3's samples this much later than the PCM the words are timed on: clients add it to land on the sound.
+    if (audio.format === 'mp3') headers['X-Audio-Delay-Samples'] = String(MP3_DELAY_SAMPLES);
   }
   return new Response(body, { status: start.kind === 'range' ? 206 : 200, headers });
 }

@@ -1,5 +1,5 @@
 import type { PcmChunk, TimedWord } from '@voxpipe/core';
-import { audioByteAt } from './audio.js';
+import { audioByteAt, OUTPUT_RATE } from './audio.js';
 import type { AudioFormatName } from './catalog.js';
 
 /** A word of a stream, and the audio byte its line goes before. */
@@ -10,7 +10,10 @@ export interface PlacedWord extends TimedWord {
 
 /**
  * The words of one stream as the engine marks them, timed from the start of
- * the engine's PCM (`start` = frame / engine rate, `end` = start + duration),
+ * the response's PCM: `start` is the time of the 24 kHz sample the word
+ * lands on (resample's rule: the first output sample at or after the
+ * engine's mark), so a client's round(start × 24000) is that very sample;
+ * `end` is where the engine says the word ends (never before `start`);
  * each placed on the audio byte that holds its first sample. The server's
  * with-timestamps route feeds it the engine's chunks before they are encoded
  * (`wordTap`) and takes the words off as the encoded audio reaches them.
@@ -36,11 +39,11 @@ export class StreamWords {
   add(chunk: PcmChunk): void {
     for (const mark of chunk.marks ?? []) {
       const frame = this.#frames + mark.frame;
-      const start = frame / this.#rate;
+      const start = Math.floor((frame * OUTPUT_RATE + this.#rate - 1) / this.#rate) / OUTPUT_RATE;
       this.#words.push({
         text: mark.text,
         start: round(start),
-        end: round(start + mark.duration),
+        end: round(Math.max(start, frame / this.#rate + mark.duration)),
         charStart: mark.charStart,
         charEnd: mark.charEnd,
         byte: audioByteAt(this.#format, frame, this.#rate),

@@ -21,8 +21,8 @@ export interface TimedWord {
  * their samples: the source adds them as they arrive (`ctx.words.add`), the
  * stage that turns the bytes into PCM takes them off as marks of the chunks
  * it gives (`ctx.words.marksFor`). One per run, shared the way the declared
- * format is. A word lands on frame round(start × sampleRate) of the decoded
- * stream; words must come no later than the audio they start in.
+ * format is. A word lands on frame round(start × sampleRate) + `delay` of the
+ * decoded stream; words must come no later than the audio they start in.
  *
  * ```ts
  * ctx.words.add([{ text: 'Hello', start: 0.12, end: 0.5, charStart: 0, charEnd: 5 }]);   // the source
@@ -33,6 +33,13 @@ export class WordTimestamps {
   #words: TimedWord[] = [];
   #last: TimedWord | undefined;
   #late = 0;
+
+  /**
+   * Frames a decoder gives before the audio the words are timed on (an
+   * encoder and decoder's delay, which a server states: MP3 from LAME through
+   * mpg123 is 1105 samples late); 0 by default.
+   */
+  delay = 0;
 
   /**
    * Adds words, in order of `start`. A word not after the last one added
@@ -60,18 +67,18 @@ export class WordTimestamps {
   }
 
   /**
-   * Takes the words whose first sample — frame round(start × sampleRate) of
-   * the stream — is among the `frames` frames from frame `position`, as marks
+   * Takes the words whose first sample — frame round(start × sampleRate) +
+   * `delay` of the stream — is among the `frames` frames from frame `position`, as marks
    * of that chunk (numbered from its first frame); undefined when there are none.
    */
   marksFor(position: number, frames: number, sampleRate: number): WordMark[] | undefined {
     if (this.#words.length === 0 || frames <= 0) return undefined;
     const end = position + frames;
     let n = 0;
-    while (n < this.#words.length && Math.round(this.#words[n].start * sampleRate) < end) n++;
+    while (n < this.#words.length && Math.round(this.#words[n].start * sampleRate) + this.delay < end) n++;
     if (n === 0) return undefined;
     return this.#words.splice(0, n).map((word) => {
-      let frame = Math.round(word.start * sampleRate) - position;
+      let frame = Math.round(word.start * sampleRate) + this.delay - position;
       if (frame < 0) {
         this.#late++;
         frame = 0;

@@ -79,7 +79,9 @@ export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Forma
  * sample as a mark, so PCM after it carries `marks`. A resume asks for
  * `Range: bytes=N-` over the audio bytes, and the words repeated around N are
  * taken once. The audio's format comes from `X-Audio-Content-Type` (and
- * `X-Sample-Rate`), else from `format`, else from the bytes.
+ * `X-Sample-Rate`), else from `format`, else from the bytes;
+ * `X-Audio-Delay-Samples` (MP3's encoder and decoder delay) moves every mark
+ * that many samples later, onto the word's sound in the decoded audio.
  *
  * ```ts
  * const run = pipeline(ttsSource({ baseUrl, apiKey, text: 'Hello', voice: 'Peter', model: 'aura-lite' }),
@@ -158,6 +160,9 @@ export function ttsSource(options: TtsSourceOptions): ResumableSourceStage {
     const format = refineFormat(gives, formatFromHeaders(audio));
     ctx.declare(format);
     ctx.emit('response', { status: response.status, format });
+    // Samples a decoder gives before the audio the words are timed on (MP3's encoder and decoder delay).
+    const delay = response.headers.get('x-audio-delay-samples')?.trim();
+    if (delay && /^\d{1,7}$/.test(delay)) ctx.words.delay = Number(delay);
     // Imported when first needed: the word-timings wire (and the schema that checks it) stays out of a player that never asks for it.
     const { timestampedBody } = await import('./timestamped-body.js');
     const body = response.body && timestampedBody(response.body, ctx, { textLength: o.text.length, written: o.text });

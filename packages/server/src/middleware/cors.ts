@@ -1,7 +1,7 @@
 import { cors } from 'hono/cors';
 
 /** Headers a page may read from a response: what the audio is, where a range sits and which stream it is of, when to retry. */
-const EXPOSED_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag', 'X-Audio-Format', 'X-Audio-Content-Type', 'X-Audio-Encoding', 'X-Sample-Rate', 'X-Channels', 'X-Model', 'Retry-After'];
+const EXPOSED_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag', 'X-Audio-Format', 'X-Audio-Content-Type', 'X-Audio-Delay-Samples', 'X-Audio-Encoding', 'X-Sample-Rate', 'X-Channels', 'X-Model', 'Retry-After'];
 
 /**
  * CORS for the API: any origin (`'*'`; keys, not cookies, guard the API) or
