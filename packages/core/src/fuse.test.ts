@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compose } from './compose.js';
 import { VoxpipeError } from './errors.js';
 import { anyPcm } from './format.js';
-import { pipeline } from './pipeline.js';
+import { pipeline, type Run } from './pipeline.js';
 import { concatPcm, pcmFrames, type PcmChunk } from './pcm/pcm.js';
 import { collect } from './sinks/collect.js';
 import { fromIterable } from './sources/from-iterable.js';
@@ -171,7 +171,7 @@ const stopsEarly = (stages: readonly Pcm[]) => stages.some((stage) => stage.name
 
 describe('fused synchronous stages', () => {
   it('a chain of synchronous stages runs in one TransformStream', async () => {
-    const chain = compose(scale(0.5), blocks(10), holdBack(3));
+    const chain = compose<PcmChunk, PcmChunk>(scale(0.5), blocks(10), holdBack(3));
     expect(chain.syncTransformer).toBeTypeOf('function');
     expect(compose(scale(0.5), unfused(blocks(10))).syncTransformer).toBeUndefined();
     const ctx = testContext('chain');
@@ -294,8 +294,8 @@ describe('fused synchronous stages', () => {
               return { transform: (c: PcmChunk, out) => out.enqueue(c) };
             },
           });
-        const source = endlessSource(anyPcm, () => ({ sampleRate: 8000, channels: [new Float32Array(80)] }), (pull) => pull === abortAt && run.abort());
-        const run = pipeline(source, ...Array.from({ length: count }, tracked), collect());
+        const source = endlessSource(anyPcm, () => ({ sampleRate: 8000, channels: [new Float32Array(80)] }), (pull: number) => pull === abortAt && run.abort());
+        const run: Run<unknown> = pipeline(source, ...Array.from({ length: count }, tracked), collect());
         const { outcome } = await run.done;
         await settleTurns(2);
         expect(outcome).toBe('aborted');
@@ -352,7 +352,7 @@ describe('fused synchronous stages', () => {
       takes: anyPcm,
       gives: (f) => f,
       synchronous: true,
-      transformer: () => ({ transform: async (c, out) => out.enqueue(c) }) as never,
+      transformer: () => ({ transform: async (c: PcmChunk, out: TransformStreamDefaultController<PcmChunk>) => out.enqueue(c) }) as never,
     });
     const run = pipeline(fromIterable([{ sampleRate: 8000, channels: [new Float32Array(4)] }], { format: anyPcm }), scale(1), liar, collect());
     await expect(run.done).rejects.toMatchObject({ code: 'internal', stage: 'liar' });
