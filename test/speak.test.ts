@@ -15,8 +15,18 @@ import type { EspeakEngine } from '../packages/engine-espeak/src/index.js';
 import type { ListeningServer, VoxpipeServer } from '../packages/server/src/index.js';
 import { eventually, limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
 import { startRoomyServer, type TestServer } from './support/tts-server.js';
+import { play } from '../packages/node/src/index.js';
+import { execFileSync } from 'node:child_process';
 
 const KEY = 'speak-test-key';
+const hasAplay = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v aplay'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const VOICE = { voice: 'Peter', language: 'en-US' };
 const ANSWER = 'Hello there. The weather today is mild, with a light breeze from the west. Take a coat! Anything else?';
 
@@ -161,4 +171,35 @@ describe('speak() with the real server', () => {
     // Requests were cut part-way, not merely left to finish.
     expect(engine.stats().cancelled).toBeGreaterThan(cancelledBefore);
   }, limitFor(6 * (RUN_MS + SETTLE.timeout))); // six aborted runs, each waiting for the server to settle
+  it.runIf(hasAplay)('with timestamps, play() stopped at a random moment reports heard text that is a prefix of the whole Markdown answer, ending at a word', async () => {
+    const answer = '## Today\n\nThe weather is **mild**, see [the forecast](https://weather.example.com/today). Take a coat! Anything else?';
+    const ends = new Set<number>([0]);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 300, max: 5000 }), async (cuts, stopAfterMs) => {
+        const sink = play({ player: 'aplay', args: ['-D', 'null'], bufferMs: 0 });
+        const run = pipeline(fromIterable(tokensOf(answer, cuts), { format: text }), speak(options({ timestamps: true })), sink);
+        const words: string[] = [];
+        run.events.on('word', (e) => {
+          words.push(e.detail.text);
+          ends.add(e.detail.charEnd);
+          // Each word quotes the answer as written.
+          expect(answer.slice(e.detail.charStart, e.detail.charEnd)).toBe(e.detail.text);
+        });
+        await new Promise((resolve) => setTimeout(resolve, stopAfterMs));
+        const heard = await run.control(sink)!.stop();
+        const { outcome, value } = await run.done;
+        const final = outcome === 'completed' ? value!.heard : heard;
+        const why = `stop after ${stopAfterMs} ms: ${JSON.stringify(final)}`;
+        expect(answer.startsWith(final.text), why).toBe(true);
+        expect(final.text, why).toBe(answer.slice(0, final.charEnd));
+        expect(ends.has(final.charEnd), why).toBe(true);
+        expect(final.words, why).toBeLessThanOrEqual(words.length);
+      }),
+      { numRuns: 4 },
+    );
+    // Played to the end: every sentence's words were heard, up to the last word as written.
+    const run = pipeline(fromIterable([answer], { format: text }), speak(options({ timestamps: true })), play({ player: 'aplay', args: ['-D', 'null'], bufferMs: 0 }));
+    const { value } = await run.done;
+    expect(value!.heard.text).toBe(answer.slice(0, answer.lastIndexOf('else') + 'else'.length));
+  }, limitFor(5 * RUN_MS));
 });
