@@ -74,6 +74,14 @@ describe('decode() puts the run\'s words on their samples', () => {
     expect(marks[3]).toEqual({ at: expected[3], text: 'w3', duration: words[3].end - words[3].start, charStart: 6, charEnd: 7 });
   });
 
+  it('moves every mark by the delay the server states (MP3: its encoder and decoder delay)', async () => {
+    const ctx = testContext('decode', inputs['raw PCM (declared)'].declared);
+    ctx.words.add(words.slice(0, 7));
+    ctx.words.delay = 1105;
+    const out = await runTransform(decode(), [inputs['raw PCM (declared)'].bytes()], anyBytes, ctx);
+    expect(landedMarks(out).map((m) => m.at)).toEqual(expected.slice(0, 7).map((at) => at + 1105));
+  });
+
   it('a word that comes after its audio lands on the next sample still to come, with a late-word warning', async () => {
     const bytes = inputs['raw PCM (declared)'].bytes();
     const ctx = testContext('decode', inputs['raw PCM (declared)'].declared);
