@@ -84,7 +84,12 @@ export function timestampedBody(
           const { done, value } = await reader.read();
           if (done) {
             ended = true;
-            const rest = pending + decoder.decode();
+            let rest: string;
+            try {
+              rest = pending + decoder.decode();
+            } catch (error) {
+              throw new VoxpipeError('network', 'The timestamped stream ended inside a character', { stage: ctx.stage, cause: error });
+            }
             pending = '';
             if (rest.trim() === '') return controller.close();
             // A last line without its newline is whole only if it parses.
