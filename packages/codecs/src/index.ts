@@ -7,6 +7,7 @@
 export { decode, type DecodeOptions } from './decode.js';
 export { sniffContainer, type Sniffed } from './sniff.js';
 export { readMpegHeader, type MpegFrameHeader } from './mpeg-header.js';
+export { oggPage, OggPacketReader, type OggPacket, type OggPageInput } from './ogg-page.js';
 export { liveDecoders, liveMp3Decoders, type WasmCodec } from './live-decoders.js';
 export { preloadDecoder, warmMp3Decoders, type LoadedCodec } from './load-decoder.js';
 // encoding: PCM → bytes

@@ -10,6 +10,8 @@ const TYPES: Record<string, AudioFormatName> = {
   'audio/pcm': 'pcm',
   'audio/l16': 'pcm',
   'audio/raw': 'pcm',
+  'audio/ogg': 'opus',
+  'audio/opus': 'opus',
 };
 
 /**

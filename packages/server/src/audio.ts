@@ -1,11 +1,14 @@
 import { mp3Encode, WAV_HEADER_BYTES, wavEncode } from '@voxpipe/codecs';
 import { ReadableStream, assemble, concatPcm, fromStream, locateSentence, openSource, pcmEncode, resample, sliceMarks, splitSentences, withMarks, type Engine, type Format, type PcmChunk, type RunEvent, type SynthesisRequest, type TransformStage, type WordMark } from '@voxpipe/core';
 import type { AudioFormatName, ModelPath } from './catalog.js';
+import { oggOpusEncode, opusPageByteAt } from './ogg-opus-encode.js';
 
 /** Every response is 24 kHz mono, whatever the engine's own rate. */
 export const OUTPUT_RATE = 24000;
 /** MP3 bitrate: constant, so bytes track time and a stream can be resumed by offset. */
 const MP3_KBPS = 48;
+/** Opus bitrate: constant too (20 ms packets of 80 bytes), for the same reasons. */
+const OPUS_KBPS = 32;
 /** Samples in an MP3 frame at 24 kHz (MPEG-2 layer III). */
 const MP3_FRAME_SAMPLES = 576;
 /** Bytes in each of those frames at MP3_KBPS: 72 × bitrate / rate (144; no padding at 24 kHz). */
@@ -36,11 +39,12 @@ export const CONTENT_TYPES: Record<AudioFormatName, string> = {
   pcm: `audio/pcm; rate=${OUTPUT_RATE}; channels=1`,
   mp3: 'audio/mpeg',
   wav: 'audio/wav',
+  opus: 'audio/ogg; codecs=opus',
 };
 
-/** Bytes per second of each format's audio (MP3: its constant bitrate). */
-const BYTES_PER_SECOND: Record<AudioFormatName, number> = { pcm: OUTPUT_RATE * 2, wav: OUTPUT_RATE * 2, mp3: (MP3_KBPS * 1000) / 8 };
-/** Room for what is not audio: the WAV header, the MP3 encoder's delay and last frame. */
+/** Bytes per second of each format's audio (MP3: its constant bitrate; Opus: its constant bitrate and a 32-byte page header per 100 ms). */
+const BYTES_PER_SECOND: Record<AudioFormatName, number> = { pcm: OUTPUT_RATE * 2, wav: OUTPUT_RATE * 2, mp3: (MP3_KBPS * 1000) / 8, opus: (OPUS_KBPS * 1000) / 8 + 10 * 32 };
+/** Room for what is not audio: the WAV header, the MP3 encoder's delay and last frame, the Opus header pages and padding. */
 const OVERHEAD_BYTES = 4096;
 
 /**
@@ -58,8 +62,9 @@ export function maxBytes(format: AudioFormatName, ms: number): number {
 /**
  * Where in a response's audio bytes the sample at `frame` of the engine's
  * PCM (at `engineRate`) is: the byte its 24 kHz sample starts at (PCM, after
- * WAV's header), or for MP3 the first byte of the frame a decoder gives it
- * from (MP3_DELAY_SAMPLES later). Never less for a later frame.
+ * WAV's header), for MP3 the first byte of the frame a decoder gives it
+ * from (MP3_DELAY_SAMPLES later), for Opus the first byte of the page whose
+ * packet gives it. Never less for a later frame.
  *
  * ```ts
  * audioByteAt('pcm', 22050, 22050); // 48000: one second in
@@ -69,6 +74,7 @@ export function audioByteAt(format: AudioFormatName, frame: number, engineRate: 
   // Where resample puts it: the first output sample at or after it.
   const sample = Math.floor((frame * OUTPUT_RATE + engineRate - 1) / engineRate);
   if (format === 'mp3') return MP3_FRAME_BYTES * Math.floor((sample + MP3_DELAY_SAMPLES) / MP3_FRAME_SAMPLES);
+  if (format === 'opus') return opusPageByteAt(sample, OUTPUT_RATE, OPUS_KBPS);
   return (format === 'wav' ? WAV_HEADER_BYTES : 0) + 2 * sample;
 }
 
@@ -77,7 +83,7 @@ export function audioHeaders(format: AudioFormatName): Record<string, string> {
   return {
     'Content-Type': CONTENT_TYPES[format],
     'X-Audio-Format': format,
-    ...(format === 'mp3' ? {} : { 'X-Audio-Encoding': 's16le' }),
+    ...(format === 'mp3' || format === 'opus' ? {} : { 'X-Audio-Encoding': 's16le' }),
     'X-Sample-Rate': String(OUTPUT_RATE),
     'X-Channels': '1',
   };
@@ -198,12 +204,13 @@ export function encodingStages(format: AudioFormatName): TransformStage[] {
   const toRate = resample({ rate: OUTPUT_RATE }) as TransformStage;
   if (format === 'pcm') return [toRate, pcmEncode({ encoding: 's16le' }) as TransformStage];
   if (format === 'mp3') return [toRate, mp3Encode({ bitrate: MP3_KBPS }) as TransformStage];
+  if (format === 'opus') return [toRate, oggOpusEncode({ bitrate: OPUS_KBPS }) as TransformStage];
   return [toRate, wavEncode({ encoding: 's16le' }) as TransformStage];
 }
 
 /**
  * The response bytes for a request, built from voxpipe stages: engine →
- * resample to 24 kHz → pcmEncode / mp3Encode / wavEncode. Cancelling the
+ * resample to 24 kHz → pcmEncode / mp3Encode / wavEncode / oggOpusEncode. Cancelling the
  * stream (or aborting `signal`) stops the engine.
  */
 export function audioBytes(

@@ -13,7 +13,7 @@ export interface ModelInfo {
   description: string;
 }
 
-export type AudioFormatName = 'pcm' | 'mp3' | 'wav';
+export type AudioFormatName = 'pcm' | 'mp3' | 'wav' | 'opus';
 
 /** The models the server lists; any other `aura-*` name is accepted as an Aura model too. */
 export const MODELS: readonly ModelInfo[] = [

@@ -41,7 +41,7 @@ export function ttsRequestSchema(limits: RequestLimits) {
     ),
     // Case-insensitive, as model names are: "PCM" is pcm.
     format: v.optional(
-      v.pipe(v.string('format must be one of pcm, mp3, wav'), v.toLowerCase(), v.picklist(['pcm', 'mp3', 'wav'], 'format must be one of pcm, mp3, wav')),
+      v.pipe(v.string('format must be one of pcm, mp3, wav, opus'), v.toLowerCase(), v.picklist(['pcm', 'mp3', 'wav', 'opus'], 'format must be one of pcm, mp3, wav, opus')),
     ),
   });
 }

@@ -1,5 +1,6 @@
 import type { Engine } from '@voxpipe/core';
 import { createHash } from 'node:crypto';
+import { OPUS_ENCODER_BUILD } from './ogg-opus-encode.js';
 import type { StreamPlan } from './stream-plan.js';
 
 /**
@@ -30,6 +31,8 @@ export function streamTag(plan: Pick<StreamPlan, 'model' | 'audio'>, engine: Pic
     audio.format,
     engine.name,
     engine.build,
+    // Opus bytes also depend on the encoder build and the page layout (named only for opus: other formats' tags stay as they were).
+    ...(audio.format === 'opus' ? [OPUS_ENCODER_BUILD] : []),
   ]);
   return `"${createHash('sha256').update(normalized, 'utf8').digest('base64url')}"`;
 }
