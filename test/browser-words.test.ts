@@ -59,7 +59,7 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
       '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>voxpipe words</title><script type="module" src="/page.js"></script>' },
       '/page.js': { type: 'text/javascript', body: script },
       '/demo.html': { type: 'text/html', body: demo.html },
-      '/demo.js': { type: 'text/javascript', body: demo.js },
+      ...Object.fromEntries(Object.entries(demo.scripts).map(([path, body]) => [path, { type: 'text/javascript', body }])), // /demo.js and its chunks
     });
     // The page's same-origin API, as the server serves the demo.
     await page.route(`${pages.url}/v1/**`, async (route) => {

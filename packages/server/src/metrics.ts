@@ -25,7 +25,7 @@ export interface ServerMetrics {
 }
 
 /** Paths named in the metrics as they are; anything else is `other` (a label per scanned URL would grow without bound). */
-const KNOWN_PATHS = /^\/(v1\/[a-z/-]+|healthz|readyz|metrics|demo\.js)?$/;
+const KNOWN_PATHS = /^\/(v1\/[a-z/-]+|healthz|readyz|metrics|demo(-[\w-]+)?\.js)?$/;
 
 /**
  * The server's metrics in their own prom-client registry (so several

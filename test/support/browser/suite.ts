@@ -435,10 +435,10 @@ export function browserSuite(launcher: BrowserLauncher): void {
     });
 
     it('the demo page (built by buildDemo) loads models and voices, plays, shows its figures, and stops', async () => {
-      const { html, js } = await buildDemo();
+      const { html, scripts } = await buildDemo();
       expect(html).toContain('<script type="module" src="/demo.js"></script>');
       pages.set('/demo.html', { type: 'text/html', body: html });
-      pages.set('/demo.js', { type: 'text/javascript', body: js });
+      for (const [path, body] of Object.entries(scripts)) pages.set(path, { type: 'text/javascript', body }); // /demo.js and the chunks it loads on demand
       pages.forward('/v1/', api.url); // the page's same-origin API, as the server serves the demo
       const page = browser;
       // The demo's prebuffer is its own (150 ms): the whole answer is sent at once, so no pause of a busy

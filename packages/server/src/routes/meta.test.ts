@@ -52,6 +52,21 @@ describe('meta routes', () => {
     expect(await script.text()).toBe('console.log(1)');
   });
 
+  it('serves the chunks the demo script loads on demand at /demo-….js, immutable; any other name is a JSON 404', async () => {
+    const chunks = { 'demo-mp3-decoder-AB12CD34.js': 'export const mp3 = 1;' };
+    const { app } = appWith({ loadDemo: async () => ({ html: '<!doctype html><title>player</title>', js: 'import("./demo-mp3-decoder-AB12CD34.js")', chunks }) });
+    const chunk = await app.request('/demo-mp3-decoder-AB12CD34.js');
+    expect(chunk.status).toBe(200);
+    expect(chunk.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(chunk.headers.get('cache-control')).toContain('immutable');
+    expect(await chunk.text()).toBe('export const mp3 = 1;');
+    for (const path of ['/demo-other-00000000.js', '/demo-__proto__.js', '/demo-constructor.js']) {
+      const missing = await app.request(path);
+      expect(missing.status, path).toBe(404);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not-found');
+    }
+  });
+
   it('/ is the plain listing when the player is not built (said once) or turned off; /demo.js is then a JSON 404', async () => {
     const warnings: string[] = [];
     const { app } = appWith({}, warnings);

@@ -27,7 +27,7 @@ export interface MetaRoutesDeps {
  * What the server says about itself: GET /healthz (liveness: 503 only while
  * the engine starts), /readyz (readiness: 503 while starting and while
  * draining before a shutdown, so a balancer sends new work elsewhere), /v1/models, /v1/voices (`?language=`), and at / the browser
- * player (its script at /demo.js), or the plain listing where the player was
+ * player (its script at /demo.js, the chunks it loads on demand at /demo-….js), or the plain listing where the player was
  * not built or `demoPage` is `false`.
  *
  * ```ts
@@ -84,5 +84,12 @@ export function metaRoutes(deps: MetaRoutesDeps): Hono<AppEnv> {
       const page = await demoPage();
       if (!page) throw new ApiError(404, 'not-found', 'There is no demo script on this server');
       return c.body(page.js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
+    })
+    .get('/:chunk{demo-[\\w-]+\\.js}', async (c) => {
+      const page = await demoPage();
+      const chunk = page?.chunks && Object.hasOwn(page.chunks, c.req.param('chunk')) ? page.chunks[c.req.param('chunk')] : undefined;
+      if (chunk === undefined) throw new ApiError(404, 'not-found', 'There is no such demo script on this server');
+      // a chunk's name holds a hash of its content: it never changes under its name
+      return c.body(chunk, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=31536000, immutable' });
     });
 }
