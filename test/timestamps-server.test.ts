@@ -59,7 +59,7 @@ async function speak(format: 'pcm' | 'mp3', events: RunEvent[] = []): Promise<Pc
     collect(),
   );
   run.events.on('*' as never, (event: RunEvent) => events.push(event));
-  return (await run.done).value.pcm!;
+  return (await run.done).value!.pcm!;
 }
 
 describe('word marks from the real server', () => {
