@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { START_MS } from './budgets.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const script = join(root, 'test', 'support', 'instance.ts');
 
 export interface Instance {
@@ -21,7 +20,8 @@ export interface Instance {
 
 /** Starts one server process with `options` (createServer's, plus `drainMs` for SIGTERM and the tone engine's `msPerChar`); resolves once it listens. */
 export function startInstance(options: Record<string, unknown>): Promise<Instance> {
-  const child = spawn(tsx, [script], { env: { ...process.env, VOXPIPE_TEST_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Node itself with tsx's loader (not the tsx command, which runs the script in a grandchild that a kill would orphan).
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, VOXPIPE_TEST_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -13,6 +13,10 @@ export { MemoryLimiter, type Limiter, type LimiterOptions, type Admission, type 
 export { connectRedis, type RedisOptions, type SharedRedis } from './redis-connection.js';
 export { redisLimiter } from './redis-limiter.js';
 export { redisAuthThrottle } from './redis-auth-throttle.js';
+export type { RequestLine } from './logger.js';
+export { jsonLogger, type JsonLoggerOptions } from './json-logger.js';
+export { audioCache, type AudioCache } from './audio-cache.js';
+export type { MetricsOptions } from './server-options.js';
 export { serverLimits } from './request-schema.js';
 export { loadEngine, DEFAULT_ENGINE_MODULE } from './engine-loader.js';
 export { createTokenSigner, normalOrigin, DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, type TokenClaims, type TokenSigner } from './tokens.js';
