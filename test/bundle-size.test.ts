@@ -123,6 +123,13 @@ describe('browser bundles', () => {
     }
   });
 
+  it('every package says it has no side effects, so bundlers drop what a page does not import', () => {
+    for (const name of ['core', 'codecs', 'browser', 'node', 'rx', 'server', 'cli', 'engine-espeak']) {
+      const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) as { sideEffects?: unknown };
+      expect(manifest.sideEffects, name).toBe(false);
+    }
+  });
+
   it('the MP3 player fetches mpg123-decoder on demand, and that fetch holds mpg123-decoder (with its own dependencies and the codec’s glue) and nothing else', async () => {
     const meta = await split(MP3_PLAYER);
     const atOnce = loadedAtOnce(meta, MP3_PLAYER);
