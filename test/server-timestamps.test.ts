@@ -125,10 +125,13 @@ describe('POST /v1/tts/stream/with-timestamps', () => {
       expect(timed.headers.get('x-model')).toBe(body.model);
       expect(Buffer.from(timed.audio).equals(Buffer.from(plain.bytes)), `${body.model} ${body.format}`).toBe(true);
       checkWords(body.text, timed.words, secondsOf(body.format, plain.bytes));
-      // Each word's line comes no later than the audio line holding its first sample.
+      // Each word's line comes just before the audio line that starts with the bytes of its first sample (its
+      // 24 kHz sample in PCM; the MP3 frame a decoder gives it from, MP3_DELAY_SAMPLES later), never after it.
+      expect(timed.headers.get('x-audio-delay-samples')).toBe(body.format === 'mp3' ? String(MP3_DELAY_SAMPLES) : null);
       timed.words.forEach((word, i) => {
-        const first = body.format === 'pcm' ? 2 * Math.ceil(word.start * 24000) : 144 * Math.floor((Math.ceil(word.start * 24000) + MP3_DELAY_SAMPLES) / 576);
-        expect(timed.wordBytes[i]).toBeLessThanOrEqual(first);
+        const sample = Math.round(word.start * 24000);
+        const first = body.format === 'pcm' ? 2 * sample : 144 * Math.floor((sample + MP3_DELAY_SAMPLES) / 576);
+        expect(timed.wordBytes[i]).toBe(Math.min(first, timed.audio.byteLength));
       });
     }
   });
