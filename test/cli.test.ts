@@ -366,7 +366,7 @@ describe('voxpipe serve', () => {
   it('--help lists the CORS, proxy and config flags and a flag for every limit', async () => {
     const result = await voxpipe(['serve', '--help']);
     expect(result.code).toBe(0);
-    for (const flag of ['--config <file>', '--cors-origins <origins>', '--trust-proxy', '--max-body-bytes <n>', '--headers-timeout-ms <n>', '--body-timeout-ms <n>', '--auth-failures <n>', '--auth-failure-window-ms <n>', '--idle-timeout-ms <n>']) {
+    for (const flag of ['--config <file>', '--cors-origins <origins>', '--trust-proxy', '--redis <url>', '--redis-when-down <mode>', '--cache-bytes <n>', '--metrics-token <token>', '--metrics-port <port>', '--drain-ms <ms>', '--max-body-bytes <n>', '--headers-timeout-ms <n>', '--body-timeout-ms <n>', '--auth-failures <n>', '--auth-failure-window-ms <n>', '--idle-timeout-ms <n>']) {
       expect(result.stdout).toContain(flag);
     }
   }, limitFor(CHILD_MS));

@@ -105,17 +105,24 @@ cli
 
 const serveCommand = cli
   .command('serve', 'Run the /v1/tts/stream server with the embedded speech engine; settings from --config file.json, flags over it')
-  .option('--config <file>', 'JSON settings: port, host, keys, keysFile, corsOrigins, trustProxy, limits {maxBodyBytes, …} (flags override it)')
+  .option('--config <file>', 'JSON settings: port, host, keys, keysFile, corsOrigins, trustProxy, limits {maxBodyBytes, …}, redis, redisWhenDown, cacheBytes, metricsToken, metricsPort, drainMs (flags override it)')
   .option('--port <port>', 'Port (default 8787; 0 picks a free one)')
   .option('--host <host>', 'Interface to listen on (default 127.0.0.1; 0.0.0.0 for the network)')
   .option('--keys <keys>', 'Comma-separated API keys (default: VOXPIPE_API_KEYS, else a development key is printed)')
   .option('--keys-file <file>', 'API keys, one per line (default: VOXPIPE_API_KEYS_FILE)')
   .option('--cors-origins <origins>', 'Origins browsers may call from: * (the default) or a comma-separated list, e.g. https://app.example')
-  .option('--trust-proxy', "Behind a reverse proxy: the client's address is X-Forwarded-For's first hop (for failed-login throttling)");
+  .option('--trust-proxy', "Behind a reverse proxy: the client's address is X-Forwarded-For's first hop (for failed-login throttling)")
+  .option('--redis <url>', 'Share limits with every server on this Redis: redis://host:6379 (default: VOXPIPE_REDIS_URL, else each server alone)')
+  .option('--redis-when-down <mode>', 'While Redis is unreachable: local (decide with this server\'s own limits, the default) or refuse (503)')
+  .option('--cache-bytes <n>', 'Audio cache of complete streams by ETag, bytes (default 67108864; 0 turns it off)')
+  .option('--metrics-token <token>', 'GET /metrics needs Authorization: Bearer <token> (default: answered to this machine only)')
+  .option('--metrics-port <port>', 'Serve GET /metrics on this port on 127.0.0.1 instead of the API port')
+  .option('--drain-ms <ms>', 'On SIGTERM: open streams may finish for this long before they are cut; /readyz is 503 meanwhile (default 10000)');
 for (const [flag, description] of limitFlags()) serveCommand.option(flag, description);
 serveCommand
   .example('voxpipe serve --port 8787 --keys "$KEY" --cors-origins https://app.example --max-body-bytes 16384')
   .example('voxpipe serve --config voxpipe.json --burst 50')
+  .example('voxpipe serve --host 0.0.0.0 --keys-file /etc/voxpipe/keys --redis redis://redis.internal:6379 --metrics-port 9464')
   .action(async (flags: Record<string, unknown>) => {
     await serve(serveSettings(flags), controller.signal, (l) => console.log(l));
   });

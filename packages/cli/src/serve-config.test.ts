@@ -8,7 +8,29 @@ const files = (contents: Record<string, string>) => (path: string) => {
 
 describe('serveSettings', () => {
   it('defaults: port 8787 on 127.0.0.1, no trusted proxy, the server’s own limits', () => {
-    expect(serveSettings({})).toEqual({ port: 8787, host: '127.0.0.1', keys: undefined, keysFile: undefined, corsOrigins: undefined, trustProxy: false, limits: {} });
+    expect(serveSettings({})).toEqual({ port: 8787, host: '127.0.0.1', keys: undefined, keysFile: undefined, corsOrigins: undefined, trustProxy: false, limits: {}, cacheBytes: 64 * 1024 * 1024, drainMs: 10_000 });
+  });
+
+  it('takes Redis, the cache, the metrics and the drain from the file and the flags, checked', () => {
+    const read = files({ 'ops.json': JSON.stringify({ redis: 'redis://cache.internal:6379', cacheBytes: 1000, metricsPort: 9464, drainMs: 5000 }) });
+    expect(serveSettings({ config: 'ops.json', redisWhenDown: 'refuse', metricsToken: 'metrics-token-0123456789', drainMs: '20000' }, read)).toMatchObject({
+      redis: 'redis://cache.internal:6379',
+      redisWhenDown: 'refuse',
+      cacheBytes: 1000,
+      metricsToken: 'metrics-token-0123456789',
+      metricsPort: 9464,
+      drainMs: 20_000,
+    });
+    expect(serveSettings({ cacheBytes: '0' }).cacheBytes).toBe(0);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ redis: 'http://cache:6379' }, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+      [{ redisWhenDown: 'maybe' }, /--redis-when-down must be local or refuse/],
+      [{ cacheBytes: '-1' }, /--cache-bytes must be a whole number/],
+      [{ metricsToken: 'short' }, /--metrics-token must be at least 16 characters/],
+      [{ metricsPort: '70000' }, /--metrics-port must be a whole number from 0 to 65535/],
+      [{ drainMs: '1.5' }, /--drain-ms must be a whole number/],
+    ];
+    for (const [flags, said] of bad) expect(() => serveSettings(flags)).toThrow(said);
   });
 
   it('every limit has a flag (its name in kebab case) whose help shows the default', () => {
@@ -38,6 +60,8 @@ describe('serveSettings', () => {
       corsOrigins: ['https://app.example', 'http://localhost:5173'],
       trustProxy: true,
       limits: { burst: 5, maxBodyBytes: 1000 },
+      cacheBytes: 64 * 1024 * 1024,
+      drainMs: 10_000,
     });
     const overridden = serveSettings({ config: 'serve.json', port: 0, keys: 'b-key,c-key', corsOrigins: '*', maxBodyBytes: 500, authFailures: 3 }, read);
     expect(overridden).toMatchObject({ port: 0, keys: ['b-key', 'c-key'], corsOrigins: '*', limits: { burst: 5, maxBodyBytes: 500, authFailures: 3 } });

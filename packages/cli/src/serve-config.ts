@@ -38,13 +38,31 @@ export interface ServeSettings {
   corsOrigins?: '*' | string[];
   trustProxy: boolean;
   limits: ServerLimits;
+  /** Shared limits through this Redis (`redis://host:6379`). */
+  redis?: string;
+  /** While Redis is unreachable: decide alone (`local`) or refuse (`refuse`). */
+  redisWhenDown?: 'local' | 'refuse';
+  /** The audio cache's budget, bytes (0: off). */
+  cacheBytes: number;
+  /** GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** GET /metrics on its own port (on 127.0.0.1) instead of the API's. */
+  metricsPort?: number;
+  /** On SIGTERM / SIGINT, how long open streams may take to finish before they are cut, ms. */
+  drainMs: number;
 }
 
-const SETTINGS = ['port', 'host', 'keys', 'keysFile', 'corsOrigins', 'trustProxy', 'limits'] as const;
+const SETTINGS = ['port', 'host', 'keys', 'keysFile', 'corsOrigins', 'trustProxy', 'limits', 'redis', 'redisWhenDown', 'cacheBytes', 'metricsToken', 'metricsPort', 'drainMs'] as const;
+
+/** `voxpipe serve`'s audio cache when none is named: 64 MiB. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** How long `voxpipe serve` lets open streams finish on SIGTERM when not told: 10 s. */
+export const DEFAULT_DRAIN_MS = 10_000;
 
 /**
  * Reads `voxpipe serve`'s settings: `--config file.json` first (any of
- * port, host, keys, keysFile, corsOrigins, trustProxy, limits), then the
+ * port, host, keys, keysFile, corsOrigins, trustProxy, limits, redis,
+ * redisWhenDown, cacheBytes, metricsToken, metricsPort, drainMs), then the
  * flags over it. Every value is checked before anything starts; a bad one
  * is a `UsageError` naming the flag or the file and setting.
  *
@@ -73,7 +91,33 @@ export function serveSettings(flags: Record<string, unknown>, read: (path: strin
   const corsOrigins = originsFlag !== undefined ? origins(originsFlag === '*' ? '*' : (list(originsFlag) ?? []), '--cors-origins') : file.corsOrigins === undefined ? undefined : origins(file.corsOrigins, where('corsOrigins'));
   if (file.trustProxy !== undefined && typeof file.trustProxy !== 'boolean') throw new UsageError(`${where('trustProxy')} must be true or false`);
   const trustProxy = flags.trustProxy === true || (flags.trustProxy === undefined && file.trustProxy === true);
-  return { port, host, keys, keysFile, corsOrigins, trustProxy, limits: { ...fileLimits, ...flagLimits } };
+  const redis = text(flags.redis, '--redis') ?? fileText(file.redis, where('redis'));
+  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, not "${redis}"`);
+  const whenDown = text(flags.redisWhenDown, '--redis-when-down') ?? fileText(file.redisWhenDown, where('redisWhenDown'));
+  if (whenDown !== undefined && whenDown !== 'local' && whenDown !== 'refuse') throw new UsageError(`--redis-when-down must be local or refuse, not "${whenDown}"`);
+  const cacheBytes = number(flags.cacheBytes, '--cache-bytes') ?? (file.cacheBytes === undefined ? undefined : fileNumber(file.cacheBytes, where('cacheBytes'))) ?? DEFAULT_CACHE_BYTES;
+  if (!Number.isInteger(cacheBytes) || cacheBytes < 0) throw new UsageError(`--cache-bytes must be a whole number of bytes (0 turns the cache off), not ${cacheBytes}`);
+  const metricsToken = text(flags.metricsToken, '--metrics-token') ?? fileText(file.metricsToken, where('metricsToken'));
+  if (metricsToken !== undefined && metricsToken.length < 16) throw new UsageError('--metrics-token must be at least 16 characters');
+  const metricsPort = number(flags.metricsPort, '--metrics-port') ?? (file.metricsPort === undefined ? undefined : fileNumber(file.metricsPort, where('metricsPort')));
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new UsageError(`--metrics-port must be a whole number from 0 to 65535, not ${metricsPort}`);
+  const drainMs = number(flags.drainMs, '--drain-ms') ?? (file.drainMs === undefined ? undefined : fileNumber(file.drainMs, where('drainMs'))) ?? DEFAULT_DRAIN_MS;
+  if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 3_600_000) throw new UsageError(`--drain-ms must be a whole number from 0 to 3600000, not ${drainMs}`);
+  return {
+    port,
+    host,
+    keys,
+    keysFile,
+    corsOrigins,
+    trustProxy,
+    limits: { ...fileLimits, ...flagLimits },
+    ...(redis === undefined ? {} : { redis }),
+    ...(whenDown === undefined ? {} : { redisWhenDown: whenDown }),
+    cacheBytes,
+    ...(metricsToken === undefined ? {} : { metricsToken }),
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    drainMs,
+  };
 }
 
 function readConfig(path: string, read: (path: string) => string): Record<string, unknown> {

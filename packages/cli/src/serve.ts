@@ -1,7 +1,7 @@
 import { createServer } from '@voxpipe/server';
 import type { ServeSettings } from './serve-config.js';
 
-/** Runs the reference server with checked settings (see `serveSettings`) until the signal aborts. */
+/** Runs the reference server with checked settings (see `serveSettings`) until the signal aborts, then drains it (`drainMs`) and stops. */
 export async function serve(settings: ServeSettings, signal: AbortSignal, log: (line: string) => void): Promise<void> {
   const server = createServer({
     keys: settings.keys,
@@ -9,6 +9,9 @@ export async function serve(settings: ServeSettings, signal: AbortSignal, log: (
     cors: settings.corsOrigins === undefined ? undefined : { origins: settings.corsOrigins },
     trustProxy: settings.trustProxy,
     limits: settings.limits,
+    redis: settings.redis === undefined ? undefined : { url: settings.redis, whenDown: settings.redisWhenDown },
+    cache: { maxBytes: settings.cacheBytes },
+    metrics: { token: settings.metricsToken, port: settings.metricsPort },
   });
   const listening = await server.listen({ port: settings.port, host: settings.host });
   await server.ready();
@@ -19,6 +22,6 @@ export async function serve(settings: ServeSettings, signal: AbortSignal, log: (
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  await listening.close();
-  await server.close();
+  // Drain: /readyz 503 and new work 503 at once; open streams get drainMs to finish, then are cut.
+  await server.close({ drainMs: settings.drainMs });
 }
