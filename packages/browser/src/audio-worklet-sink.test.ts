@@ -38,7 +38,7 @@ describe('audioWorkletSink: control per run', () => {
     expect(second.control(sink)).not.toBe(control);
     expect(control.node).toBeUndefined();
     const nothing = { samples: 0, ms: 0, sampleRate: 24000, text: '', words: 0, charEnd: 0 };
-    expect(control.status()).toEqual({ state: 'idle', played: nothing, bufferedMs: 0, targetMs: 0, underruns: 0, volume: 1 });
+    expect(control.status()).toEqual({ state: 'idle', played: nothing, bufferedMs: 0, targetMs: 0, underruns: 0, volume: 1, heldMs: 0, trimmedMs: 0 });
 
     expect(await control.stop({ fadeMs: 20 })).toEqual(nothing);
     const result = await first.done;

@@ -13,8 +13,11 @@ export interface AudioWorkletSinkOptions {
   /** Audio to gather before the first sample plays, in ms (0 to 10,000; default 100). */
   prebufferMs?: number;
   /**
-   * `adaptive` (default): after an underrun, gather the last target plus the time the ring stayed dry (×1.5 at least) before playing on (up to 2 s, at most half
-   * the ring); every 2 s of steady play lowers the target by a quarter, down to prebufferMs. `fixed`: prebufferMs, then `rebuffer`.
+   * `adaptive` (default): after an underrun, gather the last target plus the time the ring stayed dry (×1.25 at least,
+   * up to 2 s and half the ring) before playing on; 2 s of steady play lower the target by a quarter, down to prebufferMs;
+   * the speech's own pauses are held longer while the ring is below target, and while it holds more than target + 100 ms
+   * pauses are shortened (to 100 ms at least) by what the buffer added before, no more. `fixed`: prebufferMs, then
+   * `rebuffer` after an underrun; pauses untouched.
    */
   jitter?: 'adaptive' | 'fixed';
   /** Fixed jitter buffer: after an underrun, wait for this much audio again before playing on (`true`: prebufferMs; ms up to 10,000). Default: play on at once. */

@@ -43,6 +43,9 @@ export class Playback {
   private volume: number;
   /** The jitter buffer's target, in frames, as last reported. */
   private target = 0;
+  /** Frames of pause the jitter buffer added and skipped, as last reported. */
+  private held = 0;
+  private trimmed = 0;
   private pauseWanted = false;
   private readonly pauseWaiters = new Set<() => void>();
   /** The resampler's module, fetched on demand: from the run's start (while the request is in flight) unless the format says the stream is at the context's rate. */
@@ -131,7 +134,7 @@ export class Playback {
 
   status(): PlaybackStatus {
     const ms = (frames: number) => (frames * 1000) / this.rate;
-    return { state: this.state, played: this.position(), bufferedMs: ms(this.buffered), targetMs: ms(this.target), underruns: this.underruns, volume: this.volume };
+    return { state: this.state, played: this.position(), bufferedMs: ms(this.buffered), targetMs: ms(this.target), underruns: this.underruns, volume: this.volume, heldMs: ms(this.held), trimmedMs: ms(this.trimmed) };
   }
 
   sync(): Promise<PlaybackStatus> {
@@ -250,6 +253,8 @@ export class Playback {
     this.buffered = m.buffered;
     this.writer?.consumed(m.played);
     if (m.target !== undefined) this.target = m.target;
+    if (m.held !== undefined) this.held = m.held;
+    if (m.trimmed !== undefined) this.trimmed = m.trimmed;
     const bufferedMs = (m.buffered * 1000) / this.rate;
     switch (m.type) {
       case 'started':

@@ -48,6 +48,9 @@ export interface PlaybackStatus {
   underruns: number;
   /** The output gain asked for (the worklet moves to it smoothly). */
   volume: number;
+  /** Pause the jitter buffer added to speech's own pauses while the ring filled, and skipped from long ones to win latency back, in ms. */
+  heldMs: number;
+  trimmedMs: number;
 }
 
 /** One run's handle on its `audioWorkletSink` (`run.control(sink)`): live status, and stop with a fade. */

@@ -20,6 +20,8 @@ export interface PlaybackSettings {
 
 /** Fades that keep an underrun, a pause and a resume from clicking. */
 const RAMP_MS = 5;
+/** The adaptive jitter buffer shortens no pause of the speech below this. */
+const PAUSE_KEEP_MS = 100;
 /** The time constant of the output gain's move to a new volume: smooth, so no zipper noise. */
 const VOLUME_MS = 10;
 /** The adaptive jitter buffer's ceiling (and at most half the ring), and how much steady play lowers its target a step. */
@@ -59,6 +61,7 @@ export function createWorkletNode(stage: string, context: BaseAudioContext, o: P
     minFrames: prebufferFrames,
     maxFrames: Math.max(prebufferFrames, frames(Math.min(JITTER_MAX_MS, o.bufferMs / 2))),
     decayFrames: frames(JITTER_DECAY_MS),
+    marginFrames: frames(PAUSE_KEEP_MS),
   };
   const capacity = Math.max(frames(o.bufferMs), prebufferFrames + 1024, rebufferFrames + 1024, jitter.maxFrames + 1024) + 1;
   const shared = o.transport === 'shared' || (o.transport === 'auto' && canShareRing());
@@ -66,7 +69,7 @@ export function createWorkletNode(stage: string, context: BaseAudioContext, o: P
     throw new VoxpipeError('bad-request', `${stage}: transport "shared" needs a crossOriginIsolated page (COOP/COEP headers)`, { stage });
   }
   const ring = shared ? sharedRing(channels, capacity) : undefined;
-  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, jitter, rampFrames: frames(RAMP_MS), volume: o.volume, volumeFrames: frames(VOLUME_MS), reportFrames: frames(20), watchLeadFrames: frames(WATCH_LEAD_MS), shared: ring?.buffers };
+  const processorOptions: ProcessorOptions = { channels, capacity, prebufferFrames, rebufferFrames, jitter, rampFrames: frames(RAMP_MS), volume: o.volume, volumeFrames: frames(VOLUME_MS), keepFrames: frames(PAUSE_KEEP_MS), reportFrames: frames(20), watchLeadFrames: frames(WATCH_LEAD_MS), shared: ring?.buffers };
   const node = new AudioWorkletNode(context, PROCESSOR_NAME, { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [channels], processorOptions });
   node.port.onmessage = (event: MessageEvent<ProcessorMessage>) => receive(event.data);
   node.connect(o.destination ?? context.destination);

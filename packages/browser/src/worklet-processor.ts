@@ -13,7 +13,12 @@ import { JITTER_SOURCE, type JitterSettings } from './jitter-buffer.js';
 export const PROCESSOR_NAME = 'voxpipe-ring-player';
 
 /** Messages the processor sends back to the main thread. */
-export type ProcessorMessage = { /** The jitter buffer's target, in frames. */ target?: number } & (
+export type ProcessorMessage = {
+  /** The jitter buffer's target, and the frames of pause it added (held) and skipped (trimmed). */
+  target?: number;
+  held?: number;
+  trimmed?: number;
+} & (
   | { type: 'position'; played: number; buffered: number }
   /** A watched frame is read at context time `at` (s): sent `watchLeadFrames` early, so the message's trip is no delay. */
   | { type: 'reached'; frame: number; at: number; played: number; buffered: number }
@@ -46,6 +51,10 @@ export interface ProcessorOptions {
   volume?: number;
   /** Time constant (frames) of the output gain's move to a new volume. */
   volumeFrames?: number;
+  /** Below this level a sample counts as a pause's (default 0.003, about -50 dBFS). */
+  silence?: number;
+  /** The jitter buffer never shortens a pause below this many frames. */
+  keepFrames?: number;
   /** Frames between position reports. */
   reportFrames: number;
   /** How many frames before a watched frame is read its 'reached' goes out. */
@@ -62,12 +71,18 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     const o = options.processorOptions;
     this.channels = o.channels;
     this.capacity = o.capacity;
-    this.jitter = new VoxpipeJitter(o.jitter || { adaptive: false, prebufferFrames: o.prebufferFrames, rebufferFrames: o.rebufferFrames, minFrames: 0, maxFrames: 0, decayFrames: 1 });
+    this.jitter = new VoxpipeJitter(o.jitter || { adaptive: false, prebufferFrames: o.prebufferFrames, rebufferFrames: o.rebufferFrames, minFrames: 0, maxFrames: 0, decayFrames: 1, marginFrames: 0 });
     this.ramp = Math.max(1, o.rampFrames || 1);
     this.rampIn = 0; // frames of fade-in left (after an underrun or a pause)
     this.pauseLeft = 0; // frames of the pause's fade-out left
     this.last = new Float32Array(32); // each channel's last sample played, and frames since (the glide to silence)
     this.glide = this.ramp;
+    this.silence = o.silence === undefined ? 0.003 : o.silence; // below this (about -50 dBFS) a sample is a pause's
+    this.keepFrames = o.keepFrames || 2400; // a pause is never shortened below this
+    this.held = 0; // frames of pause added while the ring filled
+    this.trimmed = 0; // frames of pause skipped
+    this.waited = 0; // frames of silence waited after underruns
+    this.scratch = []; // where skipped silence is read to
     this.volume = o.volume === undefined ? 1 : o.volume;
     this.gain = this.volume;
     this.smoothing = 1 - Math.exp(-1 / Math.max(1, o.volumeFrames || 1)); // the volume moves with this time constant
@@ -104,6 +119,8 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     message.played = this.played;
     message.buffered = this.available();
     message.target = this.jitter.target;
+    message.held = this.held;
+    message.trimmed = this.trimmed;
     this.port.postMessage(message);
   }
 
@@ -170,6 +187,20 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     this.send({ type: 'playing' });
   }
 
+  /** How many frames from the read position (up to limit, within what is buffered) are silence on every channel. */
+  silentAhead(limit) {
+    const n = Math.min(limit, this.available());
+    let r = this.index[1];
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < this.channels; c++) {
+        const x = this.data[c * this.capacity + r];
+        if (x > this.silence || x < -this.silence) return i;
+      }
+      if (++r === this.capacity) r = 0;
+    }
+    return n;
+  }
+
   /** Raised-cosine gain k frames into a fade of total frames (1 → 0). */
   fall(k, total) {
     return k >= total ? 0 : 0.5 * (1 + Math.cos((Math.PI * k) / total));
@@ -195,7 +226,8 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
     Atomics.store(this.index, 1, r);
     const from = this.played;
     this.played += take;
-    while (this.watched.length > 0 && this.watched[0] < this.played + this.watchLead) {
+    // Only frames already in the ring: one still to arrive may come after an underrun.
+    while (this.watched.length > 0 && this.watched[0] < this.played + Math.min(this.watchLead, this.available())) {
       const frame = this.watched.shift();
       this.send({ type: 'reached', frame, at: currentTime + (offset + Math.max(0, frame - from)) / sampleRate });
     }
@@ -211,10 +243,23 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
       if (this.started) this.send({ type: 'playing' });
     }
     let got = 0;
+    if (this.state === 'prebuffer' && this.started) this.waited += n;
     if (this.state === 'playing' || this.state === 'pausing') {
       const pausing = this.state === 'pausing';
       const want = pausing ? Math.min(n, this.pauseLeft) : n;
-      got = this.read(out, 0, want);
+      const pause = this.started && !pausing && this.rampIn === 0 ? this.silentAhead(2 * n + this.keepFrames) : 0;
+      const hold = pause >= n && this.jitter.hold(this.available(), this.ended);
+      if (hold) {
+        this.held += n; // a longer pause while the ring fills: nothing read
+      } else {
+        // Only what this buffer added (held pauses, waits after underruns) is taken back: the speech's own pauses stay.
+        if (pause >= 2 * n + this.keepFrames && this.held + this.waited - this.trimmed >= n && this.jitter.trim(this.available())) {
+          if (!this.scratch.length || this.scratch[0].length < n) this.scratch = out.map(() => new Float32Array(n));
+          this.read(this.scratch, 0, n); // a shorter pause: a quantum of its silence skipped
+          this.trimmed += n;
+        }
+        got = this.read(out, 0, want);
+      }
       if (got > 0 && !this.started) {
         this.started = true;
         this.send({ type: 'started', frame: currentFrame });
@@ -237,7 +282,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
           this.state = 'paused';
           this.send({ type: 'paused' });
         }
-      } else if (got < n) {
+      } else if (got < n && !hold) {
         if (this.ended) {
           this.state = 'done';
           this.send({ type: 'drained' });

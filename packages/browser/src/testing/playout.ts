@@ -14,14 +14,29 @@ export interface Delivery {
 
 export interface PlayoutResult {
   underruns: number;
-  /** Mean over samples of (played at − arrived at), in ms. */
+  /** Mean over speech samples of (played at − arrived at), in ms. */
   meanLatencyMs: number;
   /** The longest any sample waited, in ms. */
   worstLatencyMs: number;
   /** When the first sample played, in ms. */
   startMs: number;
-  /** Silence heard after playback started, in ms. */
-  silentMs: number;
+  /** Pause the jitter buffer added while the ring filled, and skipped from long pauses, in ms. */
+  heldMs: number;
+  trimmedMs: number;
+}
+
+/** Where the speech is: true for a sample of speech, false for one of a pause (silence). Default: speech throughout. */
+export type Speech = (frame: number) => boolean;
+
+/** Phrases of 1–3 s with pauses of 150–600 ms between them, like a TTS answer's sentences and clauses. */
+export function phrases(random: () => number, seconds: number, rate = 24000): Speech {
+  const pauses: Array<[number, number]> = [];
+  for (let t = 1 + 2 * random(); t < seconds; t += 1 + 2 * random()) {
+    const ms = 150 + 450 * random();
+    pauses.push([Math.round(t * rate), Math.round((t + ms / 1000) * rate)]);
+    t += ms / 1000;
+  }
+  return (frame) => !pauses.some(([from, to]) => frame >= from && frame < to);
 }
 
 const QUANTUM = 128;
@@ -43,12 +58,15 @@ function processorClass(): new (options: { processorOptions: ProcessorOptions })
 
 let Processor: ReturnType<typeof processorClass> | undefined;
 
-/** Plays `schedule` at `rate` through the processor with this jitter buffer (frames at `rate`). */
-export function playout(schedule: readonly Delivery[], jitter: JitterSettings, rate = 24000): PlayoutResult {
+/** Plays `schedule` (its samples speech or pause by `speech`) at `rate` through the processor with this jitter buffer (frames at `rate`). */
+export function playout(schedule: readonly Delivery[], jitter: JitterSettings, speech: Speech = () => true, rate = 24000): PlayoutResult {
   Processor ??= processorClass();
   const total = schedule.reduce((n, d) => n + d.frames, 0);
   const capacity = total + jitter.maxFrames + jitter.prebufferFrames + 2048;
-  const p = new Processor({ processorOptions: { channels: 1, capacity, prebufferFrames: jitter.prebufferFrames, rebufferFrames: jitter.rebufferFrames, jitter, rampFrames: 120, reportFrames: 1 << 30 } });
+  const p = new Processor({ processorOptions: { channels: 1, capacity, prebufferFrames: jitter.prebufferFrames, rebufferFrames: jitter.rebufferFrames, jitter, rampFrames: 120, keepFrames: Math.round(rate / 10), reportFrames: 1 << 30 } });
+  const signal = new Float32Array(total);
+  for (let i = 0; i < total; i++) signal[i] = speech(i) ? 0.5 : 0;
+  let speechFrames = 0;
   let underruns = 0;
   (p as unknown as { port: { postMessage(m: { type: string }): void } }).port.postMessage = (m) => void (m.type === 'underrun' && underruns++);
   const arrivals: Array<{ end: number; atMs: number }> = [];
@@ -57,7 +75,6 @@ export function playout(schedule: readonly Delivery[], jitter: JitterSettings, r
   let latencySum = 0;
   let worst = 0;
   let startMs = -1;
-  let silentMs = 0;
   let ended = false;
   const out = [new Float32Array(QUANTUM)];
   const msPerQuantum = (QUANTUM * 1000) / rate;
@@ -66,7 +83,7 @@ export function playout(schedule: readonly Delivery[], jitter: JitterSettings, r
     if (q > 1e7) throw new Error('playout: the schedule never finished playing');
     for (; next < schedule.length && schedule[next].atMs <= now; next++) {
       const d = schedule[next];
-      p.port.onmessage!({ data: { type: 'data', channels: [new Float32Array(d.frames).fill(0.5)] } });
+      p.port.onmessage!({ data: { type: 'data', channels: [signal.slice(delivered, delivered + d.frames)] } });
       delivered += d.frames;
       arrivals.push({ end: delivered, atMs: d.atMs });
     }
@@ -75,21 +92,26 @@ export function playout(schedule: readonly Delivery[], jitter: JitterSettings, r
       p.port.onmessage!({ data: { type: 'end' } });
     }
     const before = p.played;
+    out[0].fill(0);
     p.process([], [out]);
     const got = p.played - before;
     if (got > 0 && startMs < 0) startMs = now;
-    if (startMs >= 0 && got < QUANTUM && p.played < total) silentMs += ((QUANTUM - got) * 1000) / rate;
     // The frames played in this quantum waited since their delivery.
     for (let frame = before; frame < p.played; ) {
       while (arrivals[0].end <= frame) arrivals.shift();
       const upTo = Math.min(p.played, arrivals[0].end);
       const wait = now - arrivals[0].atMs;
-      latencySum += wait * (upTo - frame);
-      worst = Math.max(worst, wait);
+      for (let i = frame; i < upTo; i++) {
+        if (signal[i] === 0) continue; // a pause's sample: skipped or not, nobody waits for silence
+        latencySum += wait;
+        speechFrames++;
+        worst = Math.max(worst, wait);
+      }
       frame = upTo;
     }
   }
-  return { underruns, meanLatencyMs: latencySum / total, worstLatencyMs: worst, startMs, silentMs };
+  const stats = p as unknown as { held: number; trimmed: number };
+  return { underruns, meanLatencyMs: latencySum / Math.max(1, speechFrames), worstLatencyMs: worst, startMs, heldMs: (stats.held * 1000) / rate, trimmedMs: (stats.trimmed * 1000) / rate };
 }
 
 /** A network's way of delivering a stream: pieces of `chunkMs`, sent `speed`× real time, each late by up to `jitterMs`, and stalls. */
@@ -138,5 +160,5 @@ export function seeded(seed: number): () => number {
 /** The sink's jitter settings for a prebuffer of `ms` (as audioWorkletSink makes them, at `rate`). */
 export function jitterFor(mode: 'adaptive' | 'fixed', ms: number, rebufferMs = ms, rate = 24000): JitterSettings {
   const f = (x: number) => Math.round((x * rate) / 1000);
-  return { adaptive: mode === 'adaptive', prebufferFrames: f(ms), rebufferFrames: f(rebufferMs), minFrames: f(ms), maxFrames: f(Math.max(ms, 2000)), decayFrames: f(2000) };
+  return { adaptive: mode === 'adaptive', prebufferFrames: f(ms), rebufferFrames: f(rebufferMs), minFrames: f(ms), maxFrames: f(Math.max(ms, 1000)), decayFrames: f(2000), marginFrames: f(100) };
 }
