@@ -24,6 +24,16 @@ const TEXT = 'The quick brown fox jumps over the lazy dog, then naps. Heard text
 /** How far a word event may be from its first sample's playing, either way. */
 const TOLERANCE_MS = 30;
 
+/** The longest time in [from, to] during which the page's ticker did not tick (ms). */
+function stalled(ticks: readonly number[], from: number, to: number): number {
+  let longest = 0;
+  for (let i = 1; i < ticks.length; i++) {
+    const [a, b] = [Math.max(ticks[i - 1], from), Math.min(ticks[i], to)];
+    if (b > a) longest = Math.max(longest, b - a);
+  }
+  return longest;
+}
+
 describe.skipIf(skipReason !== undefined)('word events and heard text in Chromium', { timeout: limitFor(4 * PAGE_WAIT_MS) }, () => {
   let context: BrowserContext;
   let page: Page;
@@ -94,19 +104,23 @@ describe.skipIf(skipReason !== undefined)('word events and heard text in Chromiu
       // speaker played then it had read `latencyMs` before.
       const early: number[] = [];
       const late: number[] = [];
-      r.rows.forEach((row: { atMs: number; playedMs: number; roundTripMs: number; charStart: number; charEnd: number; text: string }, i: number) => {
+      let excused = 0;
+      r.rows.forEach((row: { atMs: number; playedMs: number; roundTripMs: number; firedAt: number; charStart: number; charEnd: number; text: string }, i: number) => {
         expect(row.atMs).toBeCloseTo((r.words[i].at * 1000) / 24000, 6);
         expect(TEXT.slice(row.charStart, row.charEnd)).toBe(row.text);
         const playing = row.playedMs - r.latencyMs;
-        late.push(playing - row.roundTripMs - row.atMs);
+        if (i === r.rows.length - 1) return; // the last word fires as the stream drains (nothing is left to wait for)
         early.push(playing - row.atMs);
+        const lateMs = playing - row.roundTripMs - row.atMs;
+        // A machine too busy to run the page is no fault of the sink: a late event is excused only
+        // when the page's own 4 ms ticker stood still for as long as the event was late.
+        if (lateMs > TOLERANCE_MS && stalled(r.ticks, row.firedAt - lateMs, row.firedAt) >= lateMs - TOLERANCE_MS) excused++;
+        else late.push(lateMs);
       });
-      // The last word fires as the stream drains (nothing is left to wait for).
-      early.pop();
-      late.pop();
       console.log(
         `word event vs first sample playing (${transport}, latency ${r.latencyMs.toFixed(1)} ms): ` +
-          `earliest ${Math.min(...early).toFixed(1)} ms, latest ${Math.max(...late).toFixed(1)} ms (round trips up to ${Math.max(...r.rows.map((w: { roundTripMs: number }) => w.roundTripMs)).toFixed(1)} ms)`,
+          `earliest ${Math.min(...early).toFixed(1)} ms, latest ${Math.max(...late).toFixed(1)} ms` +
+          `${excused ? `, ${excused} of ${early.length} late while the page stood still` : ''}`,
       );
       for (const ms of early) expect(ms).toBeGreaterThanOrEqual(-TOLERANCE_MS);
       for (const ms of late) expect(ms).toBeLessThanOrEqual(TOLERANCE_MS);

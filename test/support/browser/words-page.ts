@@ -26,6 +26,8 @@ export interface WordRow {
   playedMs: number;
   /** How long that answer took (ms of page time). */
   roundTripMs: number;
+  /** When the event fired (performance.now()). */
+  firedAt: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,6 +35,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function words(o: WordsCase) {
   const context = new AudioContext();
   await unlock(context);
+  // Warm up: the worklet loaded and the audio thread running before anything is measured.
+  const warm = audioWorkletSink({ context, prebufferMs: 20 });
+  await pipeline(fromIterable([{ sampleRate: 24000, channels: [new Float32Array(4800)] }], { format: { kind: 'pcm', sampleRate: 24000, channels: 1 } }), warm).done;
+  // The page's own ticker: a gap in it is a time the page's thread did not run (a busy machine).
+  const ticks: number[] = [];
+  const ticker = setInterval(() => ticks.push(performance.now()), 4);
   const spoken = spokenWords(o.text, { chunkFrames: o.chunkFrames, sampleRate: 24000 });
   const sink = audioWorkletSink({ context, prebufferMs: 200, bufferMs: 20_000, transport: o.transport ?? 'auto' });
   const run = pipeline(fromIterable(spoken.chunks, { format: { kind: 'pcm', sampleRate: 24000, channels: 1 } }), sink);
@@ -40,7 +48,7 @@ async function words(o: WordsCase) {
   const pending: Array<Promise<WordRow>> = [];
   run.events.on('word', ({ detail }) => {
     const sent = performance.now();
-    pending.push(control().sync().then((s) => ({ ...detail, playedMs: s.played.ms, roundTripMs: performance.now() - sent })));
+    pending.push(control().sync().then((s) => ({ ...detail, playedMs: s.played.ms, roundTripMs: performance.now() - sent, firedAt: sent })));
   });
   let stopped: PlayedPosition | undefined;
   if (o.stopAfterMs !== undefined) {
@@ -50,9 +58,10 @@ async function words(o: WordsCase) {
   }
   const result = await run.done;
   const rows = await Promise.all(pending);
+  clearInterval(ticker);
   const latencyMs = (context.baseLatency + (context.outputLatency ?? 0)) * 1000;
   await context.close();
-  return { rows, stopped, played: result.value?.played, outcome: result.outcome, latencyMs, rate: context.sampleRate, words: spoken.words, crossOriginIsolated: globalThis.crossOriginIsolated };
+  return { rows, ticks, stopped, played: result.value?.played, outcome: result.outcome, latencyMs, rate: context.sampleRate, words: spoken.words, crossOriginIsolated: globalThis.crossOriginIsolated };
 }
 
 (globalThis as unknown as { vx: unknown }).vx = { words };
