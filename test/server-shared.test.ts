@@ -32,7 +32,7 @@ async function admittedOn(url: string): Promise<Response> {
 }
 
 async function pair(limits: Record<string, number>, extra: Record<string, unknown> = {}): Promise<[Instance, Instance]> {
-  const options = { keys: [KEY], redis: { url: redis.url, leaseMs: LEASE_MS }, limits, msPerChar: 100, ...extra };
+  const options = { keys: [KEY], redis: { url: redis.url, leaseMs: LEASE_MS, commandTimeoutMs: 10_000 }, limits, msPerChar: 100, ...extra };
   const both = await Promise.all([startInstance(options), startInstance(options)]);
   started.push(...both);
   for (const instance of both) expect(await eventually(() => /connected: limits are shared/.test(instance.output))).toBe(true);
@@ -45,6 +45,8 @@ describe.skipIf(!hasRedisServer)('servers sharing one Redis (redis-server)', () 
   }, START_MS);
   afterEach(async () => {
     await Promise.all(started.splice(0).map((instance) => instance.kill()));
+    // Each test starts from an empty Redis: no bucket, lease or failed login of the one before.
+    redis.flush();
   });
   afterAll(async () => {
     await redis?.stop();
@@ -59,6 +61,7 @@ describe.skipIf(!hasRedisServer)('servers sharing one Redis (redis-server)', () 
     expect(refused).toHaveLength(10);
     for (const res of ok) await res.arrayBuffer();
     expect(new Set(await Promise.all(refused.map(codeOf)))).toEqual(new Set(['rate-limited']));
+    for (const instance of [a, b]) expect(instance.output).not.toMatch(/unreachable/);
   }, limitFor(2 * START_MS, RUN_MS));
 
   it("one key's open streams count on both servers; a killed server's slots free themselves when their lease runs out", async () => {
@@ -106,6 +109,23 @@ describe.skipIf(!hasRedisServer)('servers sharing one Redis (redis-server)', () 
       expect(rest.headers.get('etag')).toBe(tag);
       expect(rest.headers.get('content-range')).toBe(`bytes ${have}-${whole.byteLength - 1}/${whole.byteLength}`);
       expect(joinBytes([...got, new Uint8Array(await rest.arrayBuffer())])).toEqual(whole);
+    }
+  }, limitFor(2 * START_MS, RUN_MS));
+
+  it('a browser token revoked on one server is refused on the other; failed logins from one address count on both', async () => {
+    const [a, b] = await pair({ burst: 1000, requestsPerSecond: 1000, authFailures: 5 }, { tokens: { secret: 'a token secret shared by both servers' }, msPerChar: 10 });
+    const issued = await fetch(`${a.url}/v1/tokens`, { method: 'POST', headers: { 'X-API-Key': KEY }, body: JSON.stringify({ origin: 'https://app.example' }) });
+    const { token } = (await issued.json()) as { token: string };
+    const speak = (url: string) => fetch(`${url}/v1/tts/stream`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, Origin: 'https://app.example' }, body: JSON.stringify(short) });
+    await (await speak(b.url)).arrayBuffer();
+    expect((await fetch(`${a.url}/v1/tokens/revoke`, { method: 'POST', headers: { 'X-API-Key': KEY }, body: JSON.stringify({ token }) })).status).toBe(200);
+    const refused = await speak(b.url);
+    expect([refused.status, await codeOf(refused)]).toEqual([401, 'token-revoked']);
+    // The revoked token was one failed login; two wrong keys on each server make five, the last on B: blocked on both.
+    for (const url of [a.url, b.url, a.url, b.url]) expect((await post(url, short, { 'X-API-Key': 'wrong-key-0123456789' })).status).toBe(401);
+    for (const url of [a.url, b.url]) {
+      const blocked = await post(url, short);
+      expect([blocked.status, await codeOf(blocked)]).toEqual([429, 'too-many-auth-failures']);
     }
   }, limitFor(2 * START_MS, RUN_MS));
 

@@ -1,5 +1,5 @@
 // A real redis-server for tests of state shared between servers: on a free loopback port, no persistence, stopped by
-// the test. Tests that need it are skipped (with "redis-server" in their name) where Debian's redis-server is missing.
+// the test (redis-cli, from the same Debian package's dependency redis-tools, empties it). Tests that need it are skipped (with "redis-server" in their name) where Debian's redis-server is missing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { SETTLE } from './budgets.js';
@@ -14,6 +14,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** Empties it (redis-cli FLUSHALL). */
+  flush(): void;
   stop(): Promise<void>;
 }
 
@@ -62,5 +64,9 @@ export async function startRedis(): Promise<TestRedis> {
       running.kill(signal);
     });
   await launch();
-  return { url: `redis://127.0.0.1:${port}`, port, kill: () => end('SIGKILL'), restart: launch, stop: () => end('SIGTERM') };
+  const flush = () => {
+    const done = spawnSync('redis-cli', ['-p', String(port), 'FLUSHALL'], { encoding: 'utf8' });
+    if (done.status !== 0 || !/OK/.test(done.stdout)) throw new Error(`redis-cli FLUSHALL failed: ${done.stdout}${done.stderr}`);
+  };
+  return { url: `redis://127.0.0.1:${port}`, port, kill: () => end('SIGKILL'), restart: launch, flush, stop: () => end('SIGTERM') };
 }

@@ -17,6 +17,7 @@ import { openStreams } from './open-streams.js';
 import { redisAuthThrottle } from './redis-auth-throttle.js';
 import { connectRedis, type SharedRedis } from './redis-connection.js';
 import { redisLimiter } from './redis-limiter.js';
+import { memoryRevocations, redisRevocations } from './revocations.js';
 import { metaRoutes } from './routes/meta.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ttsStreamRoutes } from './routes/tts-stream.js';
@@ -81,8 +82,8 @@ export interface VoxpipeServer {
 export function createServer(options: ServerOptions = {}): VoxpipeServer {
   const resolved = resolveServerOptions(options);
   const { logger, limits, origins, keys, tokenSecret, engine, redis } = resolved;
-  const tokens = createTokenSigner(tokenSecret);
   const shared: SharedRedis | undefined = redis ? connectRedis(redis, logger) : undefined;
+  const tokens = createTokenSigner(tokenSecret, shared ? redisRevocations(shared) : memoryRevocations());
   const streams = openStreams();
   const metrics: ServerMetrics | undefined =
     resolved.metrics === false

@@ -28,7 +28,8 @@ const TOKEN_REFUSALS: Record<Extract<TokenCheck, { ok: false }>['reason'], strin
 /**
  * Finds the key a request speaks for and sets `keyId`, or throws a 401: an
  * API key in `X-API-Key`, or (when `tokens` is given) a browser token checked
- * against the request's `Origin` and against the keys still configured.
+ * against the request's `Origin`, the keys still configured and the
+ * revoked tokens (401 `token-revoked`).
  * Only headers are read (never the body). With a `throttle`, a client
  * address that failed too often is refused with 429
  * `too-many-auth-failures` and `Retry-After` before its key is compared,
@@ -50,7 +51,9 @@ export function requireKey(options: AuthOptions) {
     }
     let keyId: string;
     try {
-      keyId = keyIdOf(c.req.header('x-api-key'), c.req.header('authorization'), c.req.header('x-api-token'), c.req.header('origin'));
+      const found = keyIdOf(c.req.header('x-api-key'), c.req.header('authorization'), c.req.header('x-api-token'), c.req.header('origin'));
+      if (found.token !== undefined && (await tokens?.revocations?.isRevoked(found.token))) throw new ApiError(401, 'token-revoked', 'The token was revoked: ask your backend for a new one');
+      keyId = found.keyId;
     } catch (error) {
       if (throttle && address !== undefined) await throttle.failure(address);
       throw error;
@@ -60,11 +63,11 @@ export function requireKey(options: AuthOptions) {
     await next();
   });
 
-  function keyIdOf(apiKey: string | undefined, authorization: string | undefined, tokenHeader: string | undefined, origin: string | undefined): string {
+  function keyIdOf(apiKey: string | undefined, authorization: string | undefined, tokenHeader: string | undefined, origin: string | undefined): { keyId: string; token?: string } {
     if (apiKey !== undefined) {
       const keyId = keys.check(apiKey);
       if (!keyId) throw new ApiError(401, 'unauthorized', 'The API key is not valid');
-      return keyId;
+      return { keyId };
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? tokenHeader;
     if (token === undefined) throw new ApiError(401, 'unauthorized', tokens ? 'Missing X-API-Key header (or a browser token: Authorization: Bearer <token>)' : 'Missing X-API-Key header');
@@ -72,6 +75,6 @@ export function requireKey(options: AuthOptions) {
     const checked = tokens.verify(token, origin, nowS());
     if (!checked.ok) throw new ApiError(401, checked.reason === 'expired' ? 'token-expired' : 'unauthorized', TOKEN_REFUSALS[checked.reason]);
     if (!keys.hasId(checked.claims.keyId)) throw new ApiError(401, 'unauthorized', 'The key that issued this token is no longer valid');
-    return checked.claims.keyId;
+    return { keyId: checked.claims.keyId, token };
   }
 }

@@ -70,3 +70,23 @@ describe('POST /v1/tokens', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('POST /v1/tokens/revoke', () => {
+  it('the issuing key revokes a token: refused from then on (401 token-revoked) on every route that takes tokens; another key may not', async () => {
+    const OTHER = 'other-key-0123456789';
+    const server = serverWith({ keys: [KEY, OTHER] });
+    const { token } = (await (await issue(server, { origin: APP })).json()) as { token: string };
+    const speak = () => server.app.request('/v1/tts/stream', { method: 'POST', headers: { Authorization: `Bearer ${token}`, Origin: APP }, body: JSON.stringify({ text: 'Hi.', model: 'aura-lite' }) });
+    const revoke = (key: string, body: unknown) => server.app.request('/v1/tokens/revoke', { method: 'POST', headers: { 'X-API-Key': key }, body: JSON.stringify(body) });
+    await (await speak()).arrayBuffer();
+    expect(await errorOf(await revoke(OTHER, { token }))).toMatchObject({ status: 403, code: 'forbidden' });
+    expect((await speak()).status).toBe(200);
+    expect(await errorOf(await revoke(KEY, { token: 'vpt1.not.a-token' }))).toMatchObject({ status: 400, code: 'invalid-token' });
+    const revoked = await revoke(KEY, { token });
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toMatchObject({ revoked: true });
+    expect(await errorOf(await speak())).toMatchObject({ status: 401, code: 'token-revoked' });
+    expect(await errorOf(await server.app.request('/v1/tokens/revoke', { method: 'POST', headers: { Authorization: `Bearer ${token}`, Origin: APP }, body: JSON.stringify({ token }) }))).toMatchObject({ status: 401 });
+    expect((await server.app.request('/v1/tokens/revoke')).status).toBe(405);
+  });
+});

@@ -34,7 +34,9 @@ export interface TokenRoutesDeps {
  * a short-lived browser token bound to `origin`, which a page there sends
  * instead of the key. The key (and the address's failed logins) and the
  * key's request rate are checked from the headers before the body is read.
- * Other methods get 405.
+ * POST /v1/tokens/revoke `{token}` with the key that issued it: the token is
+ * refused from then on until it expires (401 `token-revoked`), on every
+ * server sharing the same Redis. Other methods get 405.
  *
  * ```ts
  * app.route('/', tokenRoutes({ keys, tokens, limiter, origins: '*' }));
@@ -55,5 +57,17 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono<AppEnv> {
       const token = deps.tokens.issue({ origin, exp, keyId: c.var.keyId });
       return c.json({ token, origin, expiresAt: new Date(exp * 1000).toISOString(), expiresIn: ttl }, 200, { 'Cache-Control': 'no-store' });
     })
+    .post('/v1/tokens/revoke', requireKey({ keys: deps.keys, throttle: deps.throttle, trustProxy: deps.trustProxy }), rateLimit(deps.limiter), async (c) => {
+      const body = await readJsonObject(c, { ...bodyLimits, maxBytes: 2 * MAX_TOKEN_BODY_BYTES }, '{"token": "vpt1.…"}');
+      const revocations = deps.tokens.revocations;
+      if (!revocations) throw new ApiError(404, 'not-found', 'Tokens cannot be revoked on this server');
+      const claims = typeof body.token === 'string' ? deps.tokens.claims(body.token) : undefined;
+      if (!claims) throw new ApiError(400, 'invalid-token', 'token must be a browser token issued by this server');
+      if (claims.keyId !== c.var.keyId) throw new ApiError(403, 'forbidden', 'Only the key that issued a token can revoke it');
+      const expired = claims.exp <= nowS();
+      if (!expired) await revocations.revoke(body.token as string, claims.exp);
+      return c.json({ revoked: !expired, expiresAt: new Date(claims.exp * 1000).toISOString() }, 200, { 'Cache-Control': 'no-store' });
+    })
+    .all('/v1/tokens/revoke', methodNotAllowed('POST', '/v1/tokens/revoke'))
     .all('/v1/tokens', methodNotAllowed('POST', '/v1/tokens'));
 }
