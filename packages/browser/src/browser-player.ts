@@ -6,7 +6,7 @@ import type { PlaybackResult, PlayerControl } from './player-control.js';
 
 export interface BrowserPlayerOptions extends AudioWorkletSinkOptions {
   /** What the response will be. Only `mp3` can go through Media Source Extensions. Default: unknown (decode + worklet). */
-  format?: 'mp3' | 'pcm' | 'wav';
+  format?: 'mp3' | 'pcm' | 'wav' | 'opus' | 'flac' | 'vorbis';
   /** The element for the MSE path. */
   audio?: HTMLAudioElement;
   /** Force a path; by default MSE for MP3 where the browser can, otherwise decode + worklet. */
@@ -29,7 +29,9 @@ export interface BrowserPlayer {
 /**
  * Picks how to play a TTS byte stream in this browser: MP3 through Media
  * Source Extensions where supported (no WASM decoder to load), otherwise
- * voxpipe's `decode()` (MP3, WAV or raw PCM) and the gapless worklet sink.
+ * voxpipe's `decode()` (MP3, WAV, raw PCM, Ogg Opus, FLAC, Ogg Vorbis) and
+ * the gapless worklet sink — Firefox's MSE has no `audio/mpeg`, so there it
+ * is always the worklet.
  *
  * ```ts
  * const player = browserPlayer({ format: 'mp3' });
