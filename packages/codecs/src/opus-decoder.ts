@@ -7,6 +7,8 @@ import { OggPacketReader, type OggPacket } from './ogg-page.js';
 /** Rates libopus decodes to directly; a stream made from one of these is decoded back to it. */
 const OPUS_RATES = new Set([8000, 12000, 16000, 24000, 48000]);
 const MAX_WARNINGS = 20;
+/** The largest packet opus-decoder 0.7 takes per channel (its input buffer: 32000 × 0.12 bytes). */
+const INPUT_BYTES_PER_CHANNEL = 3840;
 
 /** What an OpusHead packet says (RFC 7845 §5.1). */
 interface OpusHead {
@@ -56,10 +58,23 @@ export class OggOpusStreamDecoder implements InnerDecoder {
     if (this.#freed) throw new VoxpipeError('internal', 'The Opus decoder was freed');
     this.#bytesIn += bytes.byteLength;
     const out: PcmChunk[] = [];
-    for (const packet of this.#reader.push(bytes)) {
-      const chunk = await this.#packet(packet);
+    // Audio packets in a row are decoded in one call, to one chunk (a chunk per 20 ms packet would cost more than decoding it).
+    let batch: OggPacket[] = [];
+    const decodeBatch = () => {
+      const chunk = batch.length ? this.#decodePackets(batch) : undefined;
       if (chunk) out.push(chunk);
+      batch = [];
+    };
+    for (const packet of this.#reader.push(bytes)) {
+      if (!this.#isAudio(packet)) {
+        decodeBatch();
+        await this.#header(packet);
+        continue;
+      }
+      batch.push(packet);
+      if (packet.eos) decodeBatch();
     }
+    decodeBatch();
     this.#reportSkipped();
     return out;
   }
@@ -83,49 +98,58 @@ export class OggOpusStreamDecoder implements InnerDecoder {
     this.#drop();
   }
 
-  async #packet(packet: OggPacket): Promise<PcmChunk | undefined> {
+  /** Whether `packet` is audio of the stream being decoded (after its OpusHead and OpusTags). */
+  #isAudio(packet: OggPacket): boolean {
+    if (packet.bos && isOpusHead(packet.data)) return false;
+    if (packet.serial !== this.#serial || !this.#head || !this.#decoder) return false;
+    return this.#tagsSeen || !startsWithText(packet.data, 'OpusTags');
+  }
+
+  /** An OpusHead (a stream starts), OpusTags, or a packet of no stream being decoded. */
+  async #header(packet: OggPacket): Promise<void> {
     if (packet.bos && isOpusHead(packet.data)) {
       if (this.#serial !== undefined && packet.serial !== this.#serial && this.#head) this.#drop(); // a chained stream starts
       if (this.#serial === undefined || packet.serial !== this.#serial || !this.#head) {
         const head = readOpusHead(packet.data);
         if (!head) {
           this.#note('Opus: an OpusHead this decoder cannot use (bad version or channel mapping); its stream is skipped');
-          return undefined;
+          return;
         }
         this.#serial = packet.serial;
         this.#head = head;
         this.#tagsSeen = false;
         this.#streamFrames = 0;
         await this.#start(head);
-        return undefined;
       }
+      return;
     }
-    if (packet.serial !== this.#serial || !this.#head || !this.#decoder) return undefined; // before an OpusHead, or another stream
-    if (!this.#tagsSeen) {
-      this.#tagsSeen = true;
-      if (startsWithText(packet.data, 'OpusTags')) return undefined;
+    if (packet.serial === this.#serial && this.#head && !this.#tagsSeen) this.#tagsSeen = true; // OpusTags
+  }
+
+  #decodePackets(packets: OggPacket[]): PcmChunk | undefined {
+    const head = this.#head!;
+    this.#tagsSeen = true;
+    const limit = INPUT_BYTES_PER_CHANNEL * head.channels;
+    const frames: Uint8Array[] = [];
+    for (const packet of packets) {
+      if (packet.data.byteLength <= limit) frames.push(packet.data);
+      else this.#note(`Opus: a packet of ${packet.data.byteLength} bytes (over ${limit}) is skipped`);
     }
-    const decoder = this.#decoder;
-    let decoded;
-    try {
-      decoded = decoder.decodeFrame(packet.data);
-    } catch (error) {
-      this.#note(`Opus: a packet of ${packet.data.byteLength} bytes could not be decoded (${error instanceof Error ? error.message : String(error)})`);
-      return undefined;
-    }
+    const decoded = this.#decoder!.decodeFrames(frames);
     for (const error of decoded.errors) this.#note(`Opus: ${error.message} (packet of ${error.frameLength} bytes)`);
-    let frames = decoded.samplesDecoded;
-    if (packet.eos && packet.granule >= 0n) {
+    let count = decoded.samplesDecoded;
+    const last = packets[packets.length - 1];
+    if (last.eos && last.granule >= 0n) {
       // The last page's granule position says where the stream ends (RFC 7845 §4.5).
-      const end = Math.max(0, Math.round((Number(packet.granule) - this.#head.preSkip) * (this.#sampleRate / 48000)));
-      frames = Math.max(0, Math.min(frames, end - this.#streamFrames));
+      const end = Math.max(0, Math.round((Number(last.granule) - head.preSkip) * (this.#sampleRate / 48000)));
+      count = Math.max(0, Math.min(count, end - this.#streamFrames));
     }
     this.#streamFrames += decoded.samplesDecoded;
-    if (frames === 0) return undefined;
-    let channels = decoded.channelData.map((c) => (c.length === frames ? c : c.slice(0, frames)));
+    if (count === 0) return undefined;
+    let channels = decoded.channelData.map((c) => (c.length === count ? c : c.slice(0, count)));
     if (this.#wantChannels === 1 && channels.length > 1) channels = [mean(channels)];
     else if (this.#wantChannels === 2 && channels.length === 1) channels = [channels[0], channels[0].slice()];
-    this.#framesOut += frames;
+    this.#framesOut += count;
     return { sampleRate: this.#sampleRate, channels };
   }
 
@@ -296,3 +320,6 @@ function quietOpus(decoder: OpusDecoder<8000 | 12000 | 16000 | 24000 | 48000>): 
   };
   marked._quiet = true;
 }
+
+/** The bare WASM decoder this wraps (for benchmarks that compare against it). */
+export { OpusDecoder };
