@@ -10,6 +10,7 @@ export type { PlaybackResult, PlayedPosition, PlayerControl, StopOptions } from 
 export { unlock, defaultAudioContext, resumeOnGesture } from './unlock.js';
 export { mediaSourceSink, canUseMediaSource, type MediaSourceControl, type MediaSourceSinkOptions, type MediaSourceSinkStage } from './media-source-sink.js';
 export { browserPlayer, type BrowserPlayer, type BrowserPlayerOptions, type PlayerSinkStage } from './browser-player.js';
-export { PROCESSOR_NAME, PROCESSOR_SOURCE, loadProcessor } from './worklet-processor.js';
+export { PROCESSOR_SOURCE } from './worklet-processor.js';
+export { PROCESSOR_NAME, loadProcessor } from './load-processor.js';
 // registry of every browser stage that can be written as data
 export { browserStages } from './registry.js';

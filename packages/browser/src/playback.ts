@@ -3,6 +3,7 @@ import type { PlaybackControl, PlaybackStatus, PlayedPosition, StopOptions } fro
 import { PlaybackOutput } from './playback-output.js';
 import type { RingWriter } from './ring-writer.js';
 import { resumeOnGesture } from './unlock.js';
+import { loadProcessor } from './load-processor.js';
 import { createWorkletNode, loadWorklet, type PlaybackSettings } from './worklet-node.js';
 import type { ProcessorMessage } from './worklet-processor.js';
 
@@ -58,7 +59,9 @@ export class Playback {
     private readonly o: PlaybackSettings,
   ) {
     this.rate = Math.round(context.sampleRate);
-    if (input.sampleRate !== this.rate) this.loadResampler().catch(() => {}); // a failed fetch is tried again, and reported, at the first chunk
+    // What playback needs is fetched and started as the run starts, while the request is in flight (a failure is tried again, and reported, at the first chunk).
+    loadProcessor(context, o.moduleUrl).catch(() => {});
+    if (input.sampleRate !== this.rate) this.loadResampler().catch(() => {});
     this.check = pcmChecker(ctx.stage, input);
     this.volume = o.volume;
     this.output = new PlaybackOutput(ctx.stage, context, o);

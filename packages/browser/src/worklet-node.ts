@@ -1,6 +1,7 @@
 import { VoxpipeError } from '@voxpipe/core';
 import { canShareRing, messageRing, sharedRing, type RingWriter } from './ring-writer.js';
-import { loadProcessor, PROCESSOR_NAME, type ProcessorMessage, type ProcessorOptions } from './worklet-processor.js';
+import { loadProcessor, PROCESSOR_NAME } from './load-processor.js';
+import type { ProcessorMessage, ProcessorOptions } from './worklet-processor.js';
 
 /** What one run's playback is set up with: `audioWorkletSink`'s options, parsed. */
 export interface PlaybackSettings {

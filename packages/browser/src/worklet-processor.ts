@@ -8,9 +8,7 @@
 // 0…capacity−1; one slot stays empty so full and empty differ.
 
 import { JITTER_SOURCE, type JitterSettings } from './jitter-buffer.js';
-
-/** The name the processor registers under. */
-export const PROCESSOR_NAME = 'voxpipe-ring-player';
+import { PROCESSOR_NAME } from './load-processor.js';
 
 /** Messages the processor sends back to the main thread. */
 export type ProcessorMessage = {
@@ -352,31 +350,3 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
 }
 registerProcessor(${JSON.stringify(PROCESSOR_NAME)}, VoxpipeRingPlayer);
 `;
-
-const loaded = new WeakMap<BaseAudioContext, Promise<void>>();
-
-/**
- * Registers the processor on a context once (later calls share the first
- * load). By default from a Blob URL of PROCESSOR_SOURCE; pass `moduleUrl`
- * where a Content-Security-Policy forbids `blob:` scripts.
- */
-export function loadProcessor(context: BaseAudioContext, moduleUrl?: string): Promise<void> {
-  let done = loaded.get(context);
-  if (!done) {
-    done = (async () => {
-      if (!context.audioWorklet) {
-        throw new Error('AudioWorklet is not available here (it needs a secure context: https or localhost)');
-      }
-      if (moduleUrl) return context.audioWorklet.addModule(moduleUrl);
-      const url = URL.createObjectURL(new Blob([PROCESSOR_SOURCE], { type: 'text/javascript' }));
-      try {
-        await context.audioWorklet.addModule(url);
-      } finally {
-        URL.revokeObjectURL(url);
-      }
-    })();
-    loaded.set(context, done);
-    done.catch(() => loaded.delete(context));
-  }
-  return done;
-}
