@@ -46,7 +46,7 @@ cli
   .option('--language <language>', 'BCP-47 language, e.g. en-US')
   .option('--speed <speed>', 'Speed multiple, 0.5–2')
   .option('--pitch <semitones>', 'Pitch shift in semitones (rapid-flash only; write --pitch=-2 for negative)')
-  .option('--format <format>', 'What to ask the server for: pcm, mp3 or wav')
+  .option('--format <format>', 'What to ask the server for: pcm, mp3, wav or opus')
   .option('--prebuffer <ms>', 'Audio to hold before playback starts (with --play)')
   .option('--out <file>', 'Write to file.wav, file.mp3 or file.raw (s16le 24 kHz mono); without --out or --play, raw s16le 24 kHz mono PCM goes to stdout')
   .option('--play', 'Play through aplay, paplay, ffplay, play or afplay (or VOXPIPE_PLAYER)')

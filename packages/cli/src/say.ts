@@ -33,8 +33,8 @@ export interface SayOptions {
   language?: string;
   speed?: number;
   pitch?: number;
-  /** What to ask the server for: pcm, mp3 or wav. */
-  format?: 'pcm' | 'mp3' | 'wav';
+  /** What to ask the server for: pcm, mp3, wav or opus. */
+  format?: 'pcm' | 'mp3' | 'wav' | 'opus';
   /** Audio to hold before playback, in ms. */
   prebuffer?: number;
   out?: string;
@@ -75,12 +75,12 @@ export interface SayReport {
   error?: VoxpipeError;
 }
 
-const FORMATS = new Set(['pcm', 'mp3', 'wav']);
+const FORMATS = new Set(['pcm', 'mp3', 'wav', 'opus']);
 
 /** What goes where: the stages after the source and reconnect, what to ask the server for, and what has been written. */
 interface Destination {
   stages: AnyStage[];
-  format: 'pcm' | 'mp3' | 'wav';
+  format: 'pcm' | 'mp3' | 'wav' | 'opus';
   written(): Written;
 }
 
@@ -105,7 +105,7 @@ function pcmTally() {
 /** Chooses the sink and what to ask the server for, from where the audio goes. */
 function destination(options: SayOptions, io: SayIo): Destination {
   const asked = options.format;
-  if (asked !== undefined && !FORMATS.has(asked)) throw new UsageError(`--format must be pcm, mp3 or wav, not "${asked}"`);
+  if (asked !== undefined && !FORMATS.has(asked)) throw new UsageError(`--format must be pcm, mp3, wav or opus, not "${asked}"`);
   const tally = pcmTally();
   if (options.play) {
     const hold = options.prebuffer ?? 150;
@@ -118,7 +118,7 @@ function destination(options: SayOptions, io: SayIo): Destination {
   }
   const out = options.out;
   if (!out) {
-    if (io.stdoutIsTty) throw new UsageError('Say where the audio goes: --out file.wav|file.mp3|file.raw, or --play (or pipe stdout, which gets raw s16le PCM)');
+    if (io.stdoutIsTty) throw new UsageError('Say where the audio goes: --out file.wav|file.mp3|file.opus|file.raw, or --play (or pipe stdout, which gets raw s16le PCM)');
     const sink = watchedSink(stdout());
     const written = (): Written => {
       const bytes = sink.result()?.bytes ?? 0;
@@ -142,6 +142,12 @@ function destination(options: SayOptions, io: SayIo): Destination {
     const written = (): Written => ({ to: out, bytes: sink.result()?.bytes ?? 0, audioMs: tally.seen.ms });
     return { format: asked ?? 'pcm', stages: [decode(), meter(), tally.stage, mp3Encode(), sink.sink], written };
   }
+  if (ext === '.opus' || ext === '.ogg') {
+    // The server's Ogg Opus passes through untouched (there is no Opus encoder here).
+    if (asked !== undefined && asked !== 'opus') throw new UsageError(`--out ${ext} takes the server's Opus: leave --format out or give --format opus, not "${asked}"`);
+    const sink = watchedSink(rawFile(out));
+    return { format: 'opus', stages: [sink.sink], written: () => ({ to: out, bytes: sink.result()?.bytes ?? 0 }) };
+  }
   if (ext === '.raw' || ext === '.pcm') {
     const sink = watchedSink(rawFile(out));
     const written = (): Written => {
@@ -150,7 +156,7 @@ function destination(options: SayOptions, io: SayIo): Destination {
     };
     return { format: asked ?? 'pcm', stages: [decode(), meter(), tally.stage, pcmEncode({ encoding: 's16le' }), sink.sink], written };
   }
-  throw new UsageError(`--out must end in .wav, .mp3, .raw or .pcm, not "${ext || out}"`);
+  throw new UsageError(`--out must end in .wav, .mp3, .opus, .ogg, .raw or .pcm, not "${ext || out}"`);
 }
 
 /**

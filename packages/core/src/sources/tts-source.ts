@@ -28,7 +28,7 @@ export interface TtsSourceOptions {
   /** Pitch shift (where the model supports it). */
   pitch?: number;
   /** What to ask the server for; the response's Content-Type has the last word. */
-  format?: 'mp3' | 'pcm' | 'wav';
+  format?: 'mp3' | 'pcm' | 'wav' | 'opus';
   /**
    * Ask for word timings too (`/v1/tts/stream/with-timestamps`, the same
    * body): the source still gives the audio bytes, and `decode()` puts each
@@ -48,7 +48,7 @@ const rules: OptionRules<TtsSourceOptions> = {
   model: nonEmptyString,
   speed: numberIn(0.1, 10),
   pitch: numberIn(),
-  format: oneOf(['mp3', 'pcm', 'wav']),
+  format: oneOf(['mp3', 'pcm', 'wav', 'opus']),
   timestamps: boolean,
   fetch: fn,
 };
@@ -58,8 +58,9 @@ const TIMESTAMPS_PATH = '/v1/tts/stream/with-timestamps';
 const NDJSON = /^\s*application\/x-ndjson\s*(;|$)/i;
 
 /** The format a `/v1/tts/stream` response has for a requested `format` (bytes of unknown container when none was asked for). */
-export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | undefined): Format {
+export function expectedFormat(format: 'mp3' | 'pcm' | 'wav' | 'opus' | undefined): Format {
   if (format === 'mp3') return { kind: 'bytes', container: 'mp3' };
+  if (format === 'opus') return { kind: 'bytes', container: 'opus' };
   if (format === 'pcm') return { kind: 'bytes', container: 'pcm', encoding: 's16le' };
   if (format === 'wav') return { kind: 'bytes', container: 'wav' };
   return { kind: 'bytes' };
