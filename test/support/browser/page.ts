@@ -197,10 +197,11 @@ async function stream(o: StreamCase) {
     (r) => ({ outcome: r.outcome as string, played: r.value?.played, metrics: r.metrics, code: undefined as string | undefined }),
     (e: { code?: string; message?: string }) => ({ outcome: `error: ${e.message}`, played: undefined, metrics: undefined, code: e.code }),
   );
+  const status = control().status();
   await sleep(150);
   const { first, samples } = await tap.take();
   await context.close();
-  return { recording: floatsToBase64(samples), first, rate: context.sampleRate, events, stopped, ...ended, crossOriginIsolated: globalThis.crossOriginIsolated };
+  return { recording: floatsToBase64(samples), first, rate: context.sampleRate, events, stopped, status, ...ended, crossOriginIsolated: globalThis.crossOriginIsolated };
 }
 
 /** unlock() on a context this page suspended, and on one whose resume() the browser refuses. */
@@ -327,5 +328,42 @@ async function interruptStart() {
 }
 const interruptEnd = () => interruption.done!;
 
-Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse, controls, outputCases, interruptStart, interruptEnd } });
+/**
+ * Plays encoded audio through browserPlayer (decode() + the worklet, which sniffs the format), in odd-sized pieces,
+ * recording what the worklet renders: a file from this page's server, or the API server's stream in `format`.
+ */
+async function encoded(o: { url?: string; api?: { baseUrl: string; apiKey: string; text: string; format: string } }) {
+  const response = o.url
+    ? await fetch(o.url)
+    : await fetch(`${o.api!.baseUrl}/v1/tts/stream`, {
+        method: 'POST',
+        headers: { 'X-API-Key': o.api!.apiKey, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ text: o.api!.text, voice: 'Peter', language: 'en-US', model: 'aura-lite', format: o.api!.format }),
+      });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const pieces: Uint8Array[] = [];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = [1, 777, 4096, 13][i % 4];
+    pieces.push(bytes.slice(at, at + n));
+    at += n;
+  }
+  const context = new AudioContext({ sampleRate: 24000 });
+  await unlock(context, UNLOCK_WAIT_MS);
+  const tap = await recorder(context);
+  const player = browserPlayer({ context, destination: tap.node, prebufferMs: 3000, bufferMs: 20_000 });
+  const run = pipeline(fromIterable(pieces, { format: { kind: 'bytes' } }), ...player.stages);
+  const ended = await run.done.then(
+    (r) => ({ outcome: r.outcome as string, played: r.value?.played }),
+    (e: { code?: string; message?: string }) => ({ outcome: `error ${e.code}: ${e.message}`, played: undefined }),
+  );
+  await sleep(50);
+  const { samples } = await tap.take();
+  await context.close();
+  return { via: player.via, contentType: response.headers.get('content-type'), bytes: bytes.length, recording: floatsToBase64(samples), ...ended };
+}
+
+/** Several encoded() at once, each in its own context. */
+const encodedAll = (cases: Array<Parameters<typeof encoded>[0]>) => Promise.all(cases.map(encoded));
+
+Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse, controls, outputCases, interruptStart, interruptEnd, encodedAll } });
 (globalThis as { vxReady?: boolean }).vxReady = true;
