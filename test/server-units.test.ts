@@ -29,7 +29,9 @@ describe('formatFromAccept', () => {
   it('prefers the highest q, then order; ignores what it cannot serve', () => {
     expect(formatFromAccept('audio/mpeg')).toBe('mp3');
     expect(formatFromAccept('audio/wav;q=0.5, audio/pcm')).toBe('pcm');
-    expect(formatFromAccept('audio/ogg, audio/x-wav')).toBe('wav');
+    expect(formatFromAccept('audio/webm, audio/x-wav')).toBe('wav');
+    expect(formatFromAccept('audio/ogg, audio/x-wav')).toBe('opus');
+    expect(formatFromAccept('audio/opus;q=0.9, audio/mpeg;q=0.8')).toBe('opus');
     expect(formatFromAccept('*/*')).toBeUndefined();
     expect(formatFromAccept('audio/mpeg;q=0')).toBeUndefined();
     expect(formatFromAccept(undefined)).toBeUndefined();
