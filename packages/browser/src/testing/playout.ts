@@ -41,13 +41,14 @@ export function phrases(random: () => number, seconds: number, rate = 24000): Sp
 
 const QUANTUM = 128;
 
-interface Processor {
-  port: { onmessage: ((event: { data: unknown }) => void) | null };
+export interface Processor {
+  port: { onmessage: ((event: { data: unknown }) => void) | null; postMessage(m: unknown): void };
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean;
   played: number;
 }
 
-function processorClass(): new (options: { processorOptions: ProcessorOptions }) => Processor {
+/** The worklet processor's class, evaluated in Node against a stand-in AudioWorkletGlobalScope whose port posts to `sent`. */
+export function processorClass(): new (options: { processorOptions: ProcessorOptions }) => Processor {
   let registered: unknown;
   class AudioWorkletProcessor {
     readonly port = { onmessage: null, postMessage: () => {} };
