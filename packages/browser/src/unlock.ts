@@ -18,10 +18,19 @@ export function defaultAudioContext(): AudioContext {
 
 /**
  * Lets audio play: call it inside a user gesture (a click or tap handler),
- * before or while starting playback. Resumes a `suspended` context (autoplay
- * policy) and an iOS `interrupted` one (after a call or Siri). Resolves with
- * the running context; a browser that still refuses gives a `bad-request`
- * VoxpipeError that says to call it from a click or tap.
+ * before or while starting playback. Resolves with the running context; a
+ * browser that still refuses gives a `bad-request` VoxpipeError that says to
+ * call it from a click or tap.
+ *
+ * What it covers: a context `suspended` by an autoplay policy (Chromium,
+ * Firefox, Safari); iOS Safari's `interrupted` state (a phone call, Siri, a
+ * screen lock), resumed by the same call inside a gesture; and iOS's need for
+ * a sound started within the gesture (it plays one silent sample). What it
+ * does not: a `closed` context (an error: make a new one); iOS's ringer
+ * switch, which mutes Web Audio whatever the state (set
+ * `navigator.audioSession.type = 'playback'` where Safari has it); an
+ * interruption that comes while playing, which needs a later gesture — the
+ * worklet sink arms `resumeOnGesture` for that, and warns `audio-interrupted`.
  *
  * `waitMs` is how long to wait for the browser to agree: by default 1 s, or
  * 10 s where the page has a live user gesture or the browser says autoplay is
