@@ -1,4 +1,4 @@
-import { anyPcm, anyString, boolean, checkOptions, either, numberIn, object, oneOf, type Controllable, type OptionRules, type PcmChunk, type SinkStage } from '@voxpipe/core';
+import { anyPcm, checkOptions, optionRules as is, type Controllable, type OptionRules, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { Playback } from './playback.js';
 import type { PlaybackControl } from './player-control.js';
 import type { PlaybackResult } from './player-control.js';
@@ -46,19 +46,19 @@ export interface AudioWorkletSinkOptions {
 }
 
 const rules: OptionRules<AudioWorkletSinkOptions> = {
-  context: object((x) => typeof x.createGain === 'function', 'context must be an AudioContext or OfflineAudioContext'),
-  prebufferMs: numberIn(0, 10_000),
-  jitter: oneOf(['adaptive', 'fixed']),
-  rebuffer: either(boolean, numberIn(0, 10_000)),
-  channels: numberIn(1, 32, true),
-  bufferMs: numberIn(50, 120_000),
-  quality: oneOf(['high', 'medium', 'fast']),
-  transport: oneOf(['auto', 'shared', 'message']),
-  destination: object((x) => typeof x.connect === 'function', 'destination must be an AudioNode'),
-  abortFadeMs: numberIn(0, 5000),
-  volume: numberIn(0, 4),
-  outputElement: either(boolean, object((x) => typeof x.play === 'function', 'outputElement must be true or an HTMLAudioElement')),
-  moduleUrl: anyString,
+  context: is.object((x) => typeof x.createGain === 'function', 'context must be an AudioContext or OfflineAudioContext'),
+  prebufferMs: is.numberIn(0, 10_000),
+  jitter: is.oneOf(['adaptive', 'fixed']),
+  rebuffer: is.either(is.boolean, is.numberIn(0, 10_000)),
+  channels: is.numberIn(1, 32, true),
+  bufferMs: is.numberIn(50, 120_000),
+  quality: is.oneOf(['high', 'medium', 'fast']),
+  transport: is.oneOf(['auto', 'shared', 'message']),
+  destination: is.object((x) => typeof x.connect === 'function', 'destination must be an AudioNode'),
+  abortFadeMs: is.numberIn(0, 5000),
+  volume: is.numberIn(0, 4),
+  outputElement: is.either(is.boolean, is.object((x) => typeof x.play === 'function', 'outputElement must be true or an HTMLAudioElement')),
+  moduleUrl: is.anyString,
 };
 const defaults = { prebufferMs: 100, jitter: 'adaptive', rebuffer: false, bufferMs: 2000, quality: 'high', transport: 'auto', abortFadeMs: 10, volume: 1 } as const;
 

@@ -1,4 +1,4 @@
-import { VoxpipeError, anyBytes, checkOptions, markWords, numberIn, oneOf, pcmFrames, shape, type OptionRules, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
+import { VoxpipeError, anyBytes, checkOptions, markWords, optionRules, pcmFrames, type OptionRules, transformStage, type Container, type Format, type PcmChunk, type StageContext, type TransformStage } from '@voxpipe/core';
 import { concatBytes, type InnerDecoder } from './inner-decoder.js';
 import { isLoadedCodec, loadDecoder, preloadDecoder } from './load-decoder.js';
 import { RawDecoder } from './raw-decoder.js';
@@ -18,7 +18,11 @@ export interface DecodeOptions {
 }
 
 const rules: OptionRules<DecodeOptions> = {
-  fallback: shape<NonNullable<DecodeOptions['fallback']>>({ encoding: oneOf(['s16le', 'f32le']), sampleRate: numberIn(1000, 384000, true), channels: numberIn(1, 32, true) }),
+  fallback: optionRules.shape<NonNullable<DecodeOptions['fallback']>>({
+    encoding: optionRules.oneOf(['s16le', 'f32le']),
+    sampleRate: optionRules.numberIn(1000, 384000, true),
+    channels: optionRules.numberIn(1, 32, true),
+  }),
 };
 
 const DEFAULT_RAW = { encoding: 's16le', sampleRate: 24000, channels: 1 } as const;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { checkOptions, either, nonEmptyString, numberIn, oneOf } from './check-options.js';
+import { checkOptions } from './check-options.js';
+import { either, nonEmptyString, numberIn, oneOf } from './check-options-rules.js';
 import { VoxpipeError } from './errors.js';
 import { ttsSource } from './sources/tts-source.js';
 

@@ -33,7 +33,8 @@ export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type Run
 export type { Milestone, RunMetrics } from './metrics.js';
 export { VoxpipeError, isAbortError, toVoxpipeError, type ErrorCode, type VoxpipeErrorOptions } from './errors.js';
 export { parseOptions } from './options.js';
-export { anyString, boolean, checkOptions, either, fn, nonEmptyString, numberIn, object, oneOf, shape, url, type OptionRule, type OptionRules } from './check-options.js';
+export { checkOptions, type OptionRule, type OptionRules } from './check-options.js';
+export * as optionRules from './check-options-rules.js';
 export { ReadableStream, TransformStream, WritableStream, streamsRuntime } from './streams.js';
 export type { Engine, EngineVoice, SynthesisRequest } from './engine.js';
 

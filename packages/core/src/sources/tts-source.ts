@@ -1,6 +1,7 @@
 import { VoxpipeError, isAbortError } from '../errors.js';
 import { refineFormat, type Format } from '../format.js';
-import { boolean, checkOptions, fn, nonEmptyString, numberIn, oneOf, url, type OptionRules } from '../check-options.js';
+import { checkOptions, type OptionRules } from '../check-options.js';
+import { boolean, fn, nonEmptyString, numberIn, oneOf, url } from '../check-options-rules.js';
 import type { StageContext } from '../stage.js';
 import { formatFromHeaders } from './format-from-headers.js';
 import { ReadableStream } from '../streams.js';
