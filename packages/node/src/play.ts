@@ -3,12 +3,12 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anyPcm, parseOptions, pcmFrames, VoxpipeError, WordTimeline, type Controllable, type Heard, type PcmChunk, type SinkStage } from '@voxpipe/core';
+import { anyPcm, NOTHING_HEARD, parseOptions, pcmFrames, VoxpipeError, type Controllable, type Heard, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import { patchWavSizes, wavHeader, WAV_HEADER_BYTES } from '@voxpipe/codecs';
 import * as v from 'valibot';
 import { writeWithDrain } from './io.js';
 import { interleave, layoutGuard } from './pcm-bytes.js';
-import { PlayedClock } from './played-clock.js';
+import { PlayerWords } from './player-words.js';
 import { choosePlayer, NO_DEVICE_ADVICE, noDeviceLine, PLAYERS, recipeFor, type PlayerInput } from './players.js';
 
 const schema = v.strictObject({
@@ -98,29 +98,10 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
       let temp: { dir: string; file: string; handle: FileHandle; header: Uint8Array; bytes: number } | undefined;
       let bytes = 0;
       // Words: placed on the audio as it is fed, started and heard by the player's clock.
-      const words = new WordTimeline();
-      let clock: PlayedClock | undefined;
-      let wordTimer: ReturnType<typeof setTimeout> | undefined;
+      let words: PlayerWords | undefined;
+      const wordsFor = () => (words ??= new PlayerWords(ctx, layout.sampleRate, o.bufferMs ?? (recipeFor(command) === PLAYERS.aplay ? 500 : 200)));
       let finished = false;
-      const newClock = () => {
-        const bufferMs = o.bufferMs ?? (recipeFor(command) === PLAYERS.aplay ? 500 : 200);
-        return new PlayedClock(layout.sampleRate, Math.round((bufferMs * layout.sampleRate) / 1000));
-      };
-      const playedS = () => (finished ? Infinity : (clock?.position() ?? 0) / layout.sampleRate);
-      const heardNow = (): Heard => (finished ? words.heardAll(clock ? clock.taken / layout.sampleRate : 0) : words.heard(playedS()));
-      /** Emits the words that have started; waits for the next. */
-      const tick = () => {
-        if (wordTimer !== undefined) clearTimeout(wordTimer);
-        wordTimer = undefined;
-        const now = playedS();
-        // A word starts playing once its first sample has: half a sample before the position.
-        for (const word of words.started(now - 0.5 / layout.sampleRate)) ctx.emit('word', word);
-        words.heard(now);
-        const next = words.nextStart();
-        if (next !== undefined && clock && next * layout.sampleRate < clock.taken && !ctx.signal.aborted) {
-          wordTimer = setTimeout(tick, Math.max(5, (next - now) * 1000));
-        }
-      };
+      const heardNow = (): Heard => words?.heard() ?? NOTHING_HEARD;
       let stopping: Promise<Heard> | undefined;
       ctx.provide({
         heard: heardNow,
@@ -199,12 +180,10 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
         player.child.stdin!.end();
         ctx.mark('playback-start');
         // The whole file starts playing now.
-        clock?.fed(t.bytes / (2 * layout.channels));
-        tick();
+        words?.taken(t.bytes / (2 * layout.channels));
       };
 
       ctx.defer(() => {
-        if (wordTimer !== undefined) clearTimeout(wordTimer);
         if (player && !player.done) player.child.kill('SIGKILL');
         if (temp) {
           void temp.handle.close().catch(() => {});
@@ -234,16 +213,14 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
             }
             const frames = pcmFrames(chunk);
             if (frames === 0) return;
-            clock ??= newClock();
-            words.add(chunk.marks, (bytes / (2 * layout.channels)) / layout.sampleRate, layout.sampleRate);
+            wordsFor().given(chunk);
             const data = interleave(chunk, 's16le');
             if (temp) {
               await temp.handle.write(data, 0, data.byteLength, WAV_HEADER_BYTES + temp.bytes);
               temp.bytes += data.byteLength;
             } else {
               await feed(data);
-              clock.fed(frames);
-              tick();
+              words?.taken(frames);
             }
             bytes += data.byteLength;
           },
@@ -258,7 +235,7 @@ export function play(options: PlayOptions = {}): SinkStage<PcmChunk, PlayResult>
             if (exit.error || exit.code !== 0) throw await failure(p);
             // The player has played everything it was given.
             finished = true;
-            tick();
+            words?.finished();
           },
           async abort() {
             if (player) await stopPlayer(player);

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { collect, pipeline, tone, VoxpipeError } from '@voxpipe/core';
+import { collect, fromIterable, pipeline, tone, VoxpipeError } from '@voxpipe/core';
+import { spokenWords } from '@voxpipe/core/testing';
 import { speaker } from './speaker.js';
 import { concatBytes, referenceS16 } from './test-support.js';
 
@@ -50,8 +51,23 @@ describe('speaker', () => {
     expect(fake.made[0].format).toEqual({ sampleRate: 24000, channels: 2, bitDepth: 16, signed: true });
     const expected = referenceS16((await pipeline(tone({ ms: 200, channels: 2 }), collect()).done).value!.pcm!);
     expect(concatBytes(fake.made[0].bytes)).toEqual(expected);
-    expect(value).toEqual({ bytes: expected.byteLength, sampleRate: 24000, channels: 2 });
+    expect(value).toMatchObject({ bytes: expected.byteLength, sampleRate: 24000, channels: 2, heard: { text: '', words: 0, charEnd: 0 } });
     expect(run.metrics.playbackStartMs).toBeTypeOf('number');
+  });
+
+  it('reports each word once, in order, as the device plays it, and what was heard', async () => {
+    const text = 'Words through the device, one by one.';
+    const { chunks } = spokenWords(text, { chunkFrames: 700, msPerChar: 10, gapMs: 5 });
+    const fake = fakeSpeaker();
+    const run = pipeline(fromIterable(chunks, { format: { kind: 'pcm', sampleRate: 24000, channels: 1 } }), speaker({ bufferMs: 50 }, { load: fake.load }));
+    const fired: string[] = [];
+    run.events.on('word', (e) => {
+      expect(text.slice(e.detail.charStart, e.detail.charEnd)).toBe(e.detail.text);
+      fired.push(e.detail.text);
+    });
+    const { value } = await run.done;
+    expect(fired).toEqual(text.split(' '));
+    expect(value!.heard).toMatchObject({ text, words: fired.length, charEnd: text.length });
   });
 
   it('reports a missing audio device as a clear bad-request error', async () => {

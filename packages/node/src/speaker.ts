@@ -1,12 +1,15 @@
 import type { Writable } from 'node:stream';
-import { anyPcm, parseOptions, pcmFrames, VoxpipeError, type PcmChunk, type SinkStage } from '@voxpipe/core';
+import { anyPcm, NOTHING_HEARD, parseOptions, pcmFrames, VoxpipeError, type Heard, type PcmChunk, type SinkStage } from '@voxpipe/core';
 import * as v from 'valibot';
 import { writeWithDrain } from './io.js';
 import { interleave, layoutGuard } from './pcm-bytes.js';
+import { PlayerWords } from './player-words.js';
 
 const schema = v.strictObject({
   /** The output device, as `speaker` names it (ALSA: `hw:0,0`, `default`). Default: the system's. */
   device: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Audio the device holds before it is heard, for `word` events and heard text (default 200). */
+  bufferMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000))),
 });
 
 export type SpeakerOptions = v.InferInput<typeof schema>;
@@ -16,6 +19,8 @@ export interface SpeakerResult {
   bytes: number;
   sampleRate: number;
   channels: number;
+  /** The words heard (all of them, when the device finished). */
+  heard: Heard;
 }
 
 /** The part of the `speaker` package's constructor this sink uses. */
@@ -32,6 +37,8 @@ const INSTALL_HINT =
  * package or a missing sound device is a `bad-request` error that says so.
  * Beware: on Linux with no sound card, `speaker` itself may abort the process
  * unless ALSA is pointed at a null device — prefer `play()` on servers.
+ * Words (marks) are reported as `word` events when what the device took,
+ * less its buffer (`bufferMs`), reaches them; the result says what was heard.
  *
  * ```ts
  * await pipeline(ttsSource({ baseUrl, text: 'Hello' }), decode(), speaker()).done;
@@ -52,6 +59,7 @@ export function speaker(options: SpeakerOptions = {}, deps: { load?: () => Promi
       let layout = { sampleRate: format.sampleRate ?? 24000, channels: format.channels ?? 1 };
       let Speaker: SpeakerConstructor | undefined;
       let out: Writable | undefined;
+      let words: PlayerWords | undefined;
       let failure: VoxpipeError | undefined;
       let bytes = 0;
 
@@ -89,10 +97,12 @@ export function speaker(options: SpeakerOptions = {}, deps: { load?: () => Promi
               });
             }
             if (pcmFrames(chunk) === 0) return;
+            (words ??= new PlayerWords(ctx, layout.sampleRate, o.bufferMs ?? 200)).given(chunk);
             const data = interleave(chunk, 's16le');
             const pending = writeWithDrain(out, data, ctx.signal);
             ctx.mark('playback-start');
             await pending;
+            words.taken(pcmFrames(chunk));
             bytes += data.byteLength;
             if (failure) throw failure;
           },
@@ -112,12 +122,13 @@ export function speaker(options: SpeakerOptions = {}, deps: { load?: () => Promi
               s.end();
             });
             if (failure) throw failure;
+            if (!ctx.signal.aborted) words?.finished(); // the device has played it all
           },
           abort() {
             shut();
           },
         },
-        result: () => ({ bytes, ...layout }),
+        result: () => ({ bytes, ...layout, heard: words?.heard() ?? NOTHING_HEARD }),
       };
     },
   };
