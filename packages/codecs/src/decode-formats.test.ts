@@ -155,7 +155,7 @@ describe.skipIf(!ffmpeg)('decode: Opus, FLAC, Vorbis against ffmpeg (skipped whe
         expect(error).toBeUndefined();
         expect(pcm).toEqual(whole);
       }),
-      { numRuns: 8 },
+      { numRuns: 6 },
     );
   });
 
@@ -185,7 +185,7 @@ describe.skipIf(!ffmpeg)('decode: Opus, FLAC, Vorbis against ffmpeg (skipped whe
           expect(String(cut.error)).toBe(String(whole.error));
           expect(cut.pcm).toEqual(whole.pcm);
         }),
-        { numRuns: 15 },
+        { numRuns: 10 },
       );
       expect(spy).not.toHaveBeenCalled();
       expect(warn).not.toHaveBeenCalled();
