@@ -14,7 +14,9 @@
 // Streams run one at a time and are read as fast as they come, so a batch's CPU is its streams' alone.
 // On a busy machine a stream's TTFB varies by tens of ms, far more than the 1 ms target, so the work
 // with-timestamps adds before its first line is also timed alone, in this process: the words of the
-// engine's first chunk taken, and the first line (words and audio) made from its first encoded bytes.
+// engine's first chunk taken, and the first line (words and audio) made from its first encoded bytes;
+// and so is all the work it adds to a stream (every word taken and placed, every line made from the
+// plain stream's very bytes), in CPU time, against the plain stream's server CPU.
 import { fork, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -51,7 +53,7 @@ const sample = () =>
   });
 
 /** One stream, read to its end: ms to its first byte and (with-timestamps) to its first whole audio line. */
-function stream(kind: Kind, body: object): Promise<{ firstByteMs: number; firstAudioMs: number; bytes: number }> {
+function stream(kind: Kind, body: object, keep?: Buffer[]): Promise<{ firstByteMs: number; firstAudioMs: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = httpRequest(`${ready.url}${PATHS[kind]}`, { method: 'POST', agent: false, headers: { 'X-API-Key': 'load-key', 'Content-Type': 'application/json' } }, (res) => {
@@ -64,6 +66,7 @@ function stream(kind: Kind, body: object): Promise<{ firstByteMs: number; firstA
         const now = performance.now() - started;
         if (Number.isNaN(firstByteMs)) firstByteMs = now;
         bytes += chunk.byteLength;
+        keep?.push(chunk);
         if (kind === 'plain') firstAudioMs = firstByteMs;
         else if (Number.isNaN(firstAudioMs)) {
           text += chunk.toString('latin1');
@@ -93,6 +96,7 @@ for (const { body } of BODIES) for (const kind of ['plain', 'timestamps'] as con
 console.log(`server: 2 engine workers; per body and endpoint ${ROUNDS} batches of ${STREAMS} streams (CPU), then ${PAIRS} back-to-back pairs (TTFB); one stream at a time`);
 console.log('body | endpoint | server CPU ms/stream: typical / worst batch | TTFB ms: p50 / worst | first audio ms: p50 / worst');
 const summary: string[] = [];
+const added: string[] = [];
 for (const { name, body } of BODIES) {
   const cpu: Record<Kind, number[]> = { plain: [], timestamps: [] };
   const ttfb: Record<Kind, number[]> = { plain: [], timestamps: [] };
@@ -120,6 +124,13 @@ for (const { name, body } of BODIES) {
     ttfbDiff.push(got.timestamps!.firstByteMs - got.plain!.firstByteMs);
     audioDiff.push(got.timestamps!.firstAudioMs - got.plain!.firstAudioMs);
   }
+  const kept: Buffer[] = [];
+  await stream('plain', body, kept);
+  const audioBytes = new Uint8Array(Buffer.concat(kept));
+  const format = body.format as 'pcm' | 'mp3';
+  const seconds = format === 'pcm' ? audioBytes.byteLength / 48000 : (audioBytes.byteLength / 144) * (576 / 24000);
+  const extra = await addedCpuMs(format, audioBytes, seconds);
+  added.push(`${name}: ${extra.toFixed(2)} ms CPU for ${seconds.toFixed(1)} s of audio = ${((extra / median(cpu.plain)) * 100).toFixed(2)} % of the plain stream's ${ms(median(cpu.plain))} ms`);
   for (const kind of ['plain', 'timestamps'] as const) {
     console.log(`${name} | ${kind} | ${ms(median(cpu[kind]))} / ${ms(max(cpu[kind]))} | ${ms(median(ttfb[kind]))} / ${ms(max(ttfb[kind]))} | ${ms(median(audio[kind]))} / ${ms(max(audio[kind]))}`);
   }
@@ -151,8 +162,42 @@ async function firstLineMicros(format: 'pcm' | 'mp3', audioBytes: number): Promi
 }
 const micro = { pcm: await firstLineMicros('pcm', 4800), mp3: await firstLineMicros('mp3', 418) };
 
+/** CPU ms with-timestamps adds to one stream of these audio bytes: a word every 300 ms taken and placed, every line made (median of 20). */
+async function addedCpuMs(format: 'pcm' | 'mp3', audio: Uint8Array, seconds: number): Promise<number> {
+  const frames = Math.round(seconds * 22050);
+  const chunks: Array<{ sampleRate: number; channels: Float32Array[]; marks: Array<{ frame: number; duration: number; text: string; charStart: number; charEnd: number }> }> = [];
+  for (let at = 0, word = 0; at < frames; at += 2206) {
+    const marks = [];
+    for (; Math.round(word * 0.3 * 22050) < Math.min(frames, at + 2206); word++) marks.push({ frame: Math.round(word * 0.3 * 22050) - at, duration: 0.25, text: 'word', charStart: 5 * word, charEnd: 5 * word + 4 });
+    chunks.push({ sampleRate: 22050, channels: [new Float32Array(Math.min(2206, frames - at))], marks });
+  }
+  const piece = format === 'pcm' ? 4412 : 418;
+  const runs: number[] = [];
+  for (let run = 0; run < 20; run++) {
+    const before = process.cpuUsage();
+    const words = new StreamWords(format, 22050);
+    for (const chunk of chunks) words.add(chunk);
+    words.end();
+    let at = 0;
+    const bytes = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= audio.byteLength) return c.close();
+        c.enqueue(audio.subarray(at, at + piece));
+        at += piece;
+      },
+    });
+    const reader = timestampedLines(bytes, words, { firstByte: 0 }).getReader();
+    while (!(await reader.read()).done);
+    const used = process.cpuUsage(before);
+    runs.push((used.user + used.system) / 1000);
+  }
+  return median(runs);
+}
+
 console.log('\nwith-timestamps against plain, same bodies, same run:');
 for (const line of summary) console.log(`  ${line}`);
+console.log('  all the work with-timestamps adds to a stream, timed alone (median of 20, CPU time):');
+for (const line of added) console.log(`    ${line} (target ≤ 5 %)`);
 console.log(
   `  work added before the first byte, timed alone (5 rounds of 2000): pcm ${ms(median(micro.pcm))} µs typical, ${ms(max(micro.pcm))} µs worst; ` +
     `mp3 ${ms(median(micro.mp3))} µs typical, ${ms(max(micro.mp3))} µs worst (target ≤ 1000 µs)`,

@@ -1,5 +1,5 @@
 // POST /v1/tts/stream/with-timestamps on a real server with the real espeak
-// engine: the audio lines are byte for byte the plain stream (PCM and MP3,
+// engine: the audio lines are byte for byte the plain stream (PCM, MP3 and WAV,
 // every model path, speed and pitch), the words slice the request's text into
 // its words and come no later than their audio, a Range resume is exact, and
 // errors are the plain stream's.
@@ -104,7 +104,7 @@ function checkWords(text: string, words: Word[], seconds: number): void {
 }
 
 /** Seconds of audio in the plain stream's bytes. */
-const secondsOf = (format: string, bytes: Uint8Array) => (format === 'mp3' ? (bytes.byteLength / 144) * (576 / 24000) : bytes.byteLength / 48000);
+const secondsOf = (format: string, bytes: Uint8Array) => (format === 'mp3' ? (bytes.byteLength / 144) * (576 / 24000) : (bytes.byteLength - (format === 'wav' ? 44 : 0)) / 48000);
 
 describe('POST /v1/tts/stream/with-timestamps', () => {
   it('sends the plain stream\'s very bytes as audio lines, with words that slice the text into its words (PCM and MP3, every model path, speed and pitch)', async () => {
@@ -114,6 +114,7 @@ describe('POST /v1/tts/stream/with-timestamps', () => {
       { text: 'Rapid flash says each sentence whole. Then the next one. Café, naïve, 😀 — done?', voice: 'Emma', language: 'en-GB', model: 'rapid-flash', format: 'mp3', speed: 0.8, pitch: 3 },
       { text: 'Rapid flash says each sentence whole. Then the next one.', voice: 'Daniel', language: 'en-US', model: 'rapid-flash', format: 'pcm', pitch: -4 },
       { text: 'Der schnelle braune Fuchs. Er springt über den faulen Hund.', voice: 'Thomas', language: 'de-DE', model: 'rapid-max', format: 'pcm', speed: 2 },
+      { text: 'A WAV stream starts with its header.', voice: 'Sophie', language: 'en-US', model: 'aura', format: 'wav' },
     ];
     for (const body of cases) {
       const [plain, timed] = await Promise.all([ttsStream(t.url, body, { 'X-API-Key': KEY }), withTimestamps(body)]);
@@ -130,7 +131,7 @@ describe('POST /v1/tts/stream/with-timestamps', () => {
       expect(timed.headers.get('x-audio-delay-samples')).toBe(body.format === 'mp3' ? String(MP3_DELAY_SAMPLES) : null);
       timed.words.forEach((word, i) => {
         const sample = Math.round(word.start * 24000);
-        const first = body.format === 'pcm' ? 2 * sample : 144 * Math.floor((sample + MP3_DELAY_SAMPLES) / 576);
+        const first = body.format === 'mp3' ? 144 * Math.floor((sample + MP3_DELAY_SAMPLES) / 576) : (body.format === 'wav' ? 44 : 0) + 2 * sample;
         expect(timed.wordBytes[i]).toBe(Math.min(first, timed.audio.byteLength));
       });
     }

@@ -25,7 +25,6 @@ export interface TimestampedLinesOptions {
  */
 export function timestampedLines(audio: ReadableStream<Uint8Array>, words: StreamWords, options: TimestampedLinesOptions): ReadableStream<Uint8Array> {
   const reader = audio.getReader();
-  const encoder = new TextEncoder();
   const { firstByte, endByte = Infinity } = options;
   /** The audio byte `held` starts at. */
   let position = firstByte;
@@ -36,17 +35,18 @@ export function timestampedLines(audio: ReadableStream<Uint8Array>, words: Strea
     {
       async pull(controller) {
         for (;;) {
-          words.take(firstByte); // placed before the range: the client has them
+          if (firstByte > 0) words.take(firstByte); // placed before the range: the client has them
           if (held) {
-            let lines = wordsLine(words.take(position + 1));
+            const before = words.take(position + 1);
             const end = position + held.byteLength;
             const cut = Math.min(end, words.next, words.settled);
-            if (cut > position) {
-              lines += audioLine(held.subarray(0, cut - position));
+            const audioPart = cut > position ? audioLine(held.subarray(0, cut - position)) : undefined;
+            if (audioPart) {
               held = cut < end ? held.subarray(cut - position) : undefined;
               position = cut;
             }
-            if (lines !== '') return controller.enqueue(encoder.encode(lines));
+            if (before.length > 0) return controller.enqueue(audioPart ? Buffer.concat([wordsLine(before), audioPart]) : wordsLine(before));
+            if (audioPart) return controller.enqueue(audioPart);
           }
           const { done, value } = await reader.read();
           if (!done) {
@@ -55,8 +55,8 @@ export function timestampedLines(audio: ReadableStream<Uint8Array>, words: Strea
           }
           words.end();
           if (held) continue;
-          const last = wordsLine(words.take(endByte));
-          if (last !== '') controller.enqueue(encoder.encode(last));
+          const last = words.take(endByte);
+          if (last.length > 0) controller.enqueue(wordsLine(last));
           return controller.close();
         }
       },
@@ -68,13 +68,13 @@ export function timestampedLines(audio: ReadableStream<Uint8Array>, words: Strea
   );
 }
 
-function wordsLine(words: readonly PlacedWord[]): string {
-  if (words.length === 0) return '';
-  return `${JSON.stringify({ words: words.map(({ text, start, end, charStart, charEnd }) => ({ text, start, end, charStart, charEnd })) })}\n`;
+function wordsLine(words: readonly PlacedWord[]): Buffer {
+  return Buffer.from(`${JSON.stringify({ words: words.map(({ text, start, end, charStart, charEnd }) => ({ text, start, end, charStart, charEnd })) })}\n`, 'utf8');
 }
 
-function audioLine(bytes: Uint8Array): string {
-  return `{"audio":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"}\n`;
+/** Base64 is ASCII: the line's bytes are its characters (latin1 copies them as they are). */
+function audioLine(bytes: Uint8Array): Buffer {
+  return Buffer.from(`{"audio":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"}\n`, 'latin1');
 }
 
 function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
