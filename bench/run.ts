@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['pipeline', 'pcm-stages', 'prebuffer', 'jitter', 'words', 'resample', 'decode', 'codecs', 'client', 'espeak', 'node-sinks', 'server', 'timestamps', 'speak', 'load', 'fairness', 'hostile'];
+const all = ['pipeline', 'pcm-stages', 'prebuffer', 'jitter', 'words', 'resample', 'decode', 'codecs', 'client', 'espeak', 'node-sinks', 'server', 'timestamps', 'speak', 'load', 'fairness', 'hostile', 'ops'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length > 0 ? chosen : all;
 const tsx = join(here, '..', 'node_modules', '.bin', 'tsx');

@@ -59,8 +59,9 @@ export function connectRedis(options: RedisOptions, logger: Logger): SharedRedis
   const listeners: Array<() => void> = [];
   let everUp = false;
   let toldDown = false;
+  let closed = false;
   const down = (why: string) => {
-    if (toldDown) return;
+    if (toldDown || closed) return;
     toldDown = true;
     logger.warn(`redis ${where} unreachable (${why}): ${options.whenDown === 'refuse' ? 'refusing limited requests with 503' : "deciding limits with this server's own counts"} until it returns`);
   };
@@ -108,6 +109,7 @@ export function connectRedis(options: RedisOptions, logger: Logger): SharedRedis
       listeners.push(listener);
     },
     async close() {
+      closed = true;
       client.removeAllListeners('ready');
       client.disconnect(false);
     },
