@@ -180,8 +180,9 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
 
   resume() {
     if (this.state !== 'pausing' && this.state !== 'paused') return;
+    // The fade-in starts where the fade-out got to (a resume during the fade-out goes back up from there).
+    this.rampIn = this.state === 'pausing' ? this.ramp - this.pauseLeft + 1 : this.ramp;
     this.state = this.resumeTo;
-    this.rampIn = this.ramp;
     this.send({ type: 'playing' });
   }
 
@@ -284,6 +285,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         if (this.ended) {
           this.state = 'done';
           this.send({ type: 'drained' });
+          this.crossfade(out, got);
           this.applyVolume(out, got);
           return true;
         }
@@ -312,6 +314,7 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
         return true;
       }
     }
+    this.crossfade(out, got);
     this.glideOut(out, got, n);
     this.applyVolume(out, n);
     this.sinceReport += n;
@@ -320,6 +323,14 @@ class VoxpipeRingPlayer extends AudioWorkletProcessor {
       this.send({ type: 'position' });
     }
     return true;
+  }
+
+  /** Audio coming back while a glide to silence is still going: the glide's tail is added under the fade-in (a crossfade, no step). */
+  crossfade(out, got) {
+    for (let i = 0; i < got && this.glide > 0 && this.glide < this.ramp; i++) {
+      const g = this.fall(++this.glide, this.ramp);
+      for (let c = 0; c < out.length; c++) out[c][i] += this.last[c] * g;
+    }
   }
 
   /**
