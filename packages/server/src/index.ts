@@ -20,3 +20,4 @@ export type { MetricsOptions } from './server-options.js';
 export { serverLimits } from './request-schema.js';
 export { loadEngine, DEFAULT_ENGINE_MODULE } from './engine-loader.js';
 export { createTokenSigner, normalOrigin, DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, type TokenClaims, type TokenSigner } from './tokens.js';
+export { oggOpusEncode } from './ogg-opus-encode.js';
