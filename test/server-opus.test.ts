@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decode, OggPacketReader } from '../packages/codecs/src/index.js';
 import { collect, fromBytes, pipeline, type PcmChunk } from '../packages/core/src/index.js';
+import { opusPageByteAt } from '../packages/server/src/ogg-opus-encode.js';
 import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
 import { longText, s16leToFloat, startTestServer, ttsStream, type TestServer } from './support/tts-server.js';
 
@@ -129,6 +130,32 @@ describe('server format "opus"', () => {
       await vi.waitFor(() => expect(t.engine.stats().active).toBe(before.active), SETTLE);
     },
     limitFor(RUN_MS, SETTLE.timeout),
+  );
+
+  it(
+    'with timestamps: the same bytes as audio lines, each word just before the page that gives its first sample',
+    async () => {
+      const plain = await ttsStream(t.url, { ...body, format: 'opus' }, headers);
+      const response = await fetch(`${t.url}/v1/tts/stream/with-timestamps`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, format: 'opus' }) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-audio-content-type')).toBe('audio/ogg; codecs=opus');
+      const parts: Uint8Array[] = [];
+      const wordBytes: Array<{ start: number; at: number }> = [];
+      let at = 0;
+      for (const line of (await response.text()).trim().split('\n')) {
+        const parsed = JSON.parse(line) as { audio?: string; words?: Array<{ start: number }> };
+        if (parsed.audio !== undefined) {
+          const bytes = new Uint8Array(Buffer.from(parsed.audio, 'base64'));
+          parts.push(bytes);
+          at += bytes.byteLength;
+        } else for (const word of parsed.words!) wordBytes.push({ start: word.start, at });
+      }
+      const audio = Buffer.concat(parts);
+      expect(audio.equals(Buffer.from(plain.bytes))).toBe(true);
+      expect(wordBytes.length).toBeGreaterThan(5);
+      for (const word of wordBytes) expect(word.at).toBe(Math.min(opusPageByteAt(Math.round(word.start * 24000), 24000, 32), audio.byteLength));
+    },
+    limitFor(RUN_MS, RUN_MS),
   );
 
   it(
