@@ -362,8 +362,39 @@ async function encoded(o: { url?: string; api?: { baseUrl: string; apiKey: strin
   return { via: player.via, contentType: response.headers.get('content-type'), bytes: bytes.length, recording: floatsToBase64(samples), ...ended };
 }
 
+/**
+ * Speech-like audio (three 0.5 s tones, 300 ms pauses between) delivered slower than real time (40 ms of
+ * audio every 60 ms), into the adaptive sink from 100 ms: it holds the pauses longer while its ring is low.
+ */
+async function jitterCase() {
+  const rate = 24000;
+  const phrase = Float32Array.from({ length: rate / 2 }, (_, n) => 0.5 * Math.sin((2 * Math.PI * 440 * n) / rate)); // 220 whole cycles: no step at its ends
+  const pause = new Float32Array((rate * 3) / 10);
+  const signal = new Float32Array(3 * phrase.length + 2 * pause.length);
+  signal.set(phrase, 0);
+  signal.set(phrase, phrase.length + pause.length);
+  signal.set(phrase, 2 * (phrase.length + pause.length));
+  const context = new AudioContext({ sampleRate: rate });
+  await unlock(context, UNLOCK_WAIT_MS);
+  const tap = await recorder(context);
+  const sink = audioWorkletSink({ context, destination: tap.node, prebufferMs: 100, bufferMs: 5000 });
+  async function* slowly() {
+    for (let at = 0; at < signal.length; at += 960) {
+      yield { sampleRate: rate, channels: [signal.slice(at, at + 960)] } satisfies PcmChunk;
+      await sleep(60);
+    }
+  }
+  const run = pipeline(fromIterable(slowly(), { format: { kind: 'pcm', sampleRate: rate, channels: 1 } }), sink);
+  const ended = await run.done.then((r) => ({ outcome: r.outcome as string, played: r.value?.played }));
+  const status = run.control(sink)!.status();
+  await sleep(50);
+  const { samples } = await tap.take();
+  await context.close();
+  return { recording: floatsToBase64(samples), signal: floatsToBase64(signal), status, ...ended };
+}
+
 /** Several encoded() at once, each in its own context. */
 const encodedAll = (cases: Array<Parameters<typeof encoded>[0]>) => Promise.all(cases.map(encoded));
 
-Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse, controls, outputCases, interruptStart, interruptEnd, encodedAll } });
+Object.assign(globalThis, { vx: { offline, stream, unlockCases, mse, controls, outputCases, interruptStart, interruptEnd, encodedAll, jitterCase } });
 (globalThis as { vxReady?: boolean }).vxReady = true;

@@ -443,6 +443,23 @@ export function browserSuite(launcher: BrowserLauncher): void {
       expect(jump(y.subarray(start, gap + input.length - at))).toBeLessThanOrEqual(jump(input) + 1e-3); // no click at the pause, the resume or the volume change
     });
 
+    it('the adaptive jitter buffer holds the pauses of speech delivered slower than real time: a longer pause instead of breaks, every sample played, no click', async () => {
+      const r = await inPage('jitterCase', undefined);
+      const signal = base64ToFloats(r.signal);
+      const y = base64ToFloats(r.recording);
+      expect(r.outcome).toBe('completed');
+      expect(r.played.samples).toBe(signal.length);
+      expect(r.status.heldMs).toBeGreaterThan(0); // pauses were held while the ring filled
+      // The three phrases, in order, each whole: the sound heard, gaps taken out, is the signal's sound
+      // (an underrun inside a phrase adds a 120-sample glide and fades back in; count those out).
+      const sound = (x: Float32Array) => x.reduce((n, v) => n + (Math.abs(v) > 1e-3 ? 1 : 0), 0);
+      expect(Math.abs(sound(y) - sound(signal))).toBeLessThanOrEqual(240 * (r.status.underruns + 1));
+      const jump = (x: Float32Array) => x.reduce((m, v, i) => (i === 0 ? 0 : Math.max(m, Math.abs(v - x[i - 1]))), 0);
+      let last = y.length - 1;
+      while (last > 0 && y[last] === 0) last--;
+      expect(jump(y.subarray(firstNonZero(y), last + 1))).toBeLessThanOrEqual(jump(signal) + 1e-3);
+    });
+
     it('outputElement plays through an <audio> element fed by a MediaStream (what an echo canceller hears); setSinkId where the browser has it', async () => {
       const r = await inPage('outputCases', undefined);
       expect(r.element).toEqual({ isStream: true, tracks: ['live'], paused: false });
