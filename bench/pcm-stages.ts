@@ -127,41 +127,47 @@ for (const [name, make] of cases) {
 }
 
 // The five-stage chain, per real-time stream. CPU time (user + system) of this
-// process over the run, so other processes on a busy machine count little;
-// typical is the median of the rounds, worst the slowest.
-const CHAIN_ROUNDS = 9;
+// process over the run, so other processes on a busy machine count little.
+// The cases take turns round by round, each round in another order, so the
+// garbage one leaves is collected during each of the others alike (a forced
+// collection before each run would shrink the young generation and inflate
+// them all); typical is the median of a case's rounds, worst its slowest.
+const CHAIN_ROUNDS = 11;
 const unfused = (stage: TransformStage): TransformStage => ({ ...stage, syncTransformer: undefined });
 const chain = () => [gain({ db: -6 }), mix({ channels: 2 }), fade({ inMs: 10, outMs: 50 }), meter({ every: 100 }), pcmEncode()] as TransformStage[];
 const bare = (n: number) => Array.from({ length: n }, () => identity as TransformStage);
+const UNFUSED = '5 stages, unfused (5 TransformStreams)';
 const chainCases: Array<[string, () => AnyStage[]]> = [
   ['1 bare TransformStream', () => [source(pcmChunks(480), pcmIn), ...bare(1), nullSink('pcm')]],
   ['5 bare TransformStreams', () => [source(pcmChunks(480), pcmIn), ...bare(5), nullSink('pcm')]],
-  ['5 stages, unfused (5 TransformStreams)', () => [source(pcmChunks(480), pcmIn), ...chain().map(unfused), nullSink('bytes')]],
+  [UNFUSED, () => [source(pcmChunks(480), pcmIn), ...chain().map(unfused), nullSink('bytes')]],
   ['5 stages, fused (1 TransformStream)', () => [source(pcmChunks(480), pcmIn), ...chain(), nullSink('bytes')]],
 ];
-
-async function cpuPerRound(make: () => AnyStage[]): Promise<number[]> {
-  const rounds: number[] = [];
-  for (let r = 0; r < CHAIN_ROUNDS; r++) {
-    const stages = make();
-    const before = process.cpuUsage();
-    await assemble(...(stages as [AnyStage, ...AnyStage[], SinkStage<unknown, void>])).run().done;
-    const used = process.cpuUsage(before);
-    rounds.push((used.user + used.system) / 1000);
-  }
-  return rounds.sort((a, b) => a - b);
+async function cpuOf(make: () => AnyStage[]): Promise<number> {
+  const stages = make();
+  const before = process.cpuUsage();
+  await assemble(...(stages as [AnyStage, ...AnyStage[], SinkStage<unknown, void>])).run().done;
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 
-console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} runs of ${SECONDS} s (CPU time)\n`);
+const rounds = new Map<string, number[]>(chainCases.map(([name]) => [name, []]));
+for (let r = 0; r < CHAIN_ROUNDS; r++) {
+  for (let k = 0; k < chainCases.length; k++) {
+    const [name, make] = chainCases[(k + r) % chainCases.length];
+    rounds.get(name)!.push(await cpuOf(make));
+  }
+}
+
+console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} rounds of ${SECONDS} s (CPU time)\n`);
 console.log(`${'chain'.padEnd(42)} ${'% of a core'.padStart(12)} ${'worst'.padStart(8)} ${'streams/core'.padStart(13)} ${'vs unfused'.padStart(11)}`);
-const figures = new Map<string, number>();
-for (const [name, make] of chainCases) {
-  const rounds = await cpuPerRound(make);
-  const typical = rounds[Math.floor(rounds.length / 2)];
-  figures.set(name, typical);
-  const unfusedTypical = figures.get('5 stages, unfused (5 TransformStreams)');
-  const percent = (ms: number) => `${((100 * ms) / (SECONDS * 1000)).toFixed(3)} %`;
-  console.log(
-    `${name.padEnd(42)} ${percent(typical).padStart(12)} ${percent(rounds[rounds.length - 1]).padStart(8)} ${Math.round((SECONDS * 1000) / typical).toLocaleString('en').padStart(13)} ${(unfusedTypical ? `${(unfusedTypical / typical).toFixed(2)}×` : '').padStart(11)}`,
-  );
+const typical = (name: string) => {
+  const sorted = [...rounds.get(name)!].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted[sorted.length - 1] };
+};
+const percent = (ms: number) => `${((100 * ms) / (SECONDS * 1000)).toFixed(3)} %`;
+for (const [name] of chainCases) {
+  const { median, worst } = typical(name);
+  const ratio = name.startsWith('5 stages') ? `${(typical(UNFUSED).median / median).toFixed(2)}×` : '';
+  console.log(`${name.padEnd(42)} ${percent(median).padStart(12)} ${percent(worst).padStart(8)} ${Math.round((SECONDS * 1000) / median).toLocaleString('en').padStart(13)} ${ratio.padStart(11)}`);
 }
