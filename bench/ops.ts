@@ -2,7 +2,7 @@
 // same requests, interleaved), the audio cache's TTFB on a hit against a miss (and that a hit costs no engine work),
 // and two servers sharing one Redis against one server with twice the server-wide limits (the same load: the same
 // requests served, no key past its limit). Needs Debian's redis-server (starts its own). Prints; asserts nothing.
-// Run: npx tsx bench/ops.ts
+// Run: npx tsx bench/ops.ts   (one part: VOXPIPE_BENCH_OPS=2 npx tsx bench/ops.ts)
 import { createEspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { createServer, type Limiter } from '../packages/server/src/index.js';
 import { MemoryLimiter, serverLimits } from '../packages/server/src/index.js';
@@ -38,7 +38,8 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
 }
 
 // 1. The limiter: one decision on its own, and what it adds to TTFB.
-{
+const parts = (process.env.VOXPIPE_BENCH_OPS ?? '1,2,3').split(',');
+if (parts.includes('1')) {
   const limits = serverLimits({ burst: 1e9, requestsPerSecond: 1e6, concurrentStreamsPerKey: 1e6, maxConcurrentStreams: 1e6 });
   const shared = connectRedis({ url: redis.url }, quiet);
   while (!shared.up) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -81,7 +82,7 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
 }
 
 // 2. The audio cache: a hit against a miss, with the espeak engine.
-{
+if (parts.includes('2')) {
   const engine = await createEspeakEngine({ workers: 1 });
   const server = createServer({ engine, keys: [KEY], env: {}, logger: quiet, limits: { burst: 1e9, requestsPerSecond: 1e6 }, cache: { maxBytes: 64 << 20 } });
   const { url, close } = await server.listen({ port: 0 });
@@ -102,7 +103,7 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
 }
 
 // 3. Two servers on one Redis against one server with twice the server-wide cap: the same load, the same answers.
-{
+if (parts.includes('3')) {
   const KEYS = ['bench-a-0123456789', 'bench-b-0123456789', 'bench-c-0123456789', 'bench-d-0123456789'];
   const perKey = 4;
   const limits = { burst: 10, requestsPerSecond: 10, concurrentStreamsPerKey: perKey, maxConcurrentStreams: 12 };
@@ -138,11 +139,14 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
       for (const key of KEYS) admittedPerWave.push(answers.filter((a) => a.key === key && a.res.status === 200).length);
       streamsServed += answers.filter((a) => a.res.status === 200).length;
       await Promise.all(answers.map(({ res }) => (res.status === 200 ? res.body!.cancel() : res.arrayBuffer())));
-      while (servers.some((s) => s.openStreams > 0)) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const deadline = performance.now() + 10_000;
+      while (servers.some((s) => s.openStreams > 0) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (servers.some((s) => s.openStreams > 0)) console.log(`  (!) wave ${wave}: streams still open 10 s after their clients cancelled: ${servers.map((s) => s.openStreams).join(', ')}`);
+      // 0.5 s between waves: the 4 tokens a key spent are back (10/s), so only the stream limit decides.
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const streamMs = performance.now() - streamStart;
-    // Rate: every key sends 40 requests at 20 a second (twice its rate), spread over the servers.
+    // Rate: every key asks for 40 browser tokens (rate-limited like streams, no stream slot) at 20 a second, twice its rate, spread over the servers.
     await new Promise((resolve) => setTimeout(resolve, 1200)); // buckets full again
     const rateStart = performance.now();
     const servedPerKey = new Map<string, number>(KEYS.map((k) => [k, 0]));
@@ -151,7 +155,7 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
         const pending: Promise<void>[] = [];
         for (let i = 0; i < 40; i++) {
           pending.push(
-            post(urls[(k + i) % urls.length], key, `Rate ${i}.`).then(async (res) => {
+            fetch(`${urls[(k + i) % urls.length]}/v1/tokens`, { method: 'POST', headers: { 'X-API-Key': key }, body: JSON.stringify({ origin: 'https://app.example' }) }).then(async (res) => {
               if (res.status === 200) servedPerKey.set(key, servedPerKey.get(key)! + 1);
               await res.arrayBuffer();
             }),
@@ -174,7 +178,7 @@ async function ttfb(url: string, body: object, key = KEY): Promise<{ status: num
     const r = await run([...servers], [...urls]);
     console.log(
       `  ${name.padEnd(19)} streams: ${r.streamsServed} of ${10 * KEYS.length * 2 * perKey} served in ${Math.round(r.streamMs)} ms, per key and wave ${Math.min(...r.admittedPerWave)}–${Math.max(...r.admittedPerWave)} (limit ${perKey}); ` +
-        `rate: served per key ${r.servedPerKey.join(', ')} of 40 in ${r.rateS.toFixed(1)} s (bound ${r.bound})`,
+        `rate: tokens per key ${r.servedPerKey.join(', ')} of 40 in ${r.rateS.toFixed(1)} s (bound ${r.bound})`,
     );
   }
   await one.close();
