@@ -1,7 +1,7 @@
 // Running the server in production, over real listening servers: the audio cache, GET /metrics and who may read it,
 // one structured log line per request, and shutdown by SIGTERM (drain, then cut; the cut stream resumes elsewhere).
 import { Writable } from 'node:stream';
-import { ReadableStream } from 'node:stream/web';
+import { ReadableStream, type PcmChunk } from '@voxpipe/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { joinBytes } from '@voxpipe/core/testing';
 import { createServer, type ListeningServer, type RequestLine, type VoxpipeServer } from '../packages/server/src/index.js';
@@ -89,7 +89,7 @@ describe('the audio cache', () => {
         const reader = tone.synthesize(request).getReader();
         const stall = held++ === 0;
         let given = 0;
-        return new ReadableStream({
+        return new ReadableStream<PcmChunk>({
           async pull(controller) {
             if (stall && given++ > 0) return new Promise<void>(() => {});
             const { done, value } = await reader.read();
