@@ -215,6 +215,16 @@ describe.skipIf(!ffmpeg)('decode: Opus, FLAC, Vorbis against ffmpeg (skipped whe
     // afterEach: the decoder is freed once it has started
   });
 
+  it('decodes chained Ogg Opus streams one after another, each with its own pre-skip and end', async () => {
+    const f = fixtures.get('voice.opus')!;
+    const single = (await decodeParts([f.bytes])).pcm!;
+    const { pcm, ctx, error } = await decodeParts([abortKit.joinBytes([f.bytes, f.bytes])], { kind: 'bytes', container: 'opus' });
+    expect(error).toBeUndefined();
+    expect(pcm!.channels[0].length).toBe(2 * single.channels[0].length);
+    expect(pcm!.channels[0].subarray(single.channels[0].length)).toEqual(single.channels[0]);
+    expect(ctx.events.filter((e) => e.type === 'warning')).toEqual([]);
+  });
+
   it('property: an Opus decode aborted at any point settles every read and write, and leaves nothing behind', () =>
     abortKit.abortAtAnyPoint({ stage: () => decode(), chunk: () => fixtures.get('voice.opus')!.bytes.subarray(0, 700), format: { kind: 'bytes', container: 'opus' } }, 15));
   it('property: a run decoding FLAC aborted at any point ends aborted, and its source is asked for nothing more', () =>

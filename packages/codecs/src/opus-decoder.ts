@@ -108,19 +108,17 @@ export class OggOpusStreamDecoder implements InnerDecoder {
   /** An OpusHead (a stream starts), OpusTags, or a packet of no stream being decoded. */
   async #header(packet: OggPacket): Promise<void> {
     if (packet.bos && isOpusHead(packet.data)) {
-      if (this.#serial !== undefined && packet.serial !== this.#serial && this.#head) this.#drop(); // a chained stream starts
-      if (this.#serial === undefined || packet.serial !== this.#serial || !this.#head) {
-        const head = readOpusHead(packet.data);
-        if (!head) {
-          this.#note('Opus: an OpusHead this decoder cannot use (bad version or channel mapping); its stream is skipped');
-          return;
-        }
-        this.#serial = packet.serial;
-        this.#head = head;
-        this.#tagsSeen = false;
-        this.#streamFrames = 0;
-        await this.#start(head);
+      this.#drop(); // a stream starts (a chained one after the first): it has its own decoder
+      const head = readOpusHead(packet.data);
+      if (!head) {
+        this.#note('Opus: an OpusHead this decoder cannot use (bad version or channel mapping); its stream is skipped');
+        return;
       }
+      this.#serial = packet.serial;
+      this.#head = head;
+      this.#tagsSeen = false;
+      this.#streamFrames = 0;
+      await this.#start(head);
       return;
     }
     if (packet.serial === this.#serial && this.#head && !this.#tagsSeen) this.#tagsSeen = true; // OpusTags
