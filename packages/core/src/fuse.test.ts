@@ -13,9 +13,10 @@ import { frames } from './stages/frames.js';
 import { gain } from './stages/gain.js';
 import { meter } from './stages/meter.js';
 import { mix } from './stages/mix.js';
+import { pcmDecode } from './stages/pcm-decode.js';
 import { pcmEncode } from './stages/pcm-encode.js';
 import { resample } from './stages/resample.js';
-import { abortAtAnyPoint, arbitraryMarkedPcm, arbitraryPcm, endlessSource, failureOf, pcmPartitions, runAbortedAtAnyPull, runTransform, settleTurns, testContext } from './testing/index.js';
+import { abortAtAnyPoint, arbitraryMarkedPcm, arbitraryPcm, bytePartitions, seededBytes, endlessSource, failureOf, pcmPartitions, runAbortedAtAnyPull, runTransform, settleTurns, testContext } from './testing/index.js';
 
 // Synchronous stages that do what the real ones do to a chain: change every
 // sample, cut chunks anew, hold audio back until the end, end the stream
@@ -262,6 +263,20 @@ describe('fused synchronous stages', () => {
           expect(events(fusedCtx)).toEqual(events(plainCtx));
         },
       ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('property: bytes through pcmDecode → gain → pcmEncode, fused, give the unfused chain’s bytes for any cut of the bytes, odd ones included', async () => {
+    const format = { kind: 'bytes', container: 'pcm', encoding: 's16le', sampleRate: 8000, channels: 2 } as const;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2000 }).chain((n) => bytePartitions(seededBytes(n, n + 1))), fc.double({ min: -12, max: 6, noNaN: true }), async (parts, db) => {
+        const chainOf = (fuse: boolean) => {
+          const stages: TransformStage[] = [pcmDecode(), gain({ db }), pcmEncode()];
+          return compose(...(fuse ? stages : stages.map(unfused)));
+        };
+        expect(await runTransform(chainOf(true), parts, format)).toEqual(await runTransform(chainOf(false), parts, format));
+      }),
       { numRuns: 60 },
     );
   });

@@ -43,6 +43,7 @@ export function pcmDecode(options: PcmDecodeOptions = {}): TransformStage<Uint8A
     takes: known({ kind: 'bytes', container: 'pcm', encoding: o.encoding, sampleRate: o.sampleRate, channels: o.channels }),
     gives: (input) => known({ kind: 'pcm', sampleRate: o.sampleRate ?? input.sampleRate, channels: o.channels ?? input.channels }),
     spec: { stage: 'pcmDecode', options: { ...o } },
+    synchronous: true,
     transformer: (ctx, input) => {
       let layout: Layout | undefined;
       let carry = new Uint8Array(0);
