@@ -192,6 +192,23 @@ describe('POST /v1/tts/stream/with-timestamps', () => {
     }
   });
 
+  it('is never served from the audio cache, which holds no words', async () => {
+    const cached = await startTestServer({ keys: [KEY], cache: { maxBytes: 10_000_000 } });
+    try {
+      const body = { text: 'Say it twice.', voice: 'Peter', language: 'en-US', model: 'aura-lite', format: 'pcm' };
+      const first = await ttsStream(cached.url, body, { 'X-API-Key': KEY });
+      const again = await ttsStream(cached.url, body, { 'X-API-Key': KEY });
+      expect(again.headers.get('x-cache')).toBe('hit');
+      const response = await fetch(`${cached.url}/v1/tts/stream/with-timestamps`, { method: 'POST', headers, body: JSON.stringify(body) });
+      expect(response.headers.get('x-cache')).toBeNull();
+      const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { audio?: string; words?: Word[] });
+      expect(lines.flatMap((line) => line.words ?? []).map((w) => w.text)).toEqual(['Say', 'it', 'twice']);
+      expect(Buffer.concat(lines.flatMap((line) => (line.audio ? [Buffer.from(line.audio, 'base64')] : []))).equals(Buffer.from(first.bytes))).toBe(true);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('answers errors as /v1/tts/stream does: JSON with the right status', async () => {
     const body = { text: 'Hello there.', voice: 'Peter', language: 'en-US', model: 'aura-lite', format: 'pcm' };
     const cases: Array<[unknown, Record<string, string>, number, string]> = [
