@@ -1,4 +1,3 @@
-import createEspeak from '@echogarden/espeak-ng-emscripten';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEspeakEngine } from './engine.js';
@@ -60,6 +59,8 @@ function checkMarks(text: string, heard: Heard): string[] {
   return heard.marks.map((m) => m.text);
 }
 
+/** eSpeak NG's wasm build, loaded as the worker loads it (the package ships no types). */
+const ESPEAK_MODULE: string = '@echogarden/espeak-ng-emscripten';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the wasm glue has no types
 let reference: Promise<{ module: any; espeak: any; fresh: Uint8Array }> | undefined;
 
@@ -71,6 +72,7 @@ let reference: Promise<{ module: any; espeak: any; fresh: Uint8Array }> | undefi
  */
 async function espeakWordTimes(text: string, voice: string, speed: number, pitch: number): Promise<Map<number, number>> {
   reference ??= (async () => {
+    const { default: createEspeak } = (await import(ESPEAK_MODULE)) as { default: () => Promise<any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
     const module = await createEspeak();
     const espeak = new module.eSpeakNGWorker();
     espeak.set_voice('en-us');
