@@ -25,9 +25,8 @@ const LEVELS: Record<number, string> = { 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50
  */
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
-  const destination = options.destination ?? (pretty ? prettyLines(process.stdout) : pino.destination({ fd: 1, sync: false }));
+  const destination = options.destination ?? (pretty ? prettyLines(process.stdout) : stdoutLines());
   const log = pino({ base: undefined, level: options.level ?? 'info' }, destination);
-  if (options.destination === undefined && !pretty) process.once('exit', () => (destination as { flushSync?: () => void }).flushSync?.());
   return {
     info: (m) => log.info(m),
     warn: (m) => log.warn(m),
@@ -35,6 +34,17 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
     debug: (m) => log.debug(m),
     request: (line: RequestLine) => log.info(line, 'request'),
   };
+}
+
+let stdout: DestinationStream | undefined;
+/** One asynchronous writer to stdout for every server in the process, flushed when the process exits. */
+function stdoutLines(): DestinationStream {
+  if (!stdout) {
+    const made = pino.destination({ fd: 1, sync: false });
+    process.once('exit', () => made.flushSync());
+    stdout = made;
+  }
+  return stdout;
 }
 
 /** A stream that turns pino's JSON lines into `12:00:01 INFO request POST /v1/tts/stream 200 …` for a terminal. */
