@@ -159,4 +159,22 @@ describe.skipIf(!hasRedisServer)('servers sharing one Redis (redis-server)', () 
     // Redis came back empty: one shared burst of 4 again, between both servers.
     expect(await statuses(8)).toEqual([200, 200, 200, 200, 429, 429, 429, 429]);
   }, limitFor(2 * START_MS, RUN_MS, SETTLE.timeout, START_MS));
+
+  it("with whenDown 'refuse', a server refuses limited requests with 503 while Redis is unreachable, and serves again when it returns", async () => {
+    const [a] = await pair({ burst: 1000, requestsPerSecond: 1000 }, { redis: { url: redis.url, leaseMs: LEASE_MS, commandTimeoutMs: 10_000, whenDown: 'refuse' } });
+    await (await post(a.url, short)).arrayBuffer();
+    await redis.kill();
+    const refused = await post(a.url, short);
+    expect([refused.status, refused.headers.get('retry-after'), await codeOf(refused)]).toEqual([503, '5', 'unavailable']);
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+    await redis.restart();
+    let res: Response | undefined;
+    const deadline = performance.now() + SETTLE.timeout;
+    while ((res = await post(a.url, short)).status !== 200 && performance.now() < deadline) {
+      await res.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  }, limitFor(2 * START_MS, RUN_MS, SETTLE.timeout, START_MS));
 });
