@@ -65,11 +65,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Rounds as `Math.round` does, three to four times faster: between the clips
  * v + 32768.5 is positive, so `| 0` floors it, and the sum is exact (v is a
  * float32 times 2^15, the sum stays below 2^16 with 36 fraction bits to
- * spare). NaN fails every comparison, `v === v` included, and becomes 0.
+ * spare). The in-range test comes second, so a sample in range (nearly all)
+ * costs two comparisons; NaN fails all three and becomes 0.
  */
 function toS16(x: number): number {
   const v = x * 32768;
-  return v >= 32767 ? 32767 : v <= -32768 ? -32768 : v === v ? ((v + 32768.5) | 0) - 32768 : 0;
+  return v >= 32767 ? 32767 : v > -32768 ? ((v + 32768.5) | 0) - 32768 : v <= -32768 ? -32768 : 0;
 }
 
 function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uint8Array): void {
@@ -79,6 +80,16 @@ function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uin
     if (count === 1) {
       const mono = channels[0];
       for (let i = 0; i < frames; i++) out[i] = toS16(mono[i]);
+      return;
+    }
+    if (count === 2) {
+      // frame by frame: the output is written in order, both channels per step
+      const left = channels[0];
+      const right = channels[1];
+      for (let i = 0, p = 0; i < frames; i++, p += 2) {
+        out[p] = toS16(left[i]);
+        out[p + 1] = toS16(right[i]);
+      }
       return;
     }
     for (let c = 0; c < count; c++) {
