@@ -77,16 +77,36 @@ export function meter(options: MeterOptions = {}): TransformStage<PcmChunk, PcmC
             let position = 0;
             while (position < frames) {
               const end = Math.min(frames, position + windowFrames - filled);
-              for (let c = 0; c < channelCount; c++) {
-                const samples = chunk.channels[c];
-                let sum = sums[c];
+              if (channelCount === 2) {
+                // both channels in one pass: two sums that do not wait on each other
+                const left = chunk.channels[0];
+                const right = chunk.channels[1];
+                let sumLeft = sums[0];
+                let sumRight = sums[1];
                 for (let i = position; i < end; i++) {
-                  const x = samples[i];
-                  sum += x * x;
-                  const a = Math.abs(x);
+                  const l = left[i];
+                  const r = right[i];
+                  sumLeft += l * l;
+                  sumRight += r * r;
+                  const a = Math.abs(l);
+                  const b = Math.abs(r);
                   if (a > peak) peak = a;
+                  if (b > peak) peak = b;
                 }
-                sums[c] = sum;
+                sums[0] = sumLeft;
+                sums[1] = sumRight;
+              } else {
+                for (let c = 0; c < channelCount; c++) {
+                  const samples = chunk.channels[c];
+                  let sum = sums[c];
+                  for (let i = position; i < end; i++) {
+                    const x = samples[i];
+                    sum += x * x;
+                    const a = Math.abs(x);
+                    if (a > peak) peak = a;
+                  }
+                  sums[c] = sum;
+                }
               }
               filled += end - position;
               position = end;
