@@ -13,8 +13,12 @@ export function mixChannels(input: readonly Float32Array[], n: number): Float32A
   const m = input.length;
   const frames = input[0]?.length ?? 0;
   if (m === n) return input.slice();
-  if (m < n) return Array.from({ length: n }, (_, k) => (k < m ? input[k] : input[k % m].slice()));
   const out: Float32Array[] = [];
+  if (m < n) {
+    // a plain loop: this runs on every chunk of an up-mixing stream
+    for (let k = 0; k < n; k++) out.push(k < m ? input[k] : input[k % m].slice());
+    return out;
+  }
   for (let k = 0; k < n; k++) {
     const sources: Float32Array[] = [];
     for (let j = k; j < m; j += n) sources.push(input[j]);

@@ -33,13 +33,18 @@ export function gain(options: GainOptions = {}): TransformStage<PcmChunk, PcmChu
     synchronous: true,
     transformer: () => ({
       transform(chunk, controller) {
-        const channels = chunk.channels.map((samples) => {
-          const out = new Float32Array(samples.length);
-          for (let i = 0; i < samples.length; i++) out[i] = samples[i] * factor;
-          return out;
-        });
+        const input = chunk.channels;
+        const channels: Float32Array[] = [];
+        for (let c = 0; c < input.length; c++) channels.push(scale(input[c], factor));
         controller.enqueue(withMarks({ sampleRate: chunk.sampleRate, channels }, chunk.marks));
       },
     }),
   });
+}
+
+/** `samples` times `factor`, in a fresh array (the input may still be held by whoever gave it). */
+function scale(samples: Float32Array, factor: number): Float32Array {
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i] * factor;
+  return out;
 }
