@@ -34,7 +34,8 @@ export class PcmQueue {
       for (const mark of marks) if (mark.frame >= from && mark.frame < to) this.#marks.push({ ...mark, frame: at + mark.frame });
     }
     if (this.#end + n > this.#channels[0].length) this.#makeRoom(n);
-    for (let c = 0; c < this.channelCount; c++) this.#channels[c].set(channels[c].subarray(from, to), this.#end);
+    const whole = from === 0 && to === channels[0].length; // the usual case: no view to make
+    for (let c = 0; c < this.channelCount; c++) this.#channels[c].set(whole ? channels[c] : channels[c].subarray(from, to), this.#end);
     this.#end += n;
   }
 
@@ -52,7 +53,8 @@ export class PcmQueue {
   takeChunk(n: number, sampleRate: number): PcmChunk {
     const count = Math.min(n, this.length);
     const marks = this.#takeMarks(count);
-    const channels = this.#channels.map((c) => c.slice(this.#start, this.#start + count));
+    const channels: Float32Array[] = [];
+    for (let c = 0; c < this.channelCount; c++) channels.push(this.#channels[c].slice(this.#start, this.#start + count));
     this.#start += count;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     const chunk: PcmChunk = { sampleRate, channels };
