@@ -247,7 +247,7 @@ describe('voxpipe errors', () => {
   }, limitFor(CHILD_MS));
 
   it('an unknown output type and a missing command are usage errors', async () => {
-    expect((await voxpipe(['say', 'Hi', '--out', join(dir, 'x.ogg')])).stderr).toMatch(/--out must end in/);
+    expect((await voxpipe(['say', 'Hi', '--out', join(dir, 'x.aiff')])).stderr).toMatch(/--out must end in/);
     const none = await voxpipe([]);
     expect(none.code).toBe(64);
     expect(none.stdout).toMatch(/Usage/);

@@ -82,8 +82,8 @@ describe.skipIf(!hasRedisServer)('servers sharing one Redis (redis-server)', () 
     const right = await post(b.url, endless);
     expect(right.status === 429 || performance.now() - killedAt >= LEASE_MS).toBe(true);
     if (right.status === 429) await right.arrayBuffer();
+    // Freed by the lease running out (how long after the kill depends on when A last renewed it).
     expect((await admittedOn(b.url)).status).toBe(200);
-    expect(performance.now() - killedAt).toBeGreaterThanOrEqual(LEASE_MS - 1000);
   }, limitFor(2 * START_MS, RUN_MS, SETTLE.timeout));
 
   it('a stream cut on one server resumes byte-exact on the other (Range + If-Range, the same ETag on both)', async () => {
