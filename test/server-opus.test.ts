@@ -13,6 +13,7 @@ import { collect, fromBytes, pipeline, type PcmChunk } from '../packages/core/sr
 import { opusPageByteAt } from '../packages/server/src/ogg-opus-encode.js';
 import { limitFor, RUN_MS, SETTLE, START_MS } from './support/budgets.js';
 import { longText, s16leToFloat, startTestServer, ttsStream, type TestServer } from './support/tts-server.js';
+import { hasTool } from './support/tools.js';
 
 const KEY = 'sk-opus-test';
 const headers = { 'X-API-Key': KEY };
@@ -25,15 +26,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const ffmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!ffmpeg) console.warn('server opus against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+const ffmpeg = hasTool('ffmpeg', 'server opus against ffmpeg');
 
 /** The best normalized correlation of `a` against `b` within `maxLag` samples, and its lag. */
 function bestCorrelation(a: Float32Array, b: Float32Array, maxLag: number): { c: number; lag: number } {

@@ -12,16 +12,9 @@ import { liveDecoders } from './live-decoders.js';
 import { oggCrc, OggPacketReader, oggPage, readOggPageHeader } from './ogg-page.js';
 import { OggOpusStreamDecoder } from './opus-decoder.js';
 import { sniffContainer } from './sniff.js';
+import { hasTool } from '../../../test/support/tools.js';
 
-const ffmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!ffmpeg) console.warn('Opus, FLAC and Vorbis decoding: skipped, no ffmpeg on PATH to make and cross-check the files (apt-get install ffmpeg)');
+const ffmpeg = hasTool('ffmpeg', 'Opus, FLAC and Vorbis decoding (to make and cross-check the files)');
 
 interface Fixture {
   name: string;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from './g711.js';
 import { alawDecode, alawEncode, mulawDecode, mulawEncode } from './g711-stages.js';
 import * as abortKit from '@voxpipe/core/testing';
+import { hasTool } from '../../../test/support/tools.js';
 
 // ---- The oracle: Sun Microsystems' g711.c (the ITU-T G.711 reference behaviour), transcribed line by line. ----
 const SIGN_BIT = 0x80;
@@ -186,16 +187,7 @@ describe.each([
   });
 });
 
-const ffmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-if (!ffmpeg) console.warn('G.711 against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+const ffmpeg = hasTool('ffmpeg', 'G.711 against ffmpeg');
 describe.skipIf(!ffmpeg)('G.711 against ffmpeg (skipped where ffmpeg is missing)', () => {
   it.each(['mulaw', 'alaw'] as const)('%s: ffmpeg decodes all 256 codes to the same samples, and encodes to the same or the adjacent code', (law) => {
     const dir = mkdtempSync(join(tmpdir(), 'voxpipe-g711-'));

@@ -10,6 +10,7 @@ import { decode } from './decode.js';
 import { readMpegHeader } from './mpeg-header.js';
 import { mp3Encode } from './mp3-encode.js';
 import { sine } from './testing/fixtures.js';
+import { hasTool } from '../../../test/support/tools.js';
 
 async function encode(parts: PcmChunk[], options = {}): Promise<Uint8Array> {
   return joinBytes(await runTransform(mp3Encode(options), parts, anyPcm));
@@ -91,16 +92,7 @@ describe('mp3Encode', () => {
   });
 });
 
-const ffmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-if (!ffmpeg) console.warn('mp3Encode against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+const ffmpeg = hasTool('ffmpeg', 'mp3Encode against ffmpeg');
 describe.skipIf(!ffmpeg)('mp3Encode against ffmpeg (skipped where ffmpeg is missing)', () => {
   it('ffmpeg decodes our MP3 without errors, at our rate and channel count, to about our duration', async () => {
     const dir = mkdtempSync(joinPath(tmpdir(), 'voxpipe-mp3e-'));

@@ -8,6 +8,7 @@ import * as kit from '@voxpipe/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OPUS_PRE_SKIP, oggOpusEncode, opusPageByteAt } from './ogg-opus-encode.js';
+import { hasTool } from '../../../test/support/tools.js';
 
 const pcmFormat = { kind: 'pcm' as const, sampleRate: 24000, channels: 1 };
 
@@ -125,15 +126,7 @@ describe('oggOpusEncode', () => {
     kit.abortAtAnyPoint({ stage: () => oggOpusEncode(), chunk: () => signal(2400), format: pcmFormat }, 15));
 });
 
-const ffmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!ffmpeg) console.warn('Ogg Opus against ffmpeg: skipped, no ffmpeg on PATH (apt-get install ffmpeg)');
+const ffmpeg = hasTool('ffmpeg', 'Ogg Opus against ffmpeg');
 
 describe.skipIf(!ffmpeg)('oggOpusEncode against ffmpeg (skipped where ffmpeg is missing)', () => {
   it('ffmpeg reads our stream without a complaint, to the same length (at 48 kHz) and the same audio', async () => {
