@@ -1,4 +1,4 @@
-import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { mixChannels, VoxpipeError, type PcmChunk } from '@voxpipe/core';
 import { OpusDecoder } from 'opus-decoder';
 import type { InnerDecoder, Warn } from './inner-decoder.js';
 import { countDecoder } from './live-decoders.js';
@@ -145,7 +145,7 @@ export class OggOpusStreamDecoder implements InnerDecoder {
     this.#streamFrames += decoded.samplesDecoded;
     if (count === 0) return undefined;
     let channels = decoded.channelData.map((c) => (c.length === count ? c : c.slice(0, count)));
-    if (this.#wantChannels === 1 && channels.length > 1) channels = [mean(channels)];
+    if (this.#wantChannels === 1 && channels.length > 1) channels = mixChannels(channels, 1);
     else if (this.#wantChannels === 2 && channels.length === 1) channels = [channels[0], channels[0].slice()];
     this.#framesOut += count;
     return { sampleRate: this.#sampleRate, channels };
@@ -246,14 +246,6 @@ function readOpusHead(bytes: Uint8Array): OpusHead | undefined {
   return { channels, preSkip, inputRate, streamCount, coupledStreamCount, mapping: Array.from(bytes.subarray(21, 21 + channels)) };
 }
 
-/** The mean of the channels. */
-function mean(channels: Float32Array[]): Float32Array {
-  const out = new Float32Array(channels[0].length);
-  for (const channel of channels) for (let i = 0; i < out.length; i++) out[i] += channel[i];
-  const scale = 1 / channels.length;
-  for (let i = 0; i < out.length; i++) out[i] *= scale;
-  return out;
-}
 
 /** The parts of opus-decoder 0.7.x that `quietOpus` uses. */
 interface OpusInsides {

@@ -1,4 +1,4 @@
-import { VoxpipeError, type PcmChunk } from '@voxpipe/core';
+import { mixChannels, VoxpipeError, type PcmChunk } from '@voxpipe/core';
 import { concatBytes, type InnerDecoder, type Warn } from './inner-decoder.js';
 import { countDecoder, type WasmCodec } from './live-decoders.js';
 import { OggPageGate, startsOggPage } from './ogg-page.js';
@@ -147,7 +147,7 @@ export class WasmStreamDecoder implements InnerDecoder {
       this.#note(`${this.label}: audio at ${decoded.sampleRate} Hz in a ${this.#sampleRate} Hz stream (a chained stream?) is given as ${this.#sampleRate} Hz`);
     }
     let channels = decoded.channelData.map((c) => (c.length === frames ? c : c.subarray(0, frames)));
-    if (this.#wantChannels === 1 && channels.length > 1) channels = [mean(channels)];
+    if (this.#wantChannels === 1 && channels.length > 1) channels = mixChannels(channels, 1);
     else if (this.#wantChannels === 2 && channels.length === 1) channels = [channels[0], channels[0].slice()];
     this.#framesOut += frames;
     return [{ sampleRate: this.#sampleRate, channels }];
@@ -164,11 +164,3 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The mean of the channels. */
-function mean(channels: Float32Array[]): Float32Array {
-  const out = new Float32Array(channels[0].length);
-  for (const channel of channels) for (let i = 0; i < out.length; i++) out[i] += channel[i];
-  const scale = 1 / channels.length;
-  for (let i = 0; i < out.length; i++) out[i] *= scale;
-  return out;
-}
