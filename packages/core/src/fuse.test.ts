@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compose } from './compose.js';
+import { givenBack } from './fuse.js';
 import { VoxpipeError } from './errors.js';
 import { anyPcm } from './format.js';
 import { pipeline, type Run } from './pipeline.js';
@@ -8,7 +9,7 @@ import { concatPcm, pcmFrames, type PcmChunk } from './pcm/pcm.js';
 import { collect } from './sinks/collect.js';
 import { fromIterable } from './sources/from-iterable.js';
 import { transformStage, type TransformStage } from './stage.js';
-import { fade } from './stages/fade.js';
+import { fade, type FadeStage } from './stages/fade.js';
 import { frames } from './stages/frames.js';
 import { gain } from './stages/gain.js';
 import { meter } from './stages/meter.js';
@@ -359,6 +360,113 @@ describe('fused synchronous stages', () => {
     expect(outcome).toBe('completed');
     expect(order).toEqual(['in 0', 'out 0', 'in 1', 'out 1', 'in 9', 'out 9']);
     expect(Array.from(value!.pcm!.channels[0])).toEqual([0, 0, 1, 1, 9]);
+  });
+
+  /** Reads each chunk (copying it out) and records the arrays it saw: a stage whose input is `read`, like pcmEncode, that shows what it got. */
+  const probe = (seen: Float32Array[]) =>
+    transformStage<PcmChunk, PcmChunk>({
+      name: 'probe',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      syncInput: 'read',
+      transformer: () => ({
+        transform(c, out) {
+          seen.push(...c.channels);
+          out.enqueue({ ...c, channels: c.channels.map((x) => x.slice()) });
+        },
+      }),
+    });
+  const withoutReuse = <I, O>(stage: TransformStage<I, O>): TransformStage<I, O> => ({ ...stage, syncInput: undefined });
+
+  it('property: stages that write into the arrays they gave before (gain, mix, fade) give the same audio, marks and events as allocating each time, with fadeOut() called from a level event at any point', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        arbitraryMarkedPcm({ maxFrames: 1200, maxChannels: 2, sampleRates: [8000, 16000] }).chain((pcm) => fc.tuple(fc.constant(pcm), pcmPartitions(pcm))),
+        async (stopAt, channels, [, parts]) => {
+          const runOf = async (reuse: boolean) => {
+            const made = [gain({ db: -3 }), mix({ channels }), fade({ inMs: 2, outMs: 3 }), meter({ every: 1, thresholdDb: -200 }), probe([])];
+            const stages = reuse ? made : made.map(withoutReuse);
+            const f = stages[2] as FadeStage; // a run's control is found by the stage object it ran
+            const run = pipeline(fromIterable(parts, { format: anyPcm }), ...stages, collect());
+            const levels: unknown[] = [];
+            run.events.on('level', (e) => {
+              if (levels.push(e.detail) === stopAt) run.control(f)?.fadeOut();
+            });
+            const { outcome, value } = await run.done;
+            return { outcome, pcm: value?.pcm, levels };
+          };
+          expect(await runOf(true)).toEqual(await runOf(false));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('gain, mix and fade write into the arrays they gave before only while the stages after them read and drop each chunk', async () => {
+    const chunks = Array.from({ length: 20 }, (_, k): PcmChunk => ({ sampleRate: 8000, channels: [new Float32Array(160).fill(k / 40)] }));
+    const chain = () => [gain({ db: -6 }), mix({ channels: 2 }), fade({ inMs: 5, outMs: 5 })];
+    const read: Float32Array[] = [];
+    const kept: Float32Array[] = [];
+    // a synchronous stage that gives its input on and may keep it (no `syncInput`): the chain's arrays leave it
+    const keep = transformStage<PcmChunk, PcmChunk>({ name: 'keep', takes: anyPcm, gives: (f) => f, synchronous: true, transformer: () => ({ transform: (c, out) => (kept.push(...c.channels), out.enqueue(c)) }) });
+    const readThen = await pipeline(fromIterable(chunks, { format: anyPcm }), ...chain(), probe(read), collect()).done;
+    const keptThen = await pipeline(fromIterable(chunks, { format: anyPcm }), ...chain(), keep, collect()).done;
+    expect(readThen.value!.pcm).toEqual(keptThen.value!.pcm);
+    // before a stage that reads: a few arrays, written again and again (21 chunks of 2 channels went through)
+    expect(read).toHaveLength(42);
+    expect(new Set(read).size).toBeLessThanOrEqual(6);
+    // before one that may keep them: fresh arrays every time
+    expect(new Set(kept).size).toBe(kept.length);
+  });
+
+  it('a stage that gives chunks from inside a later stage’s call (a listener reaching back) gets fresh arrays for them: the busy stage has not read them yet', async () => {
+    let stop: (() => void) | undefined;
+    const head = transformStage<PcmChunk, PcmChunk>({
+      name: 'head',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      transformer: () => {
+        let spare: Float32Array | undefined;
+        const give = (out: TransformStreamDefaultController<PcmChunk>, value: number) => {
+          const samples = spare !== undefined && givenBack(out) ? spare : new Float32Array(2);
+          spare = samples.fill(value);
+          out.enqueue({ sampleRate: 8000, channels: [samples] });
+        };
+        return {
+          start(out) {
+            stop = () => {
+              give(out, 8);
+              give(out, 9);
+              out.terminate();
+            };
+          },
+          transform: (c, out) => give(out, c.channels[0][0]),
+        };
+      },
+    });
+    const read: number[] = [];
+    const tail = transformStage<PcmChunk, PcmChunk>({
+      name: 'tail',
+      takes: anyPcm,
+      gives: (f) => f,
+      synchronous: true,
+      syncInput: 'read',
+      transformer: () => ({
+        transform(c, out) {
+          if (c.channels[0][0] === 1) stop!(); // reaches back into head while tail is busy with head's arrays
+          read.push(...c.channels[0]);
+          out.enqueue({ ...c, channels: [c.channels[0].slice()] });
+        },
+      }),
+    });
+    const chunk = (v: number): PcmChunk => ({ sampleRate: 8000, channels: [new Float32Array(2).fill(v)] });
+    const { value } = await pipeline(fromIterable([chunk(0), chunk(1), chunk(2)], { format: anyPcm }), head, tail, collect()).done;
+    expect(read).toEqual([0, 0, 1, 1, 8, 8, 9, 9]);
+    expect(Array.from(value!.pcm!.channels[0])).toEqual([0, 0, 1, 1, 8, 8, 9, 9]);
   });
 
   it('a transformer that declares itself synchronous but returns a promise fails the run with an internal error naming it', async () => {

@@ -1,10 +1,31 @@
 import { VoxpipeError } from './errors.js';
-import type { StageTransformer } from './stage.js';
+import type { StageTransformer, SyncInput } from './stage.js';
 
-/** One synchronous stage of a fused chain: its name (for errors) and its transformer for this run. */
+/** One synchronous stage of a fused chain: its name (for errors), its transformer for this run, and what it does with its input's arrays (see `TransformStage.syncInput`). */
 export interface FusedPart {
   readonly name: string;
   readonly transformer: StageTransformer<unknown, unknown>;
+  readonly input?: SyncInput;
+}
+
+const GIVEN_BACK = Symbol('voxpipe.givenBack');
+
+/**
+ * Whether the sample arrays of the chunk a stage last gave through
+ * `controller` are its own again: true only inside a fused chain, when the
+ * stages after it read that chunk to the end within the `enqueue` call and
+ * kept none of its arrays (each `syncInput: 'read'`, or `'passed'` on to one
+ * that reads it) and none of them was busy, so the chunk was not left
+ * waiting. Then the stage may write its next chunk into those arrays instead
+ * of allocating; anywhere else (a stream of its own, the chain's last stage)
+ * it is false.
+ *
+ * ```ts
+ * const channels = givenBack(controller) && spare ? spare : fresh(); // … spare = channels; controller.enqueue({ sampleRate, channels });
+ * ```
+ */
+export function givenBack(controller: unknown): boolean {
+  return (controller as { [GIVEN_BACK]?: boolean })[GIVEN_BACK] === true;
 }
 
 /** A part while the chain runs. */
@@ -19,6 +40,10 @@ interface Link extends FusedPart {
   inputEnded: boolean;
   /** Terminated, flushed or failed: it gives no more chunks. */
   closed: boolean;
+  /** The stages after it read what it gives to the end and keep none of its arrays (it gives them no further than a stage that reads). */
+  readonly readAfter: boolean;
+  /** Its last `enqueue` was read to the end before it returned (see `givenBack`). */
+  givenBack: boolean;
 }
 
 /**
@@ -42,6 +67,13 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
   let ended = false;
   let flushing = false;
 
+  // part i's output is read and dropped when part i + 1 reads it, or passes it to a part whose output is
+  const readAfter: boolean[] = [];
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const next = parts[i + 1]?.input;
+    readAfter[i] = next === 'read' || (next === 'passed' && readAfter[i + 1]);
+  }
+
   const links: Link[] = parts.map((part, i) => ({
     ...part,
     index: i,
@@ -49,13 +81,23 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
     pending: [],
     inputEnded: false,
     closed: false,
+    readAfter: readAfter[i],
+    givenBack: false,
     controller: {
       get desiredSize() {
         return out?.desiredSize ?? null;
       },
       enqueue(chunk: unknown) {
-        if (links[i].closed) throw new TypeError(`"${part.name}" has ended and cannot give more chunks`);
+        const link = links[i];
+        if (link.closed) throw new TypeError(`"${part.name}" has ended and cannot give more chunks`);
+        // a busy part after it would hold the chunk in `pending` past this call
+        const whole = link.readAfter && !runningAfter(i);
+        link.givenBack = false;
         give(i + 1, chunk);
+        link.givenBack = whole;
+      },
+      get [GIVEN_BACK]() {
+        return links[i].givenBack;
       },
       terminate() {
         terminate(i);
@@ -81,6 +123,11 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
     link.running = true;
     transform(link, chunk);
     settle(link);
+  }
+
+  function runningAfter(i: number): boolean {
+    for (let j = i + 1; j < links.length; j++) if (links[j].running) return true;
+    return false;
   }
 
   /** Part `link` finished a call: it takes what came in meanwhile, then ends if its input has. */

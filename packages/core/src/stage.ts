@@ -105,7 +105,20 @@ export interface TransformStage<I = unknown, O = unknown> extends StageBase {
    * gets a stream of its own.
    */
   readonly syncTransformer?: (ctx: StageContext, input: Format) => StageTransformer<I, O>;
+  /**
+   * What the synchronous transformer does with the sample arrays of each
+   * chunk it takes: `'read'` — reads them within the call and neither keeps
+   * them nor gives them on; `'passed'` — gives them on within the call
+   * (the same arrays, in the same or a new chunk) and keeps none. Unset:
+   * it may keep them. In a fused chain, a stage whose output goes only to
+   * stages that read it may write its next chunk into the arrays it gave
+   * (`givenBack`), instead of allocating per chunk.
+   */
+  readonly syncInput?: SyncInput;
 }
+
+/** What a synchronous stage does with its input's sample arrays (`TransformStage.syncInput`). */
+export type SyncInput = 'read' | 'passed';
 
 /** What a transform stage makes for one run: chunks go into `writable` and come out of `readable` (a TransformStream is one). */
 export interface TransformPair<I, O> {
@@ -178,6 +191,8 @@ export function transformStage<I, O>(definition: {
   spec?: StageSpec;
   /** Every transformer call is synchronous: no promise returned, no waiting (a fused chain holds no queue between stages, so this stage's strategies apply only when it runs alone). */
   synchronous?: boolean;
+  /** With `synchronous`: what each call does with its input's sample arrays (see `TransformStage.syncInput`). */
+  syncInput?: SyncInput;
 }): TransformStage<I, O> {
   return {
     role: 'transform',
@@ -188,6 +203,6 @@ export function transformStage<I, O>(definition: {
     create(ctx, input) {
       return new TransformStream<I, O>(definition.transformer(ctx, input), definition.writableStrategy, definition.readableStrategy);
     },
-    ...(definition.synchronous ? { syncTransformer: definition.transformer } : {}),
+    ...(definition.synchronous ? { syncTransformer: definition.transformer, syncInput: definition.syncInput } : {}),
   };
 }

@@ -49,12 +49,26 @@ export class PcmQueue {
     return out;
   }
 
-  /** Removes the first `n` frames (at most `length`) as a chunk at `sampleRate`, with the marks that sit on them. */
-  takeChunk(n: number, sampleRate: number): PcmChunk {
+  /**
+   * Removes the first `n` frames (at most `length`) as a chunk at
+   * `sampleRate`, with the marks that sit on them; into the arrays of
+   * `into` (one per channel, no longer read by anyone) when they have
+   * exactly that many frames, else into fresh ones.
+   */
+  takeChunk(n: number, sampleRate: number, into?: readonly Float32Array[]): PcmChunk {
     const count = Math.min(n, this.length);
     const marks = this.#takeMarks(count);
     const channels: Float32Array[] = [];
-    for (let c = 0; c < this.channelCount; c++) channels.push(this.#channels[c].slice(this.#start, this.#start + count));
+    const reuse = into !== undefined && into.length === this.channelCount && into[0].length === count;
+    for (let c = 0; c < this.channelCount; c++) {
+      const held = this.#channels[c];
+      if (reuse) {
+        into[c].set(held.subarray(this.#start, this.#start + count));
+        channels.push(into[c]);
+      } else {
+        channels.push(held.slice(this.#start, this.#start + count));
+      }
+    }
     this.#start += count;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     const chunk: PcmChunk = { sampleRate, channels };

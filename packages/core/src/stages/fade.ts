@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm/pcm.js';
+import { givenBack } from '../fuse.js';
 import { transformStage, type Controllable, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 import { PcmQueue } from '../pcm/pcm-queue.js';
@@ -65,6 +66,7 @@ export function fade(options: FadeOptions = {}): FadeStage {
     gives: (input) => input,
     spec: { stage: 'fade', options: { ...o } },
     synchronous: true,
+    syncInput: 'read',
     transformer: (ctx, input) => {
       const check = pcmChecker('fade', input);
       let queue: PcmQueue | undefined;
@@ -84,9 +86,13 @@ export function fade(options: FadeOptions = {}): FadeStage {
         ended = true;
       };
 
+      /** The channels given last: written again when the stages after fade are done with them (`givenBack`). */
+      let spare: Float32Array[] | undefined;
+
       /** Takes `n` frames off the queue, applies the fades, and gives them; `total` is the stream's length once known. */
       const give = (controller: TransformStreamDefaultController<PcmChunk>, n: number, total?: number) => {
-        const chunk = queue!.takeChunk(n, rate);
+        const chunk = queue!.takeChunk(n, rate, spare !== undefined && givenBack(controller) ? spare : undefined);
+        spare = chunk.channels;
         const channels = chunk.channels;
         // Past the fade-in with no fade-out in sight, every gain is 1: nothing to do per sample.
         const steady = position >= nIn && stopAt === undefined && (total === undefined || !o.fadeEnd || nOut === 0);

@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import { withMarks, type PcmChunk } from '../pcm/pcm.js';
+import { givenBack } from '../fuse.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({
@@ -31,20 +32,27 @@ export function gain(options: GainOptions = {}): TransformStage<PcmChunk, PcmChu
     gives: (input) => input,
     spec: { stage: 'gain', options: { ...parsed } },
     synchronous: true,
-    transformer: () => ({
-      transform(chunk, controller) {
-        const input = chunk.channels;
-        const channels: Float32Array[] = [];
-        for (let c = 0; c < input.length; c++) channels.push(scale(input[c], factor));
-        controller.enqueue(withMarks({ sampleRate: chunk.sampleRate, channels }, chunk.marks));
-      },
-    }),
+    syncInput: 'read',
+    transformer: () => {
+      /** The arrays of the chunk given last: written again when the stages after gain are done with them (`givenBack`). */
+      let spare: Float32Array[] | undefined;
+      return {
+        transform(chunk, controller) {
+          const input = chunk.channels;
+          const reuse = spare !== undefined && givenBack(controller) ? spare : undefined;
+          const channels: Float32Array[] = [];
+          for (let c = 0; c < input.length; c++) channels.push(scale(input[c], factor, reuse?.[c]));
+          spare = channels;
+          controller.enqueue(withMarks({ sampleRate: chunk.sampleRate, channels }, chunk.marks));
+        },
+      };
+    },
   });
 }
 
-/** `samples` times `factor`, in a fresh array (the input may still be held by whoever gave it). */
-function scale(samples: Float32Array, factor: number): Float32Array {
-  const out = new Float32Array(samples.length);
+/** `samples` times `factor`, into `into` when it has their length, else into a fresh array (never into the input: whoever gave it may still hold it). */
+function scale(samples: Float32Array, factor: number, into?: Float32Array): Float32Array {
+  const out = into !== undefined && into.length === samples.length ? into : new Float32Array(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = samples[i] * factor;
   return out;
 }

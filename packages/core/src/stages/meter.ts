@@ -40,6 +40,7 @@ export function meter(options: MeterOptions = {}): TransformStage<PcmChunk, PcmC
     gives: (input) => input,
     spec: { stage: 'meter', options: { ...o } },
     synchronous: true,
+    syncInput: 'passed',
     transformer: (ctx, input) => {
       const check = pcmChecker('meter', input);
       let audible = false;

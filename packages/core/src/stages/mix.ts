@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { channelsSchema, parseOptions } from '../options.js';
 import { withMarks, type PcmChunk } from '../pcm/pcm.js';
+import { givenBack } from '../fuse.js';
 import { transformStage, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 import { mixChannels } from '../pcm/mix-channels.js';
@@ -37,13 +38,18 @@ export function mix(options: MixOptions): TransformStage<PcmChunk, PcmChunk> {
     gives: (input) => ({ ...input, channels: count }),
     spec: { stage: 'mix', options: { channels: count } },
     synchronous: true,
+    syncInput: 'passed',
     transformer: (_ctx, input) => {
       const check = pcmChecker('mix', input);
+      /** The channels given last: the arrays mix made for them are written again when the stages after it are done with them (`givenBack`). */
+      let spare: Float32Array[] | undefined;
       return {
         transform(chunk, controller) {
-          const { sampleRate, channelCount, frames } = check(chunk);
+          const { sampleRate, frames } = check(chunk);
           if (frames === 0) return;
-          controller.enqueue(withMarks({ sampleRate, channels: mixChannels(chunk.channels, count) }, chunk.marks));
+          const channels = mixChannels(chunk.channels, count, spare !== undefined && givenBack(controller) ? spare : undefined);
+          spare = channels;
+          controller.enqueue(withMarks({ sampleRate, channels }, chunk.marks));
         },
       };
     },

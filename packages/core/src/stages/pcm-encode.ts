@@ -41,6 +41,7 @@ export function pcmEncode(options: PcmEncodeOptions = {}): TransformStage<PcmChu
     },
     spec: { stage: 'pcmEncode', options: { encoding } },
     synchronous: true,
+    syncInput: 'read',
     transformer: (_ctx, input) => {
       const check = pcmChecker('pcmEncode', input);
       return {
