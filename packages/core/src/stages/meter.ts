@@ -20,6 +20,48 @@ function toDb(meanSquare: number, peak: number): { rmsDb: number; peakDb: number
 }
 
 /**
+ * Adds the squares of frames `from` … `to` of each channel to its entry in
+ * `sums`, in sample order, and returns the largest |x| among them (0 for
+ * none; NaN is passed over). Module-level with locals only: this runs on
+ * every sample of a metered stream.
+ */
+function accumulate(channels: readonly Float32Array[], from: number, to: number, sums: number[]): number {
+  let peak = 0;
+  if (channels.length === 2) {
+    // both channels in one pass: two sums that do not wait on each other
+    const left = channels[0];
+    const right = channels[1];
+    let sumLeft = sums[0];
+    let sumRight = sums[1];
+    for (let i = from; i < to; i++) {
+      const l = left[i];
+      const r = right[i];
+      sumLeft += l * l;
+      sumRight += r * r;
+      const a = Math.abs(l);
+      const b = Math.abs(r);
+      if (a > peak) peak = a;
+      if (b > peak) peak = b;
+    }
+    sums[0] = sumLeft;
+    sums[1] = sumRight;
+    return peak;
+  }
+  for (let c = 0; c < channels.length; c++) {
+    const samples = channels[c];
+    let sum = sums[c];
+    for (let i = from; i < to; i++) {
+      const x = samples[i];
+      sum += x * x;
+      const a = Math.abs(x);
+      if (a > peak) peak = a;
+    }
+    sums[c] = sum;
+  }
+  return peak;
+}
+
+/**
  * Measures PCM as it passes, without touching it: the first chunk whose RMS
  * level is above `thresholdDb` marks `first-audible` (the moment speech, not
  * leading silence, reaches this point — the latency users hear), followed by
@@ -78,37 +120,8 @@ export function meter(options: MeterOptions = {}): TransformStage<PcmChunk, PcmC
             let position = 0;
             while (position < frames) {
               const end = Math.min(frames, position + windowFrames - filled);
-              if (channelCount === 2) {
-                // both channels in one pass: two sums that do not wait on each other
-                const left = chunk.channels[0];
-                const right = chunk.channels[1];
-                let sumLeft = sums[0];
-                let sumRight = sums[1];
-                for (let i = position; i < end; i++) {
-                  const l = left[i];
-                  const r = right[i];
-                  sumLeft += l * l;
-                  sumRight += r * r;
-                  const a = Math.abs(l);
-                  const b = Math.abs(r);
-                  if (a > peak) peak = a;
-                  if (b > peak) peak = b;
-                }
-                sums[0] = sumLeft;
-                sums[1] = sumRight;
-              } else {
-                for (let c = 0; c < channelCount; c++) {
-                  const samples = chunk.channels[c];
-                  let sum = sums[c];
-                  for (let i = position; i < end; i++) {
-                    const x = samples[i];
-                    sum += x * x;
-                    const a = Math.abs(x);
-                    if (a > peak) peak = a;
-                  }
-                  sums[c] = sum;
-                }
-              }
+              const rangePeak = accumulate(chunk.channels, position, end, sums);
+              if (rangePeak > peak) peak = rangePeak;
               filled += end - position;
               position = end;
               if (filled === windowFrames) {
