@@ -21,12 +21,13 @@ import { runSpec } from './spec.js';
 export const pipeline = Object.assign(runPipeline, { fromSpec: runSpec });
 export { assemble, type Pipeline, type PipelineSpec, type Run, type RunOptions, type RunResult } from './pipeline.js';
 export { compose } from './compose.js';
+export { givenBack } from './fuse.js';
 export { assembleFromSpec, type Registry, type StageFactory } from './spec.js';
 export { openSource, type OpenedSource, type OpenSourceOptions } from './open-source.js';
 export { coreStages } from './registry.js';
 
 // The stage contract, its context, formats, events and errors
-export { transformStage, type AnyStage, type Controllable, type Counter, type EndOutcome, type SinkHandle, type SinkStage, type SourceStage, type SourceWrapperStage, type StageContext, type StageSink, type StageSpec, type StageTransformer, type TransformPair, type TransformStage } from './stage.js';
+export { transformStage, type AnyStage, type Controllable, type Counter, type EndOutcome, type SinkHandle, type SinkStage, type SourceStage, type SourceWrapperStage, type StageContext, type StageSink, type StageSpec, type StageTransformer, type SyncInput, type TransformPair, type TransformStage } from './stage.js';
 export { createContext, type ContextOptions, type ContextScope } from './context.js';
 export { anyBytes, anyPcm, text, describeFormat, formatMismatch, refineFormat, type Container, type Format, type Kind, type SampleEncoding } from './format.js';
 export { RunEvents, type Outcome, type RunEvent, type RunEventListener, type RunEventMap, type RunEventType } from './events.js';
