@@ -55,7 +55,9 @@ interface Link extends FusedPart {
  * `terminate` closes its output (the stages after it flush) and ends the
  * stages before it, `error` fails the chain, and a stage that is ended
  * refuses more chunks with a TypeError. What a stage throws fails the chain
- * as it was thrown. Pipelines and `compose` fuse consecutive stages that
+ * as it was thrown. A part whose output the parts after it read and drop
+ * (their `input`) may write its next chunk into the arrays it gave
+ * (`givenBack`). Pipelines and `compose` fuse consecutive stages that
  * have a `syncTransformer`; the result is the unfused chain's, chunk for chunk.
  *
  * ```ts
