@@ -50,7 +50,7 @@ export function timestampedLines(audio: ReadableStream<Uint8Array>, words: Strea
           }
           const { done, value } = await reader.read();
           if (!done) {
-            held = held ? joined(held, value) : value;
+            held = held ? Buffer.concat([held, value]) : value;
             continue;
           }
           words.end();
@@ -75,11 +75,4 @@ function wordsLine(words: readonly PlacedWord[]): Buffer {
 /** Base64 is ASCII: the line's bytes are its characters (latin1 copies them as they are). */
 function audioLine(bytes: Uint8Array): Buffer {
   return Buffer.from(`{"audio":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"}\n`, 'latin1');
-}
-
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
