@@ -230,7 +230,10 @@ describe('fused synchronous stages', () => {
           );
         };
         const [fused, plain] = [await failing(true), await failing(false)];
-        expect(fused).toEqual(plain);
+        // A stage after the failing one that stops early ends the stages before it at once when fused; unfused, a chunk
+        // already in flight may still reach the failing stage, so there the failure may win where, fused, the stop did.
+        const stopAfterFailing = stopsEarly(makers.slice(Math.min(where, makers.length)).map((make) => make()));
+        if (!(stopAfterFailing && fused.outcome === 'completed')) expect(fused).toEqual(plain);
         if (fused.outcome === 'error') expect(fused).toMatchObject({ stage: 'failing', code: 'format' });
       }),
       { numRuns: 60 },
