@@ -96,16 +96,24 @@ const source = (baseUrl: string, format: 'pcm' | 'mp3', apiKey = API_KEY) =>
 
 type Fault = { kind: 'dropAfter' | 'resetAfter' | 'stallAfter'; at: number; slice: boolean };
 
-/** Absolute cut positions → per-connection plans (each connection starts where the last one broke, or at 0 for servers without Range). */
-function plansFor(faults: Fault[], ranges: boolean): FaultPlan[] {
+/**
+ * Absolute cut positions → per-connection plans (each connection starts where the last one broke, or at 0 for servers
+ * without Range). With Range, a cut at the body's end is met once: the resume after it is answered 416 (nothing left),
+ * which ends the run, so no connection is left for a second cut there.
+ */
+function plansFor(faults: Fault[], ranges: boolean, end: number): FaultPlan[] {
   const sorted = [...faults].sort((a, b) => a.at - b.at);
+  const met = ranges ? sorted.filter((fault, i) => fault.at < end || i === 0 || sorted[i - 1].at < end) : sorted;
   let previous = 0;
-  return sorted.map((fault) => {
+  return met.map((fault) => {
     const at = ranges ? fault.at - previous : fault.at;
     previous = fault.at;
     return { [fault.kind]: at, slice: fault.slice };
   });
 }
+
+/** The fault the proxy logs for each plan, in order: every planned cut must happen, on the connection it was planned for. */
+const faultsOf = (plans: FaultPlan[]) => plans.map((plan) => (plan.dropAfter !== undefined ? 'drop' : plan.resetAfter !== undefined ? 'reset' : 'stall'));
 
 function faultsArb(body: Body): fc.Arbitrary<Fault[]> {
   const n = body.bytes.byteLength;
@@ -124,15 +132,18 @@ describe('ttsSource + reconnect through the fault proxy', () => {
       await fc.assert(
         fc.asyncProperty(faultsArb(body), fc.boolean(), async (faults, ranges) => {
           const { proxy } = await rig(body, ranges);
-          proxy.plan(...plansFor(faults, ranges));
+          const plans = plansFor(faults, ranges, body.bytes.byteLength);
+          const before = proxy.log.length;
+          proxy.plan(...plans);
           const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: STALL_MS }), decode(), collect());
           const { value, metrics } = await run.done;
           expect(proxy.pending()).toBe(0);
+          expect(proxy.log.slice(before, before + plans.length).map((e) => e.fault)).toEqual(faultsOf(plans));
           expect(metrics.bytes).toBe(body.bytes.byteLength);
           expect(value!.pcm!.sampleRate).toBe(body.reference.sampleRate);
           expect(value!.pcm!.channels).toEqual(body.reference.channels);
         }),
-        { numRuns: 10 },
+        { numRuns: 10, examples: [[Array.from({ length: 3 }, () => ({ kind: 'dropAfter', at: body.bytes.byteLength, slice: false }) as const), true]] },
       );
     });
   }
@@ -143,11 +154,14 @@ describe('ttsSource + reconnect through the fault proxy', () => {
       fc.asyncProperty(cases, async ([name, faults, ranges]) => {
         const body = bodies[name];
         const { proxy } = await rig(body, ranges);
-        proxy.plan(...plansFor(faults, ranges));
+        const plans = plansFor(faults, ranges, body.bytes.byteLength);
+        const before = proxy.log.length;
+        proxy.plan(...plans);
         const run = pipeline(source(proxy.url, name), reconnect({ retries: 8, backoff: fast, stallMs: STALL_MS }), collect({ kind: 'bytes' }));
         const { value, metrics } = await run.done;
         expect(value!.bytes).toEqual(body.bytes);
         expect(proxy.pending()).toBe(0);
+        expect(proxy.log.slice(before, before + plans.length).map((e) => e.fault)).toEqual(faultsOf(plans));
         // every re-open follows one retry; those after a connection broke are also reconnects
         const opens = run.events.history().filter((e) => e.type === 'request' && 'url' in e.detail).length;
         expect(metrics.retries).toBe(opens - 1);

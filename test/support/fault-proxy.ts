@@ -53,7 +53,10 @@ export interface FaultProxy {
   url: string;
   /** Queues plans for the next requests, in order. */
   plan(...plans: FaultPlan[]): void;
-  /** Plans not yet used. */
+  /**
+   * Plans not yet used: each request takes the next one. A client that needs no more requests (e.g. after a 416 says
+   * the stream has ended) leaves the rest here, so plan only cuts the client will meet.
+   */
   pending(): number;
   /** One entry per request, in order. */
   readonly log: ProxyLogEntry[];
