@@ -44,7 +44,7 @@ describe('pcmEncode', () => {
     const [bytes] = await runTransform(pcmEncode(), [chunk], anyPcm);
     expect([...bytes]).toEqual([1, 0, 2, 0, 3, 0, 0x00, 0x80]);
     const [floats] = await runTransform(pcmEncode({ encoding: 'f32le' }), [chunk], anyPcm);
-    const view = new DataView(floats.buffer);
+    const view = new DataView(floats.buffer, floats.byteOffset, floats.byteLength);
     expect([0, 4, 8, 12].map((p) => view.getFloat32(p, true))).toEqual([1 / 32768, 2 / 32768, 3 / 32768, -1]);
   });
 

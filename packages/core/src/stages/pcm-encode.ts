@@ -4,6 +4,7 @@ import { parseOptions } from '../options.js';
 import type { PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
+import { slabBytes } from '../pcm/byte-slab.js';
 
 const schema = v.strictObject({
   /** How each sample is stored: 16-bit integers (default) or 32-bit floats, little-endian. */
@@ -23,6 +24,8 @@ const BYTES: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };
  * 32767, −1.0 becomes −32768 and `pcmEncode(pcmDecode(b))` gives back any
  * s16le bytes exactly. NaN becomes 0. f32 keeps samples as they are.
  * Word marks are dropped: bytes carry none (read them before this stage).
+ * Its byte chunks are views into buffers shared with other chunks (as
+ * Node's Buffer pool): `slice()` one before transferring its buffer.
  *
  * ```ts
  * pipeline(tone({ ms: 500 }), pcmEncode({ encoding: 's16le' }), stdout());
@@ -48,7 +51,7 @@ export function pcmEncode(options: PcmEncodeOptions = {}): TransformStage<PcmChu
         transform(chunk, controller) {
           const { channelCount, frames } = check(chunk);
           if (frames === 0) return;
-          const bytes = new Uint8Array(frames * channelCount * BYTES[encoding]);
+          const bytes = slabBytes(frames * channelCount * BYTES[encoding]);
           if (encoding === 's16le') encodeS16(chunk.channels, frames, bytes);
           else encodeF32(chunk.channels, frames, bytes);
           controller.enqueue(bytes);
