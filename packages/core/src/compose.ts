@@ -65,7 +65,7 @@ function createStages(formats: readonly Format[], stages: readonly TransformStag
 }
 
 /** One transformer for synchronous `stages`, each made with its own context (formats[i] enters stages[i]). */
-function fusedTransformer(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): StageTransformer<unknown, unknown> {
+export function fusedTransformer(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): StageTransformer<unknown, unknown> {
   return fuseTransformers(stages.map((stage, i) => ({ name: stage.name, transformer: stage.syncTransformer!(scope.for(stage.name, stage), formats[i]), input: stage.syncInput })));
 }
 

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { compose } from './compose.js';
 import { givenBack } from './fuse.js';
 import { VoxpipeError } from './errors.js';
-import { anyPcm } from './format.js';
+import { anyBytes, anyPcm, type Format } from './format.js';
 import { pipeline, type Run } from './pipeline.js';
 import { concatPcm, pcmFrames, type PcmChunk } from './pcm/pcm.js';
 import { collect } from './sinks/collect.js';
 import { fromIterable } from './sources/from-iterable.js';
-import { transformStage, type TransformStage } from './stage.js';
+import { transformStage, type SinkStage, type TransformStage } from './stage.js';
 import { fade, type FadeStage } from './stages/fade.js';
 import { frames } from './stages/frames.js';
 import { gain } from './stages/gain.js';
@@ -482,5 +482,102 @@ describe('fused synchronous stages', () => {
     });
     const run = pipeline(fromIterable([{ sampleRate: 8000, channels: [new Float32Array(4)] }], { format: anyPcm }), scale(1), liar, collect());
     await expect(run.done).rejects.toMatchObject({ code: 'internal', stage: 'liar' });
+  });
+});
+
+/** A sink that records what it is given and how it ends (`log`, also its result); each write waits a turn where `slow` says so. */
+function recordingSink(slow: readonly boolean[] = [], options: { failAt?: number; size?: (chunk: unknown) => number; takes?: Format } = {}) {
+  const log = { chunks: [] as unknown[], closed: 0, aborted: [] as unknown[], sized: [] as unknown[] };
+  let writes = 0;
+  const stage: SinkStage<unknown, typeof log> = {
+    role: 'sink',
+    name: 'recording',
+    takes: options.takes ?? anyPcm,
+    open: () => ({
+      sink: {
+        write(chunk) {
+          const n = writes++;
+          if (n === options.failAt) throw new VoxpipeError('internal', 'recording sink failed', { stage: 'recording' });
+          log.chunks.push(chunk);
+          if (slow[n % Math.max(1, slow.length)]) return new Promise<void>((resolve) => setTimeout(resolve, 0));
+        },
+        close() {
+          log.closed++;
+        },
+        abort(reason) {
+          log.aborted.push(reason);
+        },
+      },
+      ...(options.size ? { strategy: { highWaterMark: 2, size: (chunk: unknown) => (log.sized.push(chunk), options.size!(chunk)) } } : {}),
+      result: () => log,
+    }),
+  };
+  return { stage, log };
+}
+
+describe('synchronous stages just before the sink run inside its writes', () => {
+  it('property: for any chain, chunking and sink (writes that wait or not), the sink gets the unfused run’s chunks, closes once and is never aborted — also when a stage ends the stream early', async () => {
+    await fc.assert(
+      fc.asyncProperty(chainArb, inputArb, fc.array(fc.boolean(), { maxLength: 6 }), async (makers, [, parts], slow) => {
+        const runOf = async (fuse: boolean) => {
+          const stages = makers.map((make) => (fuse ? make() : unfused(make())));
+          const { stage, log } = recordingSink(slow);
+          const { outcome, metrics } = await pipeline(fromIterable(parts, { format: anyPcm }), ...stages, stage).done;
+          return { outcome, ...log, audioMs: metrics.audioMs };
+        };
+        const fused = await runOf(true);
+        expect(fused).toEqual(await runOf(false));
+        expect(fused).toMatchObject({ outcome: 'completed', closed: 1, aborted: [] });
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('property: a stage failing inside the sink’s writes aborts the sink with its error, never closes it, and fails the run naming the stage', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stageArb, { maxLength: 3 }), fc.integer({ min: 0, max: 6 }), inputArb, fc.array(fc.boolean(), { maxLength: 4 }), async (makers, at, [, parts], slow) => {
+        const { stage, log } = recordingSink(slow);
+        const outcome = await pipeline(fromIterable(parts, { format: anyPcm }), ...makers.map((make) => make()), failAt(at), stage).done.then(
+          (r) => r.outcome as string,
+          (error: VoxpipeError) => {
+            expect(error).toMatchObject({ stage: 'failing', code: 'format' });
+            return 'error';
+          },
+        );
+        if (outcome === 'error') expect(log).toMatchObject({ closed: 0, aborted: [expect.objectContaining({ stage: 'failing' })] });
+        else expect(log).toMatchObject({ closed: 1, aborted: [] });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a sink that fails ends the stages before it: each one’s cleanup runs and the run fails with the sink’s error', async () => {
+    const released: string[] = [];
+    const tracked = (name: string): Pcm =>
+      transformStage({
+        name,
+        takes: anyPcm,
+        gives: (f) => f,
+        synchronous: true,
+        transformer: (ctx) => {
+          ctx.defer(() => released.push(name));
+          return { transform: (c: PcmChunk, out) => out.enqueue(c) };
+        },
+      });
+    const { stage, log } = recordingSink([false, true], { failAt: 3 });
+    const source = endlessSource(anyPcm, () => ({ sampleRate: 8000, channels: [new Float32Array(80)] }));
+    await expect(pipeline(source, tracked('a'), tracked('b'), stage).done).rejects.toMatchObject({ stage: 'recording', code: 'internal' });
+    expect(log.chunks).toHaveLength(3);
+    expect(released.sort()).toEqual(['a', 'b']);
+  });
+
+  it('a sink that measures its chunks (a strategy with size) is given what the stages before it give, as without fusing', async () => {
+    const { stage, log } = recordingSink([], { size: (chunk) => (chunk as Uint8Array).byteLength, takes: anyBytes });
+    const parts = [{ sampleRate: 8000, channels: [new Float32Array(100).fill(0.5)] }];
+    const { outcome } = await pipeline(fromIterable(parts, { format: anyPcm }), gain({ db: -6 }), pcmEncode(), stage).done;
+    expect(outcome).toBe('completed');
+    expect(log.sized).toHaveLength(1);
+    expect(log.sized[0]).toBeInstanceOf(Uint8Array);
+    expect((log.sized[0] as Uint8Array).byteLength).toBe(200);
   });
 });

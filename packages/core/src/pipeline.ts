@@ -1,12 +1,13 @@
 import { VoxpipeError, isAbortError, toVoxpipeError } from './errors.js';
 import { RunEvents, type Outcome } from './events.js';
-import { chainFormats, composeSource, mismatchError, pipeStages } from './compose.js';
+import { chainFormats, composeSource, fusedTransformer, mismatchError, pipeStages } from './compose.js';
+import { OutputEnded, sinkAfter } from './fused-sink.js';
 import { formatMismatch, type Format } from './format.js';
 import { createContext } from './context.js';
 import { emptyMetrics, finishMetrics, type RunMetrics } from './metrics.js';
 import { pcmDurationMs, type PcmChunk } from './pcm/pcm.js';
 import type { AnyStage, Controllable, EndOutcome, SinkHandle, SinkStage, SourceStage, SourceWrapperStage, StageSink, StageSpec, TransformStage } from './stage.js';
-import { WritableStream } from './streams.js';
+import { TransformStream, WritableStream } from './streams.js';
 
 /** What a run can be given. */
 export interface RunOptions {
@@ -162,12 +163,18 @@ function startRun<R>(
     let handle: SinkHandle<unknown, R> | undefined;
     try {
       if (signal.aborted) throw signal.reason;
-      const readable = pipeStages(source.open(scope.for(source.name, source)), formats, transforms, scope);
+      // the synchronous stages just before the sink run inside its writes: no stream of their own
+      const first = transforms.length - syncTail(transforms);
+      let readable = pipeStages(source.open(scope.for(source.name, source)), formats, transforms.slice(0, first), scope);
+      const tail = first < transforms.length ? fusedTransformer(formats.slice(first), transforms.slice(first), scope) : undefined;
       handle = sink.open(scope.for(sink.name, sink), formats[formats.length - 1]);
-      await readable.pipeTo(new WritableStream(countingSink(handle.sink, formats[formats.length - 1], metrics), handle.strategy), { signal });
+      let target = countingSink(handle.sink, formats[formats.length - 1], metrics);
+      if (tail && handle.strategy?.size) readable = readable.pipeThrough(new TransformStream(tail), { signal }); // the sink measures its own chunks
+      else if (tail) target = sinkAfter(tail, target, transforms.slice(first).map((stage) => stage.name).join('+'));
+      await readable.pipeTo(new WritableStream(target, handle.strategy), { signal });
       value = handle.result();
     } catch (error) {
-      if (endedAs === 'completed' && handle) {
+      if ((endedAs === 'completed' || error instanceof OutputEnded) && handle) {
         value = handle.result();
       } else if (signal.aborted && (isAbortError(error) || isAbortError(signal.reason))) {
         outcome = 'aborted';
@@ -201,6 +208,13 @@ function startRun<R>(
       return controls.get(stage) as C | undefined;
     },
   };
+}
+
+/** How many stages at the end of `transforms` are synchronous (have a `syncTransformer`). */
+function syncTail(transforms: readonly TransformStage[]): number {
+  let count = 0;
+  while (count < transforms.length && transforms[transforms.length - 1 - count].syncTransformer) count++;
+  return count;
 }
 
 /** Wraps a sink so the run counts the audio that reaches it; one function call per chunk, no extra stream. */
