@@ -21,7 +21,7 @@
 
 export type SimdPrecision = 'f32' | 'f64';
 
-function uleb(n: number): number[] {
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -32,7 +32,7 @@ function uleb(n: number): number[] {
   return out;
 }
 
-function section(id: number, body: number[]): number[] {
+export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
 

@@ -39,6 +39,27 @@ describe('pcmEncode', () => {
     );
   });
 
+  it('property: one, two or three channels of any length (past a SIMD block of 4,096 frames too) become the reference integers, interleaved', async () => {
+    const reference = (x: number) => {
+      const v = Math.fround(x) * 32768;
+      return Number.isNaN(v) ? 0 : Math.max(-32768, Math.min(32767, Math.round(v))) | 0;
+    };
+    const ties = fc.integer({ min: -65540, max: 65540 }).map((n) => n / 65536);
+    const sample = fc.oneof(fc.float({ noDefaultInfinity: false }), fc.float({ min: Math.fround(-1.01), max: Math.fround(1.01) }), ties);
+    const length = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 4090, max: 8200 }));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), length, fc.array(sample, { minLength: 1, maxLength: 64 }), fc.nat(), async (count, frames, pool, seed) => {
+        // the samples cycle through `pool` from a different point in each channel
+        const channels = Array.from({ length: count }, (_, c) => Float32Array.from({ length: frames }, (_, i) => pool[(i * (c + 1) + seed) % pool.length]));
+        const [bytes] = await runTransform(pcmEncode(), [{ sampleRate: 24000, channels }], anyPcm);
+        const want: number[] = [];
+        for (let i = 0; i < frames; i++) for (let c = 0; c < count; c++) want.push(reference(channels[c][i]));
+        expect(s16(bytes)).toEqual(want);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('interleaves channels, little-endian', async () => {
     const chunk: PcmChunk = { sampleRate: 8000, channels: [Float32Array.of(1 / 32768, 3 / 32768), Float32Array.of(2 / 32768, -1)] };
     const [bytes] = await runTransform(pcmEncode(), [chunk], anyPcm);

@@ -5,6 +5,7 @@ import type { PcmChunk } from '../pcm/pcm.js';
 import { transformStage, type TransformStage } from '../stage.js';
 import { pcmChecker } from '../pcm/pcm-check.js';
 import { slabBytes } from '../pcm/byte-slab.js';
+import { S16_BLOCK, s16Kernel } from '../dsp/s16-kernel.js';
 
 const schema = v.strictObject({
   /** How each sample is stored: 16-bit integers (default) or 32-bit floats, little-endian. */
@@ -79,6 +80,18 @@ function toS16(x: number): number {
 
 function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uint8Array): void {
   const count = channels.length;
+  const kernel = LITTLE_ENDIAN && count <= 2 ? s16Kernel() : undefined;
+  if (kernel) {
+    // WebAssembly SIMD, block by block: copy in, convert eight at a time, copy out (the same integers as toS16)
+    const out = new Int16Array(bytes.buffer, bytes.byteOffset, frames * count);
+    for (let at = 0; at < frames; at += S16_BLOCK) {
+      const n = Math.min(S16_BLOCK, frames - at);
+      for (let c = 0; c < count; c++) kernel.input[c].set(n === frames ? channels[c] : channels[c].subarray(at, at + n));
+      kernel.convert(count as 1 | 2, n);
+      out.set(kernel.output.subarray(0, n * count), at * count);
+    }
+    return;
+  }
   if (LITTLE_ENDIAN) {
     const out = new Int16Array(bytes.buffer, bytes.byteOffset, frames * count);
     if (count === 1) {
