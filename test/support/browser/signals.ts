@@ -98,6 +98,42 @@ export function toneFrequency(samples: Float32Array, rate: number, guess: number
   return denominator === 0 ? bestF : bestF + (0.5 * step * (a - c)) / denominator;
 }
 
+/**
+ * What a worklet sink rendered of its stream: the recording without the silence before the first sample and after
+ * the last, and without what each underrun put in. An underrun glides the last sample played, s, to silence over the
+ * ramp (s × the raised cosine at k = 1…ramp frames, rounded to float32 as the player writes it; the last one 0), then
+ * renders silence until the audio comes back at the start of a later render quantum — as soon as the next one when
+ * the main thread, late under load, delivers a burst just after the ring ran dry: the glide and silence then fill
+ * exactly that one quantum. Audio that comes back before the glide is over (at a quantum's start) has the glide's tail
+ * mixed under its fade-in: those samples are the stream's. The glide is told by its exact values, so no length of
+ * silence has to be guessed.
+ *
+ *   const heard = withoutUnderruns(recording, 120); // 5 ms ramp at 24 kHz
+ *   expect(heard.length).toBe(reference.length);
+ */
+export function withoutUnderruns(recording: Float32Array, rampFrames: number, quantumFrames = 128): Float32Array {
+  const fall = (k: number) => (k >= rampFrames ? 0 : 0.5 * (1 + Math.cos((Math.PI * k) / rampFrames)));
+  let end = recording.length;
+  while (end > 0 && recording[end - 1] === 0) end--;
+  const kept: number[] = [];
+  let i = recording.findIndex((v) => v !== 0);
+  if (i < 0) return new Float32Array(0);
+  while (i < end) {
+    const s = recording[i];
+    kept.push(s);
+    let k = 1;
+    while (s !== 0 && k <= rampFrames && i + k < recording.length && recording[i + k] === Math.fround(s * fall(k))) k++;
+    const glide = k - 1;
+    // A glide runs its whole ramp, or is cut where a render quantum ends (the audio came back), or by the recording's end.
+    const next = i + glide + 1;
+    if (glide > 0 && (glide === rampFrames || next % quantumFrames === 0 || next >= end)) {
+      i = next;
+      while (i < end && recording[i] === 0) i++;
+    } else i++;
+  }
+  return Float32Array.from(kept);
+}
+
 /** Float32 samples to base64 (page → Node) and back. */
 export function floatsToBase64(samples: Float32Array): string {
   const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
