@@ -1,5 +1,5 @@
 // How the engine shares its workers: work ahead of its listener leaves a worker for due work, without
-// changing a single sample.
+// changing a single sample; and which streams it admits (capacity.ts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
 import type { EspeakEngine } from './engine-types.js';
@@ -57,5 +57,64 @@ describe('espeak engine: scheduling', () => {
       expect(sameSamples(joined, soloLong.samples)).toBe(true);
     }
     for (const short of shorts) expect(sameSamples(short, soloShort.samples)).toBe(true);
+  });
+
+  it('admits streams while every one would get its audio in time, then refuses with Retry-After; an idle engine admits any stream', async () => {
+    const engine = await engineWith(1);
+    const text = `${LONG_TEXT} ${LONG_TEXT} ${LONG_TEXT}`;
+    // An idle engine takes even a long text at once.
+    const admissions: Array<{ release(): void }> = [];
+    let refusal: { retryAfter: number } | undefined;
+    // Each admitted stream's first segment is due at once: the work due now grows with every admission, so one is refused.
+    for (let i = 0; i < 1000 && !refusal; i++) {
+      const answer = engine.admit({ text, owner: `listener ${i}` });
+      if ('retryAfter' in answer) refusal = answer;
+      else admissions.push(answer);
+    }
+    expect(admissions.length).toBeGreaterThanOrEqual(1);
+    expect(refusal).toBeDefined();
+    expect(Number.isInteger(refusal!.retryAfter) && refusal!.retryAfter >= 1).toBe(true);
+    expect(engine.stats().refused).toBe(1);
+    // Giving back one admission's work makes room for one more; giving back all leaves the engine idle again.
+    admissions.pop()!.release();
+    const again = engine.admit({ text, owner: 'again' });
+    expect('release' in again).toBe(true);
+    for (const admitted of [...admissions, again as { release(): void }]) admitted.release();
+    expect('release' in engine.admit({ text: `${text} ${text}`, owner: 'alone' })).toBe(true);
+  });
+
+  it('a stream admitted and then synthesized counts once: its synthesis (whole, or sentence by sentence) takes over the admitted work', async () => {
+    const engine = await engineWith(1);
+    const text = 'The first sentence is spoken on its own. The second one follows it.';
+    const [first, second] = ['The first sentence is spoken on its own.', 'The second one follows it.'];
+    const admitted = engine.admit({ text, owner: 'reader' }) as { release(): void };
+    expect(engine.stats().reserved).toBe(1);
+    // Another owner's stream of the same text does not take it over.
+    await readAll(engine.synthesize({ text, voice: 'en-us', owner: 'someone else' }));
+    expect(engine.stats().reserved).toBe(1);
+    await readAll(engine.synthesize({ text: first, voice: 'en-us', owner: 'reader' }));
+    expect(engine.stats().reserved).toBe(1);
+    await readAll(engine.synthesize({ text: second, voice: 'en-us', owner: 'reader' }));
+    expect(engine.stats().reserved).toBe(0);
+    admitted.release();
+    // Admitted and given back without synthesis (the client left): nothing stays counted.
+    (engine.admit({ text, owner: 'reader' }) as { release(): void }).release();
+    expect(engine.stats().reserved).toBe(0);
+    const whole = engine.admit({ text, owner: 'reader' }) as { release(): void };
+    await readAll(engine.synthesize({ text, voice: 'en-us', owner: 'reader' }));
+    expect(engine.stats().reserved).toBe(0);
+    whole.release();
+  });
+
+  it("warm: 'full' measures each worker's cost before the engine is ready, starts its estimate there, and leaves no trace in the audio", async () => {
+    const quick = await engineWith(1);
+    const full = await createEspeakEngine({ workers: 1, warm: 'full' });
+    engines.push(full);
+    const [startup] = full.workerStartups;
+    expect(startup.msPerChar).toBeGreaterThan(0);
+    expect(full.stats().msPerChar).toBeCloseTo(startup.msPerChar, 9);
+    expect(quick.workerStartups[0].msPerChar).toBe(0);
+    const request = { text: LONG_TEXT, voice: 'en-us+f3' };
+    expect(sameSamples((await readAll(full.synthesize(request))).samples, (await readAll(quick.synthesize(request))).samples)).toBe(true);
   });
 });

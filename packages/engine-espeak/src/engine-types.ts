@@ -10,8 +10,15 @@ export const HIGH_WATER_MS = 1000;
 export interface EspeakEngineOptions {
   /** Worker threads, each with its own espeak instance (~75 MB). Default: the number of cores. */
   workers?: number;
-  /** Synthesize a word in each worker at start, so the first request is fast. Default true. */
-  warm?: boolean;
+  /**
+   * Synthesize a word in each worker at start, so the first request is
+   * fast (`true`, the default). `'full'`: speak a paragraph twelve times in
+   * four voices through the job path (≈ 1–3 s per worker, in parallel), so
+   * V8 has optimized espeak's JavaScript before the engine is ready: a fresh
+   * worker's first jobs are 10–17× slower than warm ones. A server wants
+   * `'full'` (it says ready only after).
+   */
+  warm?: boolean | 'full';
   /** Longest text segment synthesized in one go, in characters (a digit counts as 6); bounds memory per stream. Default 200. */
   segmentChars?: number;
   /**
@@ -60,12 +67,36 @@ export interface EspeakEngineStats {
   resumed: number;
   /** Workers running work that is ahead of its listener now (at most all but one). */
   aheadBusy: number;
+  /** The engine's measured cost: wall ms per character of the jobs it finished lately. */
+  msPerChar: number;
+  /** Streams `admit` refused: they would have made some stream late. */
+  refused: number;
+  /** Streams admitted whose synthesis has not (all) started yet. */
+  reserved: number;
+}
+
+/** What `EspeakEngine.admit` is asked about: the stream's text, speed and owner, as it will be synthesized. */
+export interface AdmissionRequest {
+  text: string;
+  speed?: number;
+  owner?: string;
 }
 
 /** The espeak engine: an `Engine` plus counters and start-up figures. */
 export interface EspeakEngine extends Engine {
   /** As `Engine.synthesize`; also takes the test-only `__test` hooks. */
   synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk>;
+  /**
+   * Admits a stream only if the engine can make it while every open stream
+   * (and every stream admitted before) still gets each segment by the time
+   * its listener needs it, at the engine's measured cost per character (see
+   * capacity.ts). Admitted: the stream's work is counted from now, until its
+   * synthesis starts (a synthesize() of its text, or of its sentences, for
+   * the same owner) or `release()` is called (call it when the stream ends
+   * either way). Refused: `retryAfter` seconds, when the engine's present
+   * work would be done. Synthesis itself never refuses.
+   */
+  admit(request: AdmissionRequest): { release(): void } | { retryAfter: number };
   stats(): EspeakEngineStats;
   /** Wall time `createEspeakEngine` took, ms. */
   readonly startupMs: number;

@@ -13,7 +13,9 @@ import { checkOptions, checkRequest } from './engine-checks.js';
 import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngineOptions, type EspeakEngineStats, type EspeakSynthesisRequest } from './engine-types.js';
 import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
-import { openingSegments } from './segment.js';
+import { openingSegments, segmentWeight } from './segment.js';
+import { LATENESS_MS, USABLE_SHARE, worstLateness, type EngineCost, type Work } from './capacity.js';
+import { BASE_RATE_WPM, speedToRate } from './prosody.js';
 import type { SegmentMark } from './protocol.js';
 import { ESPEAK_VOICES } from './voices.js';
 import { DIGIT_WEIGHT, OPENING_CHARS } from './segment.js';
@@ -29,6 +31,19 @@ interface StreamEntry {
   fail(error: VoxpipeError): void;
   /** Audio enqueued but not yet read, ms. */
   bufferedMs(): number;
+  /** Adds the work it has not made yet to `out`, each piece with when its listener needs it. */
+  pending(cost: EngineCost, now: number, out: Work[]): void;
+}
+
+/** A stream admitted by `admit` whose synthesis has not (all) started: its text's weight not yet started. */
+interface Reservation {
+  owner: string;
+  text: string;
+  speed: number;
+  at: number;
+  /** Its segments' weights, and how much of the text is not yet started. */
+  weights: number[];
+  left: number;
 }
 
 /**
@@ -49,12 +64,65 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   const begin = performance.now();
   const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm);
   const startupMs = performance.now() - begin;
-  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0 };
+  const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0, refused: 0 };
   const active = new Set<StreamEntry>();
+  const reservations = new Set<Reservation>();
   let closed = false;
+
+  /** Lays out `weights` (characters) as work from `start`, each piece needed once the audio of those before it has played. */
+  const layOut = (weights: readonly number[], speed: number, start: number, out: Work[]): void => {
+    let at = start;
+    for (const chars of weights) {
+      out.push({ deadline: at, ms: chars * pool.cost.msPerChar });
+      at += (chars * pool.cost.audioMsPerChar) / speed;
+    }
+  };
+
+  /** Every open stream's and reservation's coming work. */
+  const comingWork = (now: number): Work[] => {
+    const out: Work[] = [];
+    for (const stream of active) stream.pending(pool.cost, now, out);
+    for (const r of reservations) {
+      if (r.left <= 0) continue;
+      const total = r.weights.reduce((a, b) => a + b, 0);
+      if (r.left >= total) layOut(r.weights, r.speed, Math.max(now, r.at), out);
+      else layOut([r.left], r.speed, Math.max(now, r.at + ((total - r.left) * pool.cost.audioMsPerChar) / r.speed), out);
+    }
+    return out;
+  };
+
+  /** Takes the reservation a stream of `request` was admitted under: its text is (part of) the reserved one. */
+  const claim = (request: EspeakSynthesisRequest): void => {
+    for (const r of reservations) {
+      if (r.left > 0 && r.owner === (request.owner ?? '') && r.text.includes(request.text)) {
+        r.left -= segmentWeight(request.text);
+        return;
+      }
+    }
+  };
+
+  function admit(request: { text: string; speed?: number; owner?: string }): { release(): void } | { retryAfter: number } {
+    const now = performance.now();
+    const speed = speedToRate(request.speed ?? 1) / BASE_RATE_WPM;
+    const weights = openingSegments(request.text, o.segmentChars).map(segmentWeight);
+    const work = comingWork(now);
+    // An idle engine takes any stream: it is the fastest it can be served, and its jobs correct a stale cost.
+    const idle = work.length === 0;
+    layOut(weights, speed, now, work);
+    if (!closed && !idle && worstLateness(work, pool.size, now) > LATENESS_MS) {
+      counts.refused++;
+      let backlog = 0;
+      for (const piece of work) backlog += piece.ms;
+      return { retryAfter: Math.min(30, Math.max(1, Math.ceil(backlog / (Math.max(1, pool.size) * USABLE_SHARE) / 1000))) };
+    }
+    const reservation: Reservation = { owner: request.owner ?? '', text: request.text, speed, at: now, weights, left: weights.reduce((a, b) => a + b, 0) };
+    reservations.add(reservation);
+    return { release: () => void reservations.delete(reservation) };
+  }
 
   function synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk> {
     let segments: string[] = [];
+    let weights: number[] = [];
     /** Where each segment's code units are in the request's text (segments collapse whitespace and may cut a long word). */
     let origins: Int32Array[] = [];
     /** The next segment to start (after any resume). */
@@ -114,6 +182,22 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         controller.error(error);
       },
       bufferedMs: queuedMs,
+      pending(cost, now, out) {
+        if (!job || finished) return;
+        const speed = job.rate / BASE_RATE_WPM;
+        const audioMs = (chars: number) => (chars * cost.audioMsPerChar) / speed;
+        // Until its listener starts, a stream's work is due now (a new stream's, or all of a range's); after, when its
+        // listener runs dry, but never before the audio still queued here is read (a paused reader is nobody's lateness).
+        let at = listening === undefined ? Math.max(now, arrived) : Math.max(schedule.deadline(), now + queuedMs());
+        const add = (chars: number) => {
+          out.push({ deadline: at, ms: chars * cost.msPerChar });
+          at += audioMs(chars);
+        };
+        const madeMs = (frames: number) => (frames * 1000) / ESPEAK_SAMPLE_RATE;
+        if (running) add(weights[running.segment] * Math.max(0.1, 1 - madeMs(running.offset) / audioMs(weights[running.segment])));
+        if (resume) add(weights[resume.segment] * Math.max(0.1, 1 - madeMs(resume.frames) / audioMs(weights[resume.segment])));
+        for (let k = next; k < segments.length; k++) add(weights[k]);
+      },
     };
     function onAbort(): void {
       if (finished) return;
@@ -235,6 +319,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             // Short segments first (a new stream's first audio is quick to make, and so is every stream's next while many
             // start), longer ones after; the same for every request of this text, so a resumed stream is identical.
             segments = openingSegments(request.text, o.segmentChars);
+            weights = segments.map(segmentWeight);
             let cursor = 0;
             origins = segments.map((segment) => {
               const { at, end } = locateSentence(request.text, cursor, segment);
@@ -247,6 +332,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             return;
           }
           counts.started++;
+          claim(request);
           active.add(entry);
           if (signal?.aborted) return onAbort();
           signal?.addEventListener('abort', onAbort, { once: true });
@@ -293,11 +379,23 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       return ESPEAK_VOICES.map(({ id, language, gender }) => ({ id, language, gender }));
     },
     synthesize,
+    admit,
     maxAudioMs,
     stats() {
       let bufferedMs = 0;
       for (const stream of active) bufferedMs += stream.bufferedMs();
-      return { workers: pool.size, busy: pool.busy, aheadBusy: pool.aheadBusy, queued: pool.queued, active: active.size, bufferedMs, ...counts, ...pool.counters };
+      return {
+        workers: pool.size,
+        busy: pool.busy,
+        aheadBusy: pool.aheadBusy,
+        queued: pool.queued,
+        active: active.size,
+        bufferedMs,
+        msPerChar: pool.cost.msPerChar,
+        reserved: [...reservations].filter((r) => r.left > 0).length,
+        ...counts,
+        ...pool.counters,
+      };
     },
     async close() {
       if (closed) return;

@@ -9,6 +9,7 @@ export {
   type EspeakEngineOptions,
   type EspeakEngineStats,
   type EspeakSynthesisRequest,
+  type AdmissionRequest,
 } from './engine-types.js';
 export { createEspeakEngine } from './engine.js';
 export { maxAudioMs } from './audio-bound.js';

@@ -2,6 +2,10 @@ import { Worker } from 'node:worker_threads';
 import { VoxpipeError } from '@voxpipe/core';
 import type { JobMessage, SegmentMark, WorkerInit, WorkerMessage } from './protocol.js';
 import { DUE_MS, SliceScheduler, type Schedulable } from './scheduler.js';
+import { EngineCost } from './capacity.js';
+import { ESPEAK_SAMPLE_RATE } from './engine-types.js';
+import { BASE_RATE_WPM } from './prosody.js';
+import { segmentWeight } from './segment.js';
 
 /** What a job's owner hears back, in order: chunks, then done or fail (never after cancel). */
 export interface JobHandlers {
@@ -53,6 +57,8 @@ export interface WorkerStartup {
   loadMs: number;
   /** The warm-up synthesis (0 when not warmed). */
   warmMs: number;
+  /** What the thorough warm-up's last rounds cost per character (median), ms (0 without one). */
+  msPerChar: number;
 }
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -68,6 +74,8 @@ const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 export class WorkerPool {
   readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0 };
   readonly scheduler = new SliceScheduler();
+  /** Wall time per character of the jobs workers finish (a busy machine makes it larger), and audio per character. */
+  readonly cost = new EngineCost();
   readonly startups: WorkerStartup[] = [];
   private readonly slots: Slot[] = [];
   /** Every live thread, including ones still starting. */
@@ -78,9 +86,9 @@ export class WorkerPool {
   private restarting = 0;
   private wake: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(private readonly warm: boolean) {}
+  private constructor(private readonly warm: boolean | 'full') {}
 
-  static async start(size: number, warm: boolean): Promise<WorkerPool> {
+  static async start(size: number, warm: boolean | 'full'): Promise<WorkerPool> {
     const pool = new WorkerPool(warm);
     const results = await Promise.allSettled(Array.from({ length: size }, () => pool.spawn()));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -194,6 +202,12 @@ export class WorkerPool {
     this.wake.unref?.();
   }
 
+  /** Counts a whole job's wall time and audio into the engine's cost. */
+  private measure(job: Job, frames: number): void {
+    const { text, rate } = job.message;
+    this.cost.observe(segmentWeight(text), performance.now() - job.startedAt, (frames * 1000) / ESPEAK_SAMPLE_RATE, rate / BASE_RATE_WPM);
+  }
+
   private charge(job: Job): void {
     const now = performance.now();
     this.scheduler.charge(job.owner, now - job.startedAt, now);
@@ -215,7 +229,8 @@ export class WorkerPool {
             resolve();
             return;
           }
-          this.startups.push({ loadMs: message.loadMs, warmMs: message.warmMs });
+          this.startups.push({ loadMs: message.loadMs, warmMs: message.warmMs, msPerChar: message.msPerChar });
+          this.cost.seed(message.msPerChar);
           this.slots.push(slot);
           resolve();
           this.dispatch();
@@ -248,6 +263,7 @@ export class WorkerPool {
     slot.worker.unref();
     this.charge(job);
     if (message.type === 'done' && message.stopped) this.counters.stoppedEarly++;
+    else if (message.type === 'done' && !job.message.skipFrames) this.measure(job, message.frames);
     if (!job.cancelled) {
       if (message.type === 'done') job.handlers.done();
       else job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));

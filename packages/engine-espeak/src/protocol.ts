@@ -38,7 +38,8 @@ export interface JobMessage {
 }
 
 export type WorkerMessage =
-  | { type: 'ready'; loadMs: number; warmMs: number }
+  /** `msPerChar`: what the last rounds of a thorough warm-up cost per character (their median) (0 without one). */
+  | { type: 'ready'; loadMs: number; warmMs: number; msPerChar: number }
   | { type: 'chunk'; id: number; samples: Float32Array; marks: SegmentMark[] }
   | { type: 'done'; id: number; stopped: boolean; frames: number }
   | { type: 'failed'; id: number; message: string };
@@ -46,5 +47,6 @@ export type WorkerMessage =
 export interface WorkerInit {
   /** Int32Array[1]: the id of the job the worker must stop. */
   flag: SharedArrayBuffer;
-  warm: boolean;
+  /** `'full'`: the thorough warm-up (see `EspeakEngineOptions.warm`). */
+  warm: boolean | 'full';
 }

@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EngineCost, USABLE_SHARE, worstLateness, type Work } from './capacity.js';
+
+const NOW = 50_000;
+const pieces = fc.array(
+  fc.record({ offset: fc.integer({ min: -2000, max: 20_000 }), ms: fc.integer({ min: 0, max: 500 }) }).map(({ offset, ms }) => ({ deadline: NOW + offset, ms })),
+  { maxLength: 40 },
+);
+const workers = fc.integer({ min: 1, max: 8 });
+const copy = (work: Work[]) => work.map((piece) => ({ ...piece }));
+
+describe('worstLateness', () => {
+  it('is the latest finish past its deadline with the work laid out earliest deadline first, in whatever order it is given', () => {
+    fc.assert(
+      fc.property(pieces, workers, (work, n) => {
+        const sorted = copy(work).sort((a, b) => a.deadline - b.deadline);
+        let done = 0;
+        let worst = -Infinity;
+        for (const piece of sorted) {
+          done += piece.ms;
+          worst = Math.max(worst, NOW + done / (n * USABLE_SHARE) - piece.deadline);
+        }
+        expect(worstLateness(copy(work), n, NOW)).toBeCloseTo(worst, 6);
+        expect(worstLateness(copy(work).reverse(), n, NOW)).toBeCloseTo(worst, 6);
+      }),
+    );
+  });
+
+  it('more work, or fewer workers, never makes it earlier: a stream admitted alongside others can only add lateness', () => {
+    fc.assert(
+      fc.property(pieces, pieces, workers, (open, added, n) => {
+        const before = worstLateness(copy(open), n, NOW);
+        expect(worstLateness([...copy(open), ...copy(added)], n, NOW)).toBeGreaterThanOrEqual(before);
+        if (n > 1) expect(worstLateness(copy(open), n - 1, NOW)).toBeGreaterThanOrEqual(before);
+      }),
+    );
+  });
+
+  it('no work is never late', () => {
+    expect(worstLateness([], 2, NOW)).toBe(-Infinity);
+  });
+});
+
+describe('EngineCost', () => {
+  it('settles on the cost and audio per character of the jobs it sees, whatever it started from', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.05, max: 5, noNaN: true }),
+        fc.double({ min: 0, max: 10, noNaN: true }),
+        fc.array(fc.integer({ min: 5, max: 300 }), { minLength: 200, maxLength: 300 }),
+        (msPerChar, seed, lengths) => {
+          const cost = new EngineCost();
+          cost.seed(seed);
+          for (const chars of lengths) cost.observe(chars, chars * msPerChar, chars * 60, 1);
+          expect(cost.msPerChar / msPerChar).toBeCloseTo(1, 2);
+          expect(cost.audioMsPerChar).toBeCloseTo(60, 1);
+        },
+      ),
+    );
+  });
+
+  it('counts a job by its characters: a short job does not weigh as much as a long one', () => {
+    const cost = new EngineCost();
+    for (let i = 0; i < 300; i++) {
+      cost.observe(20, 20 * 2, 20 * 55, 1); // short jobs at 2 ms per character
+      cost.observe(200, 200 * 0.5, 200 * 55, 1); // long ones at 0.5
+    }
+    // The mix's own cost: (40 + 100) ms for 220 characters, not the mean of the two rates (1.25).
+    expect(cost.msPerChar).toBeCloseTo(140 / 220, 1);
+  });
+
+  it('takes the slowest worker\'s warm-up cost until jobs are measured, and ignores a worker that did not measure one', () => {
+    const cost = new EngineCost();
+    cost.seed(0.4);
+    cost.seed(0.9);
+    cost.seed(0.6);
+    cost.seed(0);
+    expect(cost.msPerChar).toBeCloseTo(0.9, 6);
+  });
+});
