@@ -6,6 +6,8 @@ export async function serve(settings: ServeSettings, signal: AbortSignal, log: (
   const server = createServer({
     keys: settings.keys,
     keysFile: settings.keysFile,
+    // Every engine worker warmed thoroughly before /readyz says ready: a fresh worker's first jobs are many times slower.
+    engineOptions: { warm: 'full' },
     cors: settings.corsOrigins === undefined ? undefined : { origins: settings.corsOrigins },
     trustProxy: settings.trustProxy,
     limits: settings.limits,

@@ -23,7 +23,7 @@ export interface EngineHost {
 
 /**
  * Holds the server's engine: the one given, or the engine package loaded by
- * name on first use (then closed with the server), seen through `wrap`
+ * name (with its factory's options) on first use (then closed with the server), seen through `wrap`
  * (metering). Warming two MP3 encoders
  * alongside lets the first MP3 streams skip LAME's start-up.
  *
@@ -32,11 +32,11 @@ export interface EngineHost {
  * const { engine, catalog } = await host.ready();
  * ```
  */
-export function engineHost(source: { given: Engine | Promise<Engine> } | { load: string }, wrap: (engine: Engine) => Engine = (engine) => engine): EngineHost {
+export function engineHost(source: { given: Engine | Promise<Engine> } | { load: string; options?: Record<string, unknown> }, wrap: (engine: Engine) => Engine = (engine) => engine): EngineHost {
   let starting: Promise<ReadyEngine> | undefined;
   let started: ReadyEngine | undefined;
   const ready = () =>
-    (starting ??= Promise.all(['given' in source ? source.given : loadEngine(source.load), warmMp3Encoders(2).catch(() => {})]).then(([loaded]) => {
+    (starting ??= Promise.all(['given' in source ? source.given : loadEngine(source.load, source.options), warmMp3Encoders(2).catch(() => {})]).then(([loaded]) => {
       const engine = wrap(loaded);
       const voices = engine.voices();
       started = { engine, voices, catalog: buildVoiceCatalog(voices) };

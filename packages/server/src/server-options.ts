@@ -28,6 +28,13 @@ export interface ServerOptions {
   engine?: 'espeak' | Engine | Promise<Engine>;
   /** The package to load for `engine: 'espeak'`. Default `VOXPIPE_ENGINE_MODULE`, else `@voxpipe/engine-espeak`. */
   engineModule?: string;
+  /**
+   * Options for the engine the server loads (`engine: 'espeak'`), passed to
+   * the package's factory: e.g. `{ warm: 'full' }` (what `voxpipe serve`
+   * passes) warms every worker thoroughly before the server is ready.
+   * Ignored when an engine is given.
+   */
+  engineOptions?: Record<string, unknown>;
   /** API keys. Added to those from `VOXPIPE_API_KEYS` and the keys file. */
   keys?: string[];
   /** A file of API keys, one per line (`#` comments). Default: `VOXPIPE_API_KEYS_FILE`. */
@@ -114,8 +121,8 @@ export interface ResolvedServerOptions {
   keys: KeyStore;
   /** The token signing secret; undefined for a random one per process. */
   tokenSecret: string | undefined;
-  /** The engine given, or the package to load. */
-  engine: { given: Engine | Promise<Engine> } | { load: string };
+  /** The engine given, or the package to load (and its factory's options). */
+  engine: { given: Engine | Promise<Engine> } | { load: string; options?: Record<string, unknown> };
   /** The shared Redis, when limits are shared. */
   redis: RedisOptions | undefined;
   metrics: false | MetricsOptions;
@@ -140,7 +147,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const keysFile = options.keysFile ?? env.VOXPIPE_API_KEYS_FILE;
   const keys = createKeyStore([...(options.keys ?? []), ...keysFromEnv(env), ...(keysFile ? readKeysFile(keysFile) : [])]);
   const { secret } = parseOptions('server tokens', tokensSchema, { secret: options.tokens?.secret ?? env.VOXPIPE_TOKEN_SECRET });
-  const engine = options.engine === undefined || options.engine === 'espeak' ? { load: engineModuleName(options.engineModule, env) } : { given: options.engine };
+  const engine =
+    options.engine === undefined || options.engine === 'espeak' ? { load: engineModuleName(options.engineModule, env), options: options.engineOptions } : { given: options.engine };
   const redisGiven = options.redis ?? env.VOXPIPE_REDIS_URL;
   const redis = redisGiven === undefined || redisGiven === '' ? undefined : parseOptions('server redis', redisSchema, typeof redisGiven === 'string' ? { url: redisGiven } : redisGiven);
   const metrics = parseOptions('server metrics', metricsSchema, options.metrics ?? {});

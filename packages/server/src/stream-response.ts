@@ -3,6 +3,7 @@ import { ApiError } from './api-error.js';
 import type { AudioCache } from './audio-cache.js';
 import { audioBytes, audioHeaders, CONTENT_TYPES, maxBytes, MP3_DELAY_SAMPLES, type Decorate } from './audio.js';
 import { guardBody } from './guard.js';
+import { admitToEngine } from './engine-admission.js';
 import { describeError, type Logger } from './logger.js';
 import type { OpenStreams } from './open-streams.js';
 import { bodyFrom, firstBytes, readRange, type RangedStart } from './range.js';
@@ -37,7 +38,9 @@ export interface StreamResponseOptions {
 }
 
 /**
- * Starts making a planned stream and answers with it. The whole stream: 200
+ * Starts making a planned stream and answers with it, if the engine can
+ * take it without making any stream fall behind (else 429 `engine-busy`
+ * with `Retry-After`, see `admitToEngine`). The whole stream: 200
  * once the first byte is ready, the audio streamed as it is made. A range:
  * 206 once the range is made to its end, so `Content-Range` names exactly
  * the bytes sent (and the total, when the range reaches the end); a range
@@ -64,6 +67,7 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   const cache = options.timestamps ? undefined : options.cache;
   const cached = plan.tag && cache ? cache.get(plan.tag) : undefined;
   if (cached) return cachedResponse(plan, cached);
+  const releaseEngine = admitToEngine(engine, { text: audio.text, speed: audio.speed, owner: keyId });
   const stop = new AbortController();
   const onClientGone = () => stop.abort(new VoxpipeError('aborted', 'The client went away'));
   if (clientSignal.aborted) onClientGone();
@@ -71,6 +75,7 @@ export async function streamResponse(plan: StreamPlan, options: StreamResponseOp
   const untrack = options.streams.track(stop);
   const started = performance.now();
   const finish = () => {
+    releaseEngine();
     untrack();
     clientSignal.removeEventListener('abort', onClientGone);
   };
