@@ -2,6 +2,7 @@ import { VoxpipeError, isAbortError, toVoxpipeError } from './errors.js';
 import { RunEvents, type Outcome } from './events.js';
 import { chainFormats, composeSource, fusedTransformer, mismatchError, pipeStages } from './compose.js';
 import { OutputEnded, sinkAfter } from './fused-sink.js';
+import { pump } from './pump.js';
 import { formatMismatch, type Format } from './format.js';
 import { createContext } from './context.js';
 import { emptyMetrics, finishMetrics, type RunMetrics } from './metrics.js';
@@ -171,7 +172,8 @@ function startRun<R>(
       let target = countingSink(handle.sink, formats[formats.length - 1], metrics);
       if (tail && handle.strategy?.size) readable = readable.pipeThrough(new TransformStream(tail), { signal }); // the sink measures its own chunks
       else if (tail) target = sinkAfter(tail, target, transforms.slice(first).map((stage) => stage.name).join('+'));
-      await readable.pipeTo(new WritableStream(target, handle.strategy), { signal });
+      if (handle.strategy) await readable.pipeTo(new WritableStream(target, handle.strategy), { signal });
+      else await pump(readable, target, signal);
       value = handle.result();
     } catch (error) {
       if ((endedAs === 'completed' || error instanceof OutputEnded) && handle) {
