@@ -6,9 +6,11 @@
 // stream carries), beside the same stage without marks. Then the cost of one
 // real-time stream through the five-stage chain gain → mix → fade → meter →
 // pcmEncode at 20 ms chunks, as % of a core (CPU time of this process per
-// second of audio) and streams per core, fused (one TransformStream for the
-// five) and unfused (one each), beside five bare TransformStreams and one.
-// Run: npx tsx bench/pcm-stages.ts
+// second of audio) and streams per core: as a pipeline runs them (inside the
+// sink's writes, no stream of their own), fused in one TransformStream (before
+// a sink that measures its chunks) and unfused (one each), beside five bare
+// TransformStreams, one, and none (the source straight into the sink).
+// Run: npx tsx bench/pcm-stages.ts (the chain alone: npx tsx bench/pcm-stages.ts chain)
 import {
   anyPcm,
   assemble,
@@ -80,6 +82,11 @@ const nullSink = (kind: 'pcm' | 'bytes'): SinkStage<unknown, void> => ({
   takes: { kind },
   open: () => ({ sink: {}, result: () => undefined }),
 });
+/** The same sink measuring its chunks (a strategy with `size`): the synchronous stages before it keep one TransformStream of their own. */
+const measuringSink = (kind: 'pcm' | 'bytes'): SinkStage<unknown, void> => ({
+  ...nullSink(kind),
+  open: () => ({ sink: {}, strategy: { highWaterMark: 1, size: () => 1 }, result: () => undefined }),
+});
 const identity = transformStage<unknown, unknown>({ name: 'identity', takes: anyPcm, gives: (f) => f, transformer: () => ({}) });
 
 /** Best wall-clock ms and best CPU ms (user + system: what a busy machine disturbs less) over the rounds. */
@@ -119,11 +126,14 @@ const cases: Array<[string, () => AnyStage[]]> = [
   ['resample 24 → 48 kHz fast, marked', () => [source(marked(pcmChunks(480)), pcmIn), resample({ rate: 48000, quality: 'fast' }), nullSink('pcm')]],
 ];
 
-console.log(`${SECONDS} s of ${RATE} Hz audio, best of ${ROUNDS} runs\n`);
-console.log(`${'stage'.padEnd(42)} ${'ms'.padStart(8)} ${'× real time'.padStart(12)} ${'CPU ms'.padStart(8)}`);
-for (const [name, make] of cases) {
-  const { wall, cpu } = await timeIt(make);
-  console.log(`${name.padEnd(42)} ${wall.toFixed(1).padStart(8)} ${Math.round((SECONDS * 1000) / wall).toLocaleString('en').padStart(12)} ${cpu.toFixed(1).padStart(8)}`);
+// `npx tsx bench/pcm-stages.ts chain` runs the chain's part alone
+if (process.argv[2] !== 'chain') {
+  console.log(`${SECONDS} s of ${RATE} Hz audio, best of ${ROUNDS} runs\n`);
+  console.log(`${'stage'.padEnd(42)} ${'ms'.padStart(8)} ${'× real time'.padStart(12)} ${'CPU ms'.padStart(8)}`);
+  for (const [name, make] of cases) {
+    const { wall, cpu } = await timeIt(make);
+    console.log(`${name.padEnd(42)} ${wall.toFixed(1).padStart(8)} ${Math.round((SECONDS * 1000) / wall).toLocaleString('en').padStart(12)} ${cpu.toFixed(1).padStart(8)}`);
+  }
 }
 
 // The five-stage chain, per real-time stream. CPU time (user + system) of this
@@ -137,11 +147,14 @@ const unfused = (stage: TransformStage): TransformStage => ({ ...stage, syncTran
 const chain = () => [gain({ db: -6 }), mix({ channels: 2 }), fade({ inMs: 10, outMs: 50 }), meter({ every: 100 }), pcmEncode()] as TransformStage[];
 const bare = (n: number) => Array.from({ length: n }, () => identity as TransformStage);
 const UNFUSED = '5 stages, unfused (5 TransformStreams)';
+const BARE = '1 bare TransformStream';
 const chainCases: Array<[string, () => AnyStage[]]> = [
-  ['1 bare TransformStream', () => [source(pcmChunks(480), pcmIn), ...bare(1), nullSink('pcm')]],
+  ['no stage (source → sink)', () => [source(pcmChunks(480), pcmIn), nullSink('pcm')]],
+  [BARE, () => [source(pcmChunks(480), pcmIn), ...bare(1), nullSink('pcm')]],
   ['5 bare TransformStreams', () => [source(pcmChunks(480), pcmIn), ...bare(5), nullSink('pcm')]],
   [UNFUSED, () => [source(pcmChunks(480), pcmIn), ...chain().map(unfused), nullSink('bytes')]],
-  ['5 stages, fused (1 TransformStream)', () => [source(pcmChunks(480), pcmIn), ...chain(), nullSink('bytes')]],
+  ['5 stages, fused (1 TransformStream)', () => [source(pcmChunks(480), pcmIn), ...chain(), measuringSink('bytes')]],
+  ['5 stages, in the sink’s writes (no stream)', () => [source(pcmChunks(480), pcmIn), ...chain(), nullSink('bytes')]],
 ];
 async function cpuOf(make: () => AnyStage[]): Promise<number> {
   const stages = make();
@@ -160,7 +173,7 @@ for (let r = 0; r < CHAIN_ROUNDS; r++) {
 }
 
 console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} rounds of ${SECONDS} s (CPU time)\n`);
-console.log(`${'chain'.padEnd(42)} ${'% of a core'.padStart(12)} ${'worst'.padStart(8)} ${'streams/core'.padStart(13)} ${'vs unfused'.padStart(11)}`);
+console.log(`${'chain'.padEnd(44)} ${'% of a core'.padStart(12)} ${'worst'.padStart(8)} ${'streams/core'.padStart(13)} ${'vs unfused'.padStart(11)} ${'vs 1 bare'.padStart(10)}`);
 const typical = (name: string) => {
   const sorted = [...rounds.get(name)!].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted[sorted.length - 1] };
@@ -169,5 +182,6 @@ const percent = (ms: number) => `${((100 * ms) / (SECONDS * 1000)).toFixed(3)} %
 for (const [name] of chainCases) {
   const { median, worst } = typical(name);
   const ratio = name.startsWith('5 stages') ? `${(typical(UNFUSED).median / median).toFixed(2)}×` : '';
-  console.log(`${name.padEnd(42)} ${percent(median).padStart(12)} ${percent(worst).padStart(8)} ${Math.round((SECONDS * 1000) / median).toLocaleString('en').padStart(13)} ${ratio.padStart(11)}`);
+  const perBare = `${(median / typical(BARE).median).toFixed(2)}×`;
+  console.log(`${name.padEnd(44)} ${percent(median).padStart(12)} ${percent(worst).padStart(8)} ${Math.round((SECONDS * 1000) / median).toLocaleString('en').padStart(13)} ${ratio.padStart(11)} ${perBare.padStart(10)}`);
 }
