@@ -28,11 +28,49 @@ export function givenBack(controller: unknown): boolean {
   return (controller as { [GIVEN_BACK]?: boolean })[GIVEN_BACK] === true;
 }
 
+/** What a part's controller asks of its chain. */
+interface ChainCalls {
+  desiredSize(): number | null;
+  enqueue(index: number, chunk: unknown): void;
+  terminate(index: number): void;
+  fail(reason: unknown): void;
+}
+
+/**
+ * The controller a part sees, behaving as its own stream's would:
+ * `enqueue` hands a chunk to the next part at once. Its `[GIVEN_BACK]`
+ * says whether the chunk it gave last was read to the end before `enqueue`
+ * returned (see `givenBack`).
+ */
+class PartController {
+  [GIVEN_BACK] = false;
+
+  constructor(
+    private readonly chain: ChainCalls,
+    private readonly index: number,
+  ) {}
+
+  get desiredSize(): number | null {
+    return this.chain.desiredSize();
+  }
+
+  enqueue(chunk: unknown): void {
+    this.chain.enqueue(this.index, chunk);
+  }
+
+  terminate(): void {
+    this.chain.terminate(this.index);
+  }
+
+  error(reason: unknown): void {
+    this.chain.fail(reason);
+  }
+}
+
 /** A part while the chain runs. */
 interface Link extends FusedPart {
   readonly index: number;
-  /** The controller the stage sees: `enqueue` hands a chunk to the next part at once. */
-  readonly controller: TransformStreamDefaultController<unknown>;
+  readonly controller: PartController;
   /** Inside one of its own calls: a chunk given to it now waits in `pending` (a listener that reached back upstream). */
   running: boolean;
   readonly pending: unknown[];
@@ -42,8 +80,6 @@ interface Link extends FusedPart {
   closed: boolean;
   /** The stages after it read what it gives to the end and keep none of its arrays (it gives them no further than a stage that reads). */
   readonly readAfter: boolean;
-  /** Its last `enqueue` was read to the end before it returned (see `givenBack`). */
-  givenBack: boolean;
 }
 
 /**
@@ -76,38 +112,33 @@ export function fuseTransformers(parts: readonly FusedPart[]): StageTransformer<
     readAfter[i] = next === 'read' || (next === 'passed' && readAfter[i + 1]);
   }
 
+  const chain: ChainCalls = {
+    desiredSize: () => out?.desiredSize ?? null,
+    enqueue(i, chunk) {
+      const link = links[i];
+      if (link.closed) throw new TypeError(`"${link.name}" has ended and cannot give more chunks`);
+      // a busy part after it would hold the chunk in `pending` past this call
+      const whole = link.readAfter && !runningAfter(i);
+      link.controller[GIVEN_BACK] = false;
+      give(i + 1, chunk);
+      link.controller[GIVEN_BACK] = whole;
+    },
+    terminate: (i) => terminate(i),
+    fail: (reason) => fail(reason),
+  };
+
+  // every link and controller of one shape, so the calls on them stay monomorphic
   const links: Link[] = parts.map((part, i) => ({
-    ...part,
+    name: part.name,
+    transformer: part.transformer,
+    input: part.input,
     index: i,
+    controller: new PartController(chain, i),
     running: false,
     pending: [],
     inputEnded: false,
     closed: false,
     readAfter: readAfter[i],
-    givenBack: false,
-    controller: {
-      get desiredSize() {
-        return out?.desiredSize ?? null;
-      },
-      enqueue(chunk: unknown) {
-        const link = links[i];
-        if (link.closed) throw new TypeError(`"${part.name}" has ended and cannot give more chunks`);
-        // a busy part after it would hold the chunk in `pending` past this call
-        const whole = link.readAfter && !runningAfter(i);
-        link.givenBack = false;
-        give(i + 1, chunk);
-        link.givenBack = whole;
-      },
-      get [GIVEN_BACK]() {
-        return links[i].givenBack;
-      },
-      terminate() {
-        terminate(i);
-      },
-      error(reason: unknown) {
-        fail(reason);
-      },
-    },
   }));
 
   /** Hands `chunk` to part `i` (the chain's output past the last part). */
