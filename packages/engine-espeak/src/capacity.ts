@@ -15,14 +15,14 @@
 /** How late a segment may be projected before new streams are refused, ms (a new stream's first segment: after its arrival). */
 export const LATENESS_MS = 100;
 /** The share of the workers' time the projection counts on (the rest: the server's own thread, other load, the estimate's error). */
-export const USABLE_SHARE = 0.8;
+export const USABLE_SHARE = 0.9;
 /** Until jobs are measured: a cold worker's cost, ms per character (a warm one costs ≈ 0.3), and prose's audio per character. */
 const DEFAULT_MS_PER_CHAR = 1;
 const DEFAULT_AUDIO_MS_PER_CHAR = 55;
 /** How many characters' worth of jobs the starting estimate counts as. */
 const SEED_CHARS = 200;
-/** Each finished job keeps this share of what the jobs before it counted (≈ the last 20 jobs count). */
-const KEEP = 0.95;
+/** Each finished job keeps this share of what the jobs before it counted (≈ the last 10 jobs count). */
+const KEEP = 0.9;
 
 /** One piece of work a stream still needs: `ms` of engine time, needed by `deadline` (`performance.now()` clock). */
 export interface Work {
