@@ -1,7 +1,7 @@
 import { createContext, type ContextScope } from './context.js';
 import { VoxpipeError } from './errors.js';
 import { describeFormat, formatMismatch, type Format } from './format.js';
-import { fuseTransformers } from './fuse.js';
+import { loadedFusion } from './load-fusion.js';
 import type { SourceStage, StageContext, StageSpec, StageTransformer, TransformPair, TransformStage } from './stage.js';
 import { TransformStream } from './streams.js';
 
@@ -49,9 +49,10 @@ export function pipeStages(readable: ReadableStream<unknown>, formats: readonly 
  */
 function createStages(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): TransformPair<unknown, unknown>[] {
   const pairs: TransformPair<unknown, unknown>[] = [];
+  const fuse = loadedFusion() !== undefined;
   for (let i = 0; i < stages.length; ) {
     let end = i;
-    while (end < stages.length && stages[end].syncTransformer) end++;
+    while (fuse && end < stages.length && stages[end].syncTransformer) end++;
     if (end - i >= 2) {
       pairs.push(new TransformStream(fusedTransformer(formats.slice(i), stages.slice(i, end), scope)));
       i = end;
@@ -66,7 +67,9 @@ function createStages(formats: readonly Format[], stages: readonly TransformStag
 
 /** One transformer for synchronous `stages`, each made with its own context (formats[i] enters stages[i]). */
 export function fusedTransformer(formats: readonly Format[], stages: readonly TransformStage[], scope: ContextScope): StageTransformer<unknown, unknown> {
-  return fuseTransformers(stages.map((stage, i) => ({ name: stage.name, transformer: stage.syncTransformer!(scope.for(stage.name, stage), formats[i]), input: stage.syncInput })));
+  const fusion = loadedFusion();
+  if (!fusion) throw new VoxpipeError('internal', `"${stages.map((stage) => stage.name).join('+')}" runs fused only once fusion has loaded (preloadFusion())`);
+  return fusion.fuseTransformers(stages.map((stage, i) => ({ name: stage.name, transformer: stage.syncTransformer!(scope.for(stage.name, stage), formats[i]), input: stage.syncInput })));
 }
 
 /** The scope for the stages a composite runs inside `ctx`'s run: they see the run's declared format, and end with it. */
@@ -108,9 +111,22 @@ export function compose<I = unknown, O = unknown>(...stages: TransformStage[]): 
   };
   // all synchronous: the composite is too, so it fuses with its neighbours
   if (stages.every((stage) => stage.syncTransformer)) {
-    return { ...composite, syncTransformer: (ctx, input) => fusedTransformer(formatsFrom(input), stages, innerScope(ctx)) as StageTransformer<I, O> };
+    return composed({ ...composite, syncTransformer: (ctx, input) => fusedTransformer(formatsFrom(input), stages, innerScope(ctx)) as StageTransformer<I, O> });
   }
-  return composite;
+  return composed(composite);
+}
+
+/** Composites (of `compose` and `assemble`): their stages may fuse inside them. */
+const composites = new WeakSet<object>();
+
+function composed<S extends object>(stage: S): S {
+  composites.add(stage);
+  return stage;
+}
+
+/** Whether a run of `stages` may fuse some of them: one is synchronous, or a composite (which may hold synchronous stages). */
+export function wantsFusion(stages: readonly object[]): boolean {
+  return stages.some((stage) => composites.has(stage) || (stage as Partial<TransformStage>).syncTransformer !== undefined);
 }
 
 /**
@@ -120,7 +136,7 @@ export function compose<I = unknown, O = unknown>(...stages: TransformStage[]): 
  */
 export function composeSource<O>(source: SourceStage, stages: readonly TransformStage[], parts: readonly { spec?: StageSpec }[] = [source, ...stages]): SourceStage<O> {
   const formats = chainFormats(source.name, source.gives, stages);
-  return {
+  return composed({
     role: 'source',
     name: [source, ...stages].map((stage) => stage.name).join('+'),
     gives: formats[formats.length - 1],
@@ -129,5 +145,5 @@ export function composeSource<O>(source: SourceStage, stages: readonly Transform
       const scope = innerScope(ctx);
       return pipeStages(source.open(scope.for(source.name, source)), formats, stages, scope) as ReadableStream<O>;
     },
-  };
+  });
 }

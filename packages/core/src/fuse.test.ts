@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compose } from './compose.js';
-import { givenBack } from './fuse.js';
+import { givenBack } from './given-back.js';
 import { VoxpipeError } from './errors.js';
 import { anyBytes, anyPcm, type Format } from './format.js';
 import { pipeline, type Run } from './pipeline.js';

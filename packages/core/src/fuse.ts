@@ -1,4 +1,5 @@
 import { VoxpipeError } from './errors.js';
+import { GIVEN_BACK } from './given-back.js';
 import type { StageTransformer, SyncInput } from './stage.js';
 
 /** One synchronous stage of a fused chain: its name (for errors), its transformer for this run, and what it does with its input's arrays (see `TransformStage.syncInput`). */
@@ -6,26 +7,6 @@ export interface FusedPart {
   readonly name: string;
   readonly transformer: StageTransformer<unknown, unknown>;
   readonly input?: SyncInput;
-}
-
-const GIVEN_BACK = Symbol('voxpipe.givenBack');
-
-/**
- * Whether the sample arrays of the chunk a stage last gave through
- * `controller` are its own again: true only inside a fused chain, when the
- * stages after it read that chunk to the end within the `enqueue` call and
- * kept none of its arrays (each `syncInput: 'read'`, or `'passed'` on to one
- * that reads it) and none of them was busy, so the chunk was not left
- * waiting. Then the stage may write its next chunk into those arrays instead
- * of allocating; anywhere else (a stream of its own, the chain's last stage)
- * it is false.
- *
- * ```ts
- * const channels = givenBack(controller) && spare ? spare : fresh(); // … spare = channels; controller.enqueue({ sampleRate, channels });
- * ```
- */
-export function givenBack(controller: unknown): boolean {
-  return (controller as { [GIVEN_BACK]?: boolean })[GIVEN_BACK] === true;
 }
 
 /** What a part's controller asks of its chain. */

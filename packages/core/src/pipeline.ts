@@ -1,7 +1,7 @@
 import { VoxpipeError, isAbortError, toVoxpipeError } from './errors.js';
 import { RunEvents, type Outcome } from './events.js';
-import { chainFormats, composeSource, fusedTransformer, mismatchError, pipeStages } from './compose.js';
-import { OutputEnded, sinkAfter } from './fused-sink.js';
+import { chainFormats, composeSource, fusedTransformer, mismatchError, pipeStages, wantsFusion } from './compose.js';
+import { loadedFusion, preloadFusion } from './load-fusion.js';
 import { pump } from './pump.js';
 import { formatMismatch, type Format } from './format.js';
 import { createContext } from './context.js';
@@ -163,20 +163,22 @@ function startRun<R>(
     let value: R | undefined;
     let handle: SinkHandle<unknown, R> | undefined;
     try {
+      if (wantsFusion([source, ...transforms])) await preloadFusion();
       if (signal.aborted) throw signal.reason;
+      const fusion = loadedFusion();
       // the synchronous stages just before the sink run inside its writes: no stream of their own
-      const first = transforms.length - syncTail(transforms);
+      const first = transforms.length - (fusion ? syncTail(transforms) : 0);
       let readable = pipeStages(source.open(scope.for(source.name, source)), formats, transforms.slice(0, first), scope);
       const tail = first < transforms.length ? fusedTransformer(formats.slice(first), transforms.slice(first), scope) : undefined;
       handle = sink.open(scope.for(sink.name, sink), formats[formats.length - 1]);
       let target = countingSink(handle.sink, formats[formats.length - 1], metrics);
       if (tail && handle.strategy?.size) readable = readable.pipeThrough(new TransformStream(tail), { signal }); // the sink measures its own chunks
-      else if (tail) target = sinkAfter(tail, target, transforms.slice(first).map((stage) => stage.name).join('+'));
+      else if (tail) target = fusion!.sinkAfter(tail, target, transforms.slice(first).map((stage) => stage.name).join('+'));
       if (handle.strategy) await readable.pipeTo(new WritableStream(target, handle.strategy), { signal });
       else await pump(readable, target, signal);
       value = handle.result();
     } catch (error) {
-      if ((endedAs === 'completed' || error instanceof OutputEnded) && handle) {
+      if ((endedAs === 'completed' || (loadedFusion() && error instanceof loadedFusion()!.OutputEnded)) && handle) {
         value = handle.result();
       } else if (signal.aborted && (isAbortError(error) || isAbortError(signal.reason))) {
         outcome = 'aborted';

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { anyPcm } from '../format.js';
 import { parseOptions } from '../options.js';
 import { withMarks, type PcmChunk } from '../pcm/pcm.js';
-import { givenBack } from '../fuse.js';
+import { givenBack } from '../given-back.js';
 import { transformStage, type TransformStage } from '../stage.js';
 
 const schema = v.strictObject({

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { VoxpipeError } from '../errors.js';
 import type { Format } from '../format.js';
+import { preloadFusion } from '../load-fusion.js';
 import { pipeline, type Run } from '../pipeline.js';
 import { collect } from '../sinks/collect.js';
 import type { TransformStage } from '../stage.js';
@@ -31,6 +32,7 @@ function check(condition: boolean, message: string): void {
  * ```
  */
 export async function abortAtAnyPoint<I>(subject: AbortSubject<I>, numRuns = 30): Promise<void> {
+  await preloadFusion(); // composites fuse as in a run
   await fc.assert(
     fc.asyncProperty(fc.array(fc.constantFrom('w', 'r'), { maxLength: 12 }), fc.constantFrom('cancel', 'abort-then-cancel', 'cancel-then-abort'), async (ops, how) => {
       const stage = subject.stage();
@@ -72,6 +74,7 @@ export async function abortAtAnyPoint<I>(subject: AbortSubject<I>, numRuns = 30)
  * ```
  */
 export async function runAbortedAtAnyPull<I>(subject: AbortSubject<I>, numRuns = 15): Promise<void> {
+  await preloadFusion(); // composites fuse as in a run
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 25 }), async (abortAt) => {
       const endless = endlessSource(subject.format, subject.chunk, (pull) => {

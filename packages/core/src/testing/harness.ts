@@ -1,4 +1,5 @@
 import { createContext } from '../context.js';
+import { preloadFusion } from '../load-fusion.js';
 import { VoxpipeError } from '../errors.js';
 import type { RunEvent } from '../events.js';
 import type { Format } from '../format.js';
@@ -63,6 +64,7 @@ export async function runTransform<I, O>(
   format: Format,
   ctx: TestContext = testContext(stage.name),
 ): Promise<O[]> {
+  await preloadFusion(); // composites fuse as in a run
   const stream = stage.create(ctx, format);
   const out: O[] = [];
   const reading = (async () => {
@@ -118,6 +120,7 @@ export async function failureOf<I, O>(
   format: Format,
   ctx: TestContext = testContext(stage.name),
 ): Promise<{ error: unknown; output: O[] }> {
+  await preloadFusion(); // composites fuse as in a run
   const output: O[] = [];
   let error: unknown;
   try {
@@ -163,6 +166,7 @@ export async function acceptedAfterReads<I>(
   reads = 0,
   ctx: TestContext = testContext(stage.name),
 ): Promise<number> {
+  await preloadFusion(); // composites fuse as in a run
   const stream = stage.create(ctx, format);
   const reader = stream.readable.getReader();
   for (let i = 0; i < reads; i++) reader.read().catch(() => {});
