@@ -1,8 +1,10 @@
 // Load: N concurrent real-time clients against the /v1/tts/stream server on
-// loopback (the server in a child process), stepping N up. Per step: TTFB
-// p50/p95/p99, the share of clients that ever fell behind real time, server
-// RSS (end of step and peak) and the server's event-loop delay p99. Then one
-// step past the server's stream limit: the excess is refused with 429 and the
+// loopback (the server in a child process, its engine warmed as `voxpipe serve`
+// warms it), stepping N up. Per step: TTFB p50/p95/p99, the share of clients
+// that ever fell behind real time, server RSS (end of step and peak), the
+// server's event-loop delay p99, CPU and the engine's measured cost per
+// character. Then one step past the engine's capacity: the excess is refused
+// with 429 (engine-busy, or too-many-streams past the stream limit) and the
 // admitted clients are not degraded.
 // Run: npx tsx bench/load.ts   (LOAD_STEPS=10,25,50 picks steps, LOAD_CHARS=600 a longer text; VOXPIPE_HEAVY=1: steps up to 200, 600 chars)
 //
@@ -18,7 +20,7 @@ const BYTES_PER_SECOND = 24000 * 2;
 const PREBUFFER_S = 0.2;
 const AHEAD_S = 1;
 const ARRIVAL_SPREAD_MS = 1000;
-const LIMIT = 110;
+const LIMIT = Number(process.env.LOAD_MAX_STREAMS ?? 256);
 const steps = (process.env.LOAD_STEPS ?? (process.env.VOXPIPE_HEAVY === '1' ? '10,25,50,100,200' : '10,25,50,100')).split(',').map(Number);
 const SENTENCES =
   'Streaming speech lets a listener hear the start of an answer while the rest is still being made. Every client here plays its audio in real time, and nobody should hear a gap. ';
@@ -35,7 +37,7 @@ interface Sample {
   loopDelayMaxMs: number;
   openStreams: number;
   cpu: { mainS: number; otherS: number };
-  engine: { workers: number; evicted: number; resumed: number; completed: number; cancelled: number };
+  engine: { workers: number; evicted: number; resumed: number; completed: number; cancelled: number; refused: number; msPerChar: number };
 }
 
 const child: ChildProcess = fork(join(import.meta.dirname, 'support', 'load-server.ts'), [], {
@@ -53,6 +55,9 @@ const sample = () =>
 
 interface ClientResult {
   status: number;
+  /** A refusal's error code and Retry-After. */
+  code?: string;
+  retryAfter?: string;
   ttfbMs: number;
   fellBehind: boolean;
   worstLagMs: number;
@@ -66,8 +71,17 @@ function client(i: number): Promise<ClientResult> {
     const body = JSON.stringify({ text: TEXT, voice: i % 2 ? 'Anna' : 'Peter', language: 'en-US', model: 'aura-lite', format: 'pcm' });
     const req = httpRequest(`${ready.url}/v1/tts/stream`, { method: 'POST', agent: false, headers: { 'X-API-Key': 'load-key', 'Content-Type': 'application/json' } }, (res) => {
       if (res.statusCode !== 200) {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ttfbMs: NaN, fellBehind: false, worstLagMs: 0, audioS: 0 }));
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, code, retryAfter: res.headers['retry-after'], ttfbMs: NaN, fellBehind: false, worstLagMs: 0, audioS: 0 });
+        });
         return;
       }
       let received = 0;
@@ -99,6 +113,13 @@ function client(i: number): Promise<ClientResult> {
   });
 }
 
+/** The refusals by status, code and Retry-After, e.g. "429 engine-busy Retry-After 3: 12". */
+function refusals(results: ClientResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) if (r.status !== 200) counts.set(`${r.status} ${r.code ?? '?'} Retry-After ${r.retryAfter ?? '—'}`, (counts.get(`${r.status} ${r.code ?? '?'} Retry-After ${r.retryAfter ?? '—'}`) ?? 0) + 1);
+  return [...counts].map(([what, n]) => `${what}: ${n}`).join(', ');
+}
+
 const pct = (values: number[], p: number) => {
   const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
@@ -116,7 +137,7 @@ async function step(n: number, spreadMs = ARRIVAL_SPREAD_MS): Promise<{ results:
 }
 
 console.log(`# load: real-time clients on loopback; server in a child process (espeak, ${ready.workers} workers, limit ${LIMIT} streams); text ≈ ${TEXT.length} chars`);
-console.log('clients | TTFB p50 / p95 / p99 ms | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | server CPU s: main / workers | engine evictions');
+console.log('clients | TTFB p50 / p95 / p99 ms | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | server CPU s: main / workers | engine evictions | engine ms/char');
 await step(5); // warm-up
 let lastEvictions = (await sample()).engine.evicted;
 for (const n of steps) {
@@ -127,14 +148,14 @@ for (const n of steps) {
   console.log(
     `${String(n).padStart(7)} | ${f(pct(ok.map((r) => r.ttfbMs), 50))} / ${f(pct(ok.map((r) => r.ttfbMs), 95))} / ${f(pct(ok.map((r) => r.ttfbMs), 99))} | ` +
       `${behind}/${ok.length} (${((100 * behind) / Math.max(1, ok.length)).toFixed(0)} %) | ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} | ` +
-      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} | ${server.engine.evicted - lastEvictions}` +
-      `${refused ? ` | ${refused} refused (${[...new Set(results.filter((r) => r.status !== 200).map((r) => r.status))].join(', ')})` : ''}`,
+      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} | ${server.engine.evicted - lastEvictions} | ${server.engine.msPerChar.toFixed(3)}` +
+      `${refused ? ` | ${refused} refused (${refusals(results)})` : ''}`,
   );
   lastEvictions = server.engine.evicted;
 }
 
-// Past the limit: 200 clients within 1 s against a limit of LIMIT streams; those over it get 429, the rest are
-// served as before (a stream holds its slot until its last byte is sent).
+// Past capacity: 200 clients within 1 s; those the engine cannot keep ahead of real time (or past the limit of LIMIT
+// streams) get 429, the rest are served as before (a stream holds its slot until its last byte is sent).
 {
   const n = 200;
   const { results, server } = await step(n);
@@ -142,8 +163,9 @@ for (const n of steps) {
   const refused = results.filter((r) => r.status === 429).length;
   const behind = ok.filter((r) => r.fellBehind).length;
   console.log(
-    `past the limit: ${n} clients → ${ok.length} served, ${refused} refused with 429 (others: ${results.length - ok.length - refused}); ` +
-      `served: TTFB p50 ${f(pct(ok.map((r) => r.ttfbMs), 50))} ms, p99 ${f(pct(ok.map((r) => r.ttfbMs), 99))} ms, fell behind ${behind}/${ok.length}; loop delay p99 ${server.loopDelayP99Ms.toFixed(1)} ms`,
+    `past capacity: ${n} clients → ${ok.length} served, ${refused} refused with 429 (others: ${results.length - ok.length - refused}; ${refusals(results)}); ` +
+      `served: TTFB p50 ${f(pct(ok.map((r) => r.ttfbMs), 50))} / p95 ${f(pct(ok.map((r) => r.ttfbMs), 95))} / p99 ${f(pct(ok.map((r) => r.ttfbMs), 99))} ms, fell behind ${behind}/${ok.length} ` +
+      `(worst lag ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} ms); loop delay p99 ${server.loopDelayP99Ms.toFixed(1)} ms; CPU s main ${server.cpu.mainS.toFixed(1)} / workers ${server.cpu.otherS.toFixed(1)}; engine ms/char ${server.engine.msPerChar.toFixed(3)}`,
   );
 }
 ask('close');

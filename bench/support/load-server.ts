@@ -10,7 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { createServer } from '../../packages/server/src/index.js';
 
-const engine = await createEspeakEngine({ workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()) });
+// As `voxpipe serve` starts it: warmed thoroughly before it is ready (LOAD_WARM=quick: one word per worker).
+const engine = await createEspeakEngine({ workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()), warm: process.env.LOAD_WARM === 'quick' ? true : 'full' });
 const server = createServer({
   engine,
   keys: ['load-key', ...(process.env.LOAD_KEYS ? process.env.LOAD_KEYS.split(',') : [])],
@@ -60,7 +61,7 @@ process.on('message', async (message: { type: string }) => {
       loopDelayMaxMs: delay.max / 1e6,
       openStreams: server.openStreams,
       cpu: (({ mainS, otherS }) => ({ mainS: mainS - cpuAtReset.mainS, otherS: otherS - cpuAtReset.otherS }))(threadCpu()),
-      engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled },
+      engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled, refused: stats.refused, msPerChar: stats.msPerChar },
     });
   } else if (message.type === 'close') {
     clearInterval(sampler);
