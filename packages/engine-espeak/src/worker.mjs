@@ -70,13 +70,11 @@ const snapshotUsed = lastNonZero(snapshot) + 1;
 const loadMs = performance.now() - loadStart;
 
 const encoder = new TextEncoder();
-/** The thorough warm-up: rounds of a text with words, numbers and punctuation, in a male and a female voice of each English. */
+/** The thorough warm-up: rounds of a text with words, numbers and punctuation, in the voices the server offers first (Peter, Anna), en-us itself and a British one. */
 const WARM_ROUNDS = 12;
 const WARM_TEXT =
   'Good morning! At 7:45 on Tuesday, 3 March, the quick brown fox jumped over the lazy dog; "why?" she asked. Nothing at all, really, said he.';
-const WARM_VOICES = ['en-us', 'en-us+f3', 'en+m3', 'en+f2'];
-/** Where run() sends its messages: the engine, or nowhere while warming up. */
-let post = (/** @type {unknown} */ message, /** @type {Transferable[]} */ transfer = []) => port.postMessage(message, transfer);
+const WARM_VOICES = ['en-us+m3', 'en-us+f3', 'en-us', 'en+f2'];
 
 /** Puts the heap back as the snapshot has it: up to the break (as high as the job took it: emscripten's malloc never lowers it), or all of it. */
 function restore() {
@@ -133,7 +131,7 @@ function run(job) {
   let stopped = false;
   const skip = job.skipFrames ?? 0;
   if (Atomics.load(flag, 0) === job.id) {
-    post({ type: 'done', id: job.id, stopped: true, frames: 0 });
+    port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0 });
     return;
   }
   if (job.voice.length > 60) throw new Error(`voice name too long: ${job.voice}`);
@@ -149,7 +147,7 @@ function run(job) {
   /** Sends the pieces whose marks are complete; true when the job must stop. */
   const send = () => {
     for (const { samples, marks } of audio.take()) {
-      post({ type: 'chunk', id: job.id, samples, marks }, [samples.buffer]);
+      port.postMessage({ type: 'chunk', id: job.id, samples, marks }, [samples.buffer]);
       chunks++;
       if (chunks === test.crashAfterChunks) process.exit(70);
       if (chunks === test.throwAfterChunks) throw new Error('test: synthesis failed on purpose');
@@ -186,27 +184,39 @@ function run(job) {
     send();
   }
   const frames = audio.made;
-  post({ type: 'done', id: job.id, stopped, frames });
+  port.postMessage({ type: 'done', id: job.id, stopped, frames });
+}
+
+/** Runs one job message, then puts the heap back. */
+function handle(/** @type {any} */ message) {
+  try {
+    run(message);
+  } catch (error) {
+    port.postMessage({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    // Restore now rather than at the next job's start: the copy (the
+    // heap's used part, ~1 MB of its 17) overlaps the main thread's dispatch
+    // instead of delaying first audio.
+    restore();
+  }
 }
 
 let warmMs = 0;
 let msPerChar = 0;
 if (warm === 'full') {
-  // A fresh worker's first calls run espeak's JavaScript unoptimized (10–17× slower): speak through the job path
-  // (events, word marks, pieces) in a few voices until V8 has compiled what every job runs.
+  // A fresh worker's first calls run espeak's JavaScript unoptimized (10–17× slower): speak through the very path
+  // every job takes — messages sent, with ids the engine ignores — in a few voices, until V8 has compiled it. (A
+  // warm-up that sent nothing was undone by the first real job: the code V8 had optimized changed under it.)
   const warmStart = performance.now();
-  post = () => {};
   const costs = [];
   for (let round = 0; round < WARM_ROUNDS; round++) {
     const started = performance.now();
-    run({ id: -1 - round, text: WARM_TEXT, voice: WARM_VOICES[round % WARM_VOICES.length], rate: 175, pitch: 50 });
-    restore();
+    handle({ type: 'job', id: -1 - round, text: WARM_TEXT, voice: WARM_VOICES[round % WARM_VOICES.length], rate: 175, pitch: 50 });
     costs.push((performance.now() - started) / WARM_TEXT.length);
   }
   // The median of the last four rounds: one round held up by other work on the machine does not count.
   const last = costs.slice(-4).sort((a, b) => a - b);
   msPerChar = (last[1] + last[2]) / 2;
-  post = (message, transfer = []) => port.postMessage(message, transfer);
   warmMs = performance.now() - warmStart;
 } else if (warm) {
   const warmStart = performance.now();
@@ -217,15 +227,6 @@ if (warm === 'full') {
 }
 
 port.on('message', (message) => {
-  if (message?.type !== 'job') return;
-  try {
-    run(message);
-  } catch (error) {
-    port.postMessage({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) });
-  } finally {
-    // Restore now rather than at the next job's start: the copy (the
-    // heap's used part, ~1 MB of its 17) overlaps the main thread's dispatch instead of delaying first audio.
-    restore();
-  }
+  if (message?.type === 'job') handle(message);
 });
 port.postMessage({ type: 'ready', loadMs, warmMs, msPerChar });
