@@ -3,8 +3,9 @@
  * its audio before its listener needs it.
  *
  * The engine's cost is measured as it works (`EngineCost`: wall time per
- * character of the jobs its workers finish, and audio per character), so a
- * busy machine counts as a slower engine. Every open stream's coming work —
+ * character of the jobs its workers finish, and audio per character; or
+ * more, when a job still running has already cost more), so a busy machine
+ * counts as a slower engine. Every open stream's coming work —
  * each segment it has not made yet, with the moment its listener will need
  * it — is laid out earliest deadline first on the workers
  * (`worstLateness`); a new stream is admitted only if, with all of its own

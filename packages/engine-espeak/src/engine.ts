@@ -32,8 +32,11 @@ interface StreamEntry {
   /** Audio enqueued but not yet read, ms. */
   bufferedMs(): number;
   /** Adds the work it has not made yet to `out`, each piece with when its listener needs it. */
-  pending(cost: EngineCost, now: number, out: Work[]): void;
+  pending(cost: Cost, now: number, out: Work[]): void;
 }
+
+/** What the engine's work costs now: wall ms and audio ms per character. */
+type Cost = Pick<EngineCost, 'msPerChar' | 'audioMsPerChar'>;
 
 /** A stream admitted by `admit` whose synthesis has not (all) started: its text's weight not yet started. */
 interface Reservation {
@@ -70,23 +73,23 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   let closed = false;
 
   /** Lays out `weights` (characters) as work from `start`, each piece needed once the audio of those before it has played. */
-  const layOut = (weights: readonly number[], speed: number, start: number, out: Work[]): void => {
+  const layOut = (cost: Cost, weights: readonly number[], speed: number, start: number, out: Work[]): void => {
     let at = start;
     for (const chars of weights) {
-      out.push({ deadline: at, ms: chars * pool.cost.msPerChar });
-      at += (chars * pool.cost.audioMsPerChar) / speed;
+      out.push({ deadline: at, ms: chars * cost.msPerChar });
+      at += (chars * cost.audioMsPerChar) / speed;
     }
   };
 
   /** Every open stream's and reservation's coming work. */
-  const comingWork = (now: number): Work[] => {
+  const comingWork = (cost: Cost, now: number): Work[] => {
     const out: Work[] = [];
-    for (const stream of active) stream.pending(pool.cost, now, out);
+    for (const stream of active) stream.pending(cost, now, out);
     for (const r of reservations) {
       if (r.left <= 0) continue;
       const total = r.weights.reduce((a, b) => a + b, 0);
-      if (r.left >= total) layOut(r.weights, r.speed, Math.max(now, r.at), out);
-      else layOut([r.left], r.speed, Math.max(now, r.at + ((total - r.left) * pool.cost.audioMsPerChar) / r.speed), out);
+      if (r.left >= total) layOut(cost, r.weights, r.speed, Math.max(now, r.at), out);
+      else layOut(cost, [r.left], r.speed, Math.max(now, r.at + ((total - r.left) * cost.audioMsPerChar) / r.speed), out);
     }
     return out;
   };
@@ -105,10 +108,12 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     const now = performance.now();
     const speed = speedToRate(request.speed ?? 1) / BASE_RATE_WPM;
     const weights = openingSegments(request.text, o.segmentChars).map(segmentWeight);
-    const work = comingWork(now);
+    // The measured cost, or more when a job running now has already cost more per character.
+    const cost: Cost = { msPerChar: Math.max(pool.cost.msPerChar, pool.runningMsPerChar(now)), audioMsPerChar: pool.cost.audioMsPerChar };
+    const work = comingWork(cost, now);
     // An idle engine takes any stream: it is the fastest it can be served, and its jobs correct a stale cost.
     const idle = work.length === 0;
-    layOut(weights, speed, now, work);
+    layOut(cost, weights, speed, now, work);
     if (!closed && !idle && worstLateness(work, pool.size, now) > LATENESS_MS) {
       counts.refused++;
       let backlog = 0;

@@ -183,6 +183,17 @@ export class WorkerPool {
     return Math.max(1, this.slots.length - 1);
   }
 
+  /**
+   * The highest cost per character the jobs running now have already
+   * reached, ms (0 when none runs): a lower bound on what they cost, seen
+   * before they finish, so a machine that turns slow counts at once.
+   */
+  runningMsPerChar(now: number): number {
+    let most = 0;
+    for (const slot of this.slots) if (slot.job) most = Math.max(most, (now - slot.job.startedAt) / Math.max(1, segmentWeight(slot.job.message.text)));
+    return most;
+  }
+
   /** Workers running work that was ahead of its listener when it started. */
   get aheadBusy(): number {
     let n = 0;
