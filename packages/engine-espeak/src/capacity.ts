@@ -10,11 +10,14 @@
  * it — is laid out earliest deadline first on the workers
  * (`worstLateness`); a new stream is admitted only if, with all of its own
  * segments added, no segment would be later than `LATENESS_MS` past its
- * deadline.
+ * deadline — or if the engine has fewer than `ALWAYS_ADMITTED_PER_WORKER`
+ * streams per worker.
  */
 
 /** How late a segment may be projected before new streams are refused, ms (a new stream's first segment: after its arrival). */
 export const LATENESS_MS = 100;
+/** Streams per worker admitted whatever the projection says (a cold worker made 10–15× real time in its first jobs). */
+export const ALWAYS_ADMITTED_PER_WORKER = 2;
 /** The share of the workers' time the projection counts on (the rest: the server's own thread, other load, the estimate's error). */
 export const USABLE_SHARE = 0.9;
 /** Until jobs are measured: a cold worker's cost, ms per character (a warm one costs ≈ 0.3), and prose's audio per character. */

@@ -14,7 +14,7 @@ import { ESPEAK_SAMPLE_RATE, HIGH_WATER_MS, type EspeakEngine, type EspeakEngine
 import { WorkerPool, type JobHandle } from './pool.js';
 import { maxAudioMs } from './audio-bound.js';
 import { openingSegments, segmentWeight } from './segment.js';
-import { LATENESS_MS, USABLE_SHARE, worstLateness, type EngineCost, type Work } from './capacity.js';
+import { ALWAYS_ADMITTED_PER_WORKER, LATENESS_MS, USABLE_SHARE, worstLateness, type EngineCost, type Work } from './capacity.js';
 import { BASE_RATE_WPM, speedToRate } from './prosody.js';
 import type { SegmentMark } from './protocol.js';
 import { ESPEAK_VOICES } from './voices.js';
@@ -111,10 +111,13 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     // The measured cost, or more when a job running now has already cost more per character.
     const cost: Cost = { msPerChar: Math.max(pool.cost.msPerChar, pool.runningMsPerChar(now)), audioMsPerChar: pool.cost.audioMsPerChar };
     const work = comingWork(cost, now);
-    // An idle engine takes any stream: it is the fastest it can be served, and its jobs correct a stale cost.
-    const idle = work.length === 0;
+    // A few streams per worker are always taken: a cold worker made 10–15× real time in its first jobs, so they do not fall
+    // behind, and their jobs correct a cost measured on a cold or idle engine.
+    let open = active.size;
+    for (const r of reservations) if (r.left > 0) open++;
+    const few = open < ALWAYS_ADMITTED_PER_WORKER * pool.size;
     layOut(cost, weights, speed, now, work);
-    if (!closed && !idle && worstLateness(work, pool.size, now) > LATENESS_MS) {
+    if (!closed && !few && worstLateness(work, pool.size, now) > LATENESS_MS) {
       counts.refused++;
       let backlog = 0;
       for (const piece of work) backlog += piece.ms;
