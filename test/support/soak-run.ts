@@ -1,7 +1,9 @@
 // The soak's clients: runs the server in a child process of its own (soak-server.ts, with
 // --expose-gc) so memory figures are the server's alone, drives the request mix, prints a
 // `progress <n> <outcome>` line as each request ends (test/soak.test.ts watches these to tell a
-// slow machine from a hang) and, last, one JSON line with the report.
+// slow machine from a hang) and, last, one JSON line with the report. A stream the server refuses
+// with 429 (its engine over capacity after a worker crash, say) is asked again after Retry-After,
+// as a client would; the report counts them by code (`retried`).
 // Run: npx tsx test/support/soak-run.ts
 // SOAK_REQUESTS (default 150), SOAK_SEED (default: random), SOAK_CONCURRENCY (default 8),
 // SOAK_WARMUP (default max(100, N/4)), SOAK_KINDS (a comma list to narrow the mix).
@@ -89,7 +91,23 @@ function pickKind(): Kind {
   return 'complete';
 }
 
-function post(body: unknown, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; destroy: () => void }> {
+/** Streams refused with 429 (the engine over its capacity: engine-busy), by code, each asked again after its Retry-After. */
+const retried: Record<string, number> = {};
+
+/** POSTs a stream; one refused with 429 is asked again after Retry-After (at most 2 s here), as a client would. */
+async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; destroy: () => void }> {
+  for (;;) {
+    const sent = await postOnce(body, headers);
+    if (sent.res.statusCode !== 429) return sent;
+    let text = '';
+    for await (const chunk of sent.res) text += String(chunk);
+    const code = /"code":"([^"]+)"/.exec(text)?.[1] ?? '?';
+    retried[code] = (retried[code] ?? 0) + 1;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2, Number(sent.res.headers['retry-after'] ?? 1)) * 1000));
+  }
+}
+
+function postOnce(body: unknown, headers: Record<string, string>): Promise<{ res: IncomingMessage; destroy: () => void }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${listening.url}/v1/tts/stream`, { method: 'POST', agent: false, headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json', ...headers } }, (res) =>
       resolve({ res, destroy: () => req.destroy() }),
@@ -276,6 +294,7 @@ console.log(
     soakMs: Math.round(soakMs),
     totalMs: Math.round(performance.now() - began),
     tally,
+    retried,
     warmed: warmed.memory,
     after: after.memory,
     engine: { ...after.engine, startedInSoak: after.engine.started - warmed.engine.started, crashedInSoak: after.engine.crashed - warmed.engine.crashed },
