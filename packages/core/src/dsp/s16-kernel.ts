@@ -77,6 +77,8 @@ export interface S16Kernel {
   readonly input: readonly Float32Array[];
   /** The s16 output, interleaved (2 · S16_BLOCK of them). */
   readonly output: Int16Array;
+  /** The same output as bytes (little-endian). */
+  readonly outputBytes: Uint8Array;
   /** Converts `frames` frames (rounded up to 8) of one or two channels from `input` into `output`. */
   convert(channels: 1 | 2, frames: number): void;
 }
@@ -106,6 +108,7 @@ function makeKernel(): S16Kernel | null {
     return {
       input,
       output,
+      outputBytes: new Uint8Array(output.buffer, output.byteOffset, output.byteLength),
       convert(channels, frames) {
         const groups = (frames + 7) >>> 3;
         if (channels === 1) exports.mono(0, 2 * channelBytes, groups);

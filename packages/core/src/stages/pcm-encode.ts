@@ -83,12 +83,11 @@ function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uin
   const kernel = LITTLE_ENDIAN && count <= 2 ? s16Kernel() : undefined;
   if (kernel) {
     // WebAssembly SIMD, block by block: copy in, convert eight at a time, copy out (the same integers as toS16)
-    const out = new Int16Array(bytes.buffer, bytes.byteOffset, frames * count);
     for (let at = 0; at < frames; at += S16_BLOCK) {
       const n = Math.min(S16_BLOCK, frames - at);
       for (let c = 0; c < count; c++) kernel.input[c].set(n === frames ? channels[c] : channels[c].subarray(at, at + n));
       kernel.convert(count as 1 | 2, n);
-      out.set(kernel.output.subarray(0, n * count), at * count);
+      bytes.set(kernel.outputBytes.subarray(0, 2 * n * count), 2 * at * count);
     }
     return;
   }
