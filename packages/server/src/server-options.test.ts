@@ -69,6 +69,8 @@ describe('resolveServerOptions', () => {
     const engine = Promise.resolve({} as never);
     expect(resolveServerOptions({ env: {}, engine }).engine).toEqual({ given: engine });
     expect(resolveServerOptions({ env: {}, engine: 'espeak', engineModule: 'my-engine' }).engine).toEqual({ load: 'my-engine' });
+    // The loaded engine's factory gets engineOptions (voxpipe serve: a thorough warm-up); a given engine ignores them.
+    expect(resolveServerOptions({ env: {}, engineOptions: { warm: 'full' } }).engine).toEqual({ load: DEFAULT_ENGINE_MODULE, options: { warm: 'full' } });
     expect(engineModuleName(undefined, { VOXPIPE_ENGINE_MODULE: 'env-engine' })).toBe('env-engine');
     expect(engineModuleName(undefined, {})).toBe(DEFAULT_ENGINE_MODULE);
   });
