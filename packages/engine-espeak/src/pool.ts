@@ -75,7 +75,7 @@ export class WorkerPool {
   readonly counters: PoolCounters = { stoppedEarly: 0, crashed: 0 };
   readonly scheduler = new SliceScheduler();
   /** Wall time per character of the jobs workers finish (a busy machine makes it larger), and audio per character. */
-  readonly cost = new EngineCost();
+  cost = new EngineCost();
   readonly startups: WorkerStartup[] = [];
   private readonly slots: Slot[] = [];
   /** Every live thread, including ones still starting. */
@@ -211,6 +211,12 @@ export class WorkerPool {
       this.dispatch();
     }, Math.max(1, Math.ceil(first - now)));
     this.wake.unref?.();
+  }
+
+  /** Forgets the jobs measured so far: the cost starts again from the workers' warm-up. */
+  forgetCost(): void {
+    this.cost = new EngineCost();
+    for (const startup of this.startups) this.cost.seed(startup.msPerChar);
   }
 
   /** Counts a whole job's wall time and audio into the engine's cost. */
