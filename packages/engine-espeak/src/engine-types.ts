@@ -13,7 +13,8 @@ export interface EspeakEngineOptions {
   /**
    * Synthesize a word in each worker at start, so the first request is
    * fast (`true`, the default). `'full'`: speak a paragraph twelve times in
-   * four voices through the job path (seconds per worker, in parallel), so
+   * four voices through the job path, then one stream per worker through the
+   * engine (seconds per worker, in parallel), so
    * V8 has optimized espeak's JavaScript before the engine is ready: a fresh
    * worker's first jobs are 10–17× slower than warm ones. A server wants
    * `'full'` (it says ready only after).
