@@ -9,9 +9,12 @@
  * each segment it has not made yet, with the moment its listener will need
  * it — is laid out earliest deadline first on the workers
  * (`worstLateness`); a new stream is admitted only if, with all of its own
- * segments added, no segment would be later than `LATENESS_MS` past its
+ * segments added, no segment would start later than `LATENESS_MS` past its
  * deadline — or if the engine has fewer than `ALWAYS_ADMITTED_PER_WORKER`
- * streams per worker.
+ * streams per worker. A segment counts by its start: once started it runs
+ * on its worker at about a hundred times real time and gives its first
+ * audio within a few milliseconds, so its listener waits only if it starts
+ * late.
  */
 
 /** How late a segment may be projected before new streams are refused, ms (a new stream's first segment: after its arrival). */
@@ -75,12 +78,13 @@ export class EngineCost {
 }
 
 /**
- * How late the latest piece of `work` would be, ms (negative: all in time
- * with that much to spare), if `workers` ran it earliest deadline first from
- * `now`, each giving it `USABLE_SHARE` of its time.
+ * How late the latest piece of `work` would start, ms past its deadline
+ * (negative: all in time with that much to spare), if `workers` ran it
+ * earliest deadline first from `now`, each giving it `USABLE_SHARE` of its
+ * time.
  *
  * ```ts
- * worstLateness([{ deadline: now + 1000, ms: 300 }, { deadline: now, ms: 50 }], 2, now); // ≈ 218 - 1000 < 0 : in time
+ * worstLateness([{ deadline: now + 1000, ms: 300 }, { deadline: now, ms: 50 }], 2, now); // max(0, 28 - 1000) = 0: in time
  * ```
  */
 export function worstLateness(work: Work[], workers: number, now: number): number {
@@ -89,8 +93,8 @@ export function worstLateness(work: Work[], workers: number, now: number): numbe
   let done = 0;
   let worst = -Infinity;
   for (const piece of work) {
-    done += piece.ms;
     worst = Math.max(worst, now + done / speed - piece.deadline);
+    done += piece.ms;
   }
   return worst;
 }
