@@ -65,14 +65,16 @@ const byteChunks = (size: number): Uint8Array[] => {
   return out;
 };
 
-function source<T>(chunks: T[], gives: Format): SourceStage<T> {
+/** The chunks from memory, `times` over (stages never write what they are given, so the same chunks serve again). */
+function source<T>(chunks: T[], gives: Format, times = 1): SourceStage<T> {
   return {
     role: 'source',
     name: 'memory',
     gives,
     open: () => {
       let i = 0;
-      return new ReadableStream<T>({ pull: (c) => (i < chunks.length ? c.enqueue(chunks[i++]) : c.close()) }, { highWaterMark: 0 });
+      const total = chunks.length * times;
+      return new ReadableStream<T>({ pull: (c) => (i < total ? c.enqueue(chunks[i++ % chunks.length]) : c.close()) }, { highWaterMark: 0 });
     },
   };
 }
@@ -138,23 +140,29 @@ if (process.argv[2] !== 'chain') {
 
 // The five-stage chain, per real-time stream. CPU time (user + system) of this
 // process over the run, so other processes on a busy machine count little.
-// The cases take turns round by round, each round in another order, so the
-// garbage one leaves is collected during each of the others alike (a forced
-// collection before each run would shrink the young generation and inflate
-// them all); typical is the median of a case's rounds, worst its slowest.
-const CHAIN_ROUNDS = 11;
+// Each round is ten minutes of audio (the same 60 s of chunks ten times over),
+// long enough that its share of garbage collection lands in it rather than
+// in one round of five; the cases take turns round by round, each round in
+// another order, so the garbage one leaves is collected during each of the
+// others alike (a forced collection before each run would shrink the young
+// generation and inflate them all); typical is the median of a case's
+// rounds, worst its slowest.
+const CHAIN_ROUNDS = 9;
+const CHAIN_TIMES = 10;
+const CHAIN_SECONDS = SECONDS * CHAIN_TIMES;
+const chainInput = pcmChunks(480);
 const unfused = (stage: TransformStage): TransformStage => ({ ...stage, syncTransformer: undefined });
 const chain = () => [gain({ db: -6 }), mix({ channels: 2 }), fade({ inMs: 10, outMs: 50 }), meter({ every: 100 }), pcmEncode()] as TransformStage[];
 const bare = (n: number) => Array.from({ length: n }, () => identity as TransformStage);
 const UNFUSED = '5 stages, unfused (5 TransformStreams)';
 const BARE = '1 bare TransformStream';
 const chainCases: Array<[string, () => AnyStage[]]> = [
-  ['no stage (source → sink)', () => [source(pcmChunks(480), pcmIn), nullSink('pcm')]],
-  [BARE, () => [source(pcmChunks(480), pcmIn), ...bare(1), nullSink('pcm')]],
-  ['5 bare TransformStreams', () => [source(pcmChunks(480), pcmIn), ...bare(5), nullSink('pcm')]],
-  [UNFUSED, () => [source(pcmChunks(480), pcmIn), ...chain().map(unfused), nullSink('bytes')]],
-  ['5 stages, fused (1 TransformStream)', () => [source(pcmChunks(480), pcmIn), ...chain(), measuringSink('bytes')]],
-  ['5 stages, in the sink’s writes (no stream)', () => [source(pcmChunks(480), pcmIn), ...chain(), nullSink('bytes')]],
+  ['no stage (source → sink)', () => [source(chainInput, pcmIn, CHAIN_TIMES), nullSink('pcm')]],
+  [BARE, () => [source(chainInput, pcmIn, CHAIN_TIMES), ...bare(1), nullSink('pcm')]],
+  ['5 bare TransformStreams', () => [source(chainInput, pcmIn, CHAIN_TIMES), ...bare(5), nullSink('pcm')]],
+  [UNFUSED, () => [source(chainInput, pcmIn, CHAIN_TIMES), ...chain().map(unfused), nullSink('bytes')]],
+  ['5 stages, fused (1 TransformStream)', () => [source(chainInput, pcmIn, CHAIN_TIMES), ...chain(), measuringSink('bytes')]],
+  ['5 stages, in the sink’s writes (no stream)', () => [source(chainInput, pcmIn, CHAIN_TIMES), ...chain(), nullSink('bytes')]],
 ];
 async function cpuOf(make: () => AnyStage[]): Promise<number> {
   const stages = make();
@@ -172,16 +180,38 @@ for (let r = 0; r < CHAIN_ROUNDS; r++) {
   }
 }
 
-console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} rounds of ${SECONDS} s (CPU time)\n`);
+console.log(`\ngain → mix (1 → 2) → fade → meter → pcmEncode, 20 ms chunks: cost of one real-time stream, ${CHAIN_ROUNDS} rounds of ${CHAIN_SECONDS} s (CPU time)\n`);
 console.log(`${'chain'.padEnd(44)} ${'% of a core'.padStart(12)} ${'worst'.padStart(8)} ${'streams/core'.padStart(13)} ${'vs unfused'.padStart(11)} ${'vs 1 bare'.padStart(10)}`);
 const typical = (name: string) => {
   const sorted = [...rounds.get(name)!].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted[sorted.length - 1] };
 };
-const percent = (ms: number) => `${((100 * ms) / (SECONDS * 1000)).toFixed(3)} %`;
+const percent = (ms: number) => `${((100 * ms) / (CHAIN_SECONDS * 1000)).toFixed(3)} %`;
 for (const [name] of chainCases) {
   const { median, worst } = typical(name);
   const ratio = name.startsWith('5 stages') ? `${(typical(UNFUSED).median / median).toFixed(2)}×` : '';
   const perBare = `${(median / typical(BARE).median).toFixed(2)}×`;
-  console.log(`${name.padEnd(44)} ${percent(median).padStart(12)} ${percent(worst).padStart(8)} ${Math.round((SECONDS * 1000) / median).toLocaleString('en').padStart(13)} ${ratio.padStart(11)} ${perBare.padStart(10)}`);
+  console.log(`${name.padEnd(44)} ${percent(median).padStart(12)} ${percent(worst).padStart(8)} ${Math.round((CHAIN_SECONDS * 1000) / median).toLocaleString('en').padStart(13)} ${ratio.padStart(11)} ${perBare.padStart(10)}`);
 }
+
+// A short answer pays its run's setup too: the same chain over 10 s of audio
+// (500 chunks), a fresh run each time, 40 runs a round, setup included; and
+// a run of one chunk for the setup alone.
+const ANSWER_CHUNKS = 500;
+async function answers(runs: number, chunks: number): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < runs; i++) await assemble(source(chainInput.slice(0, chunks), pcmIn), ...chain(), nullSink('bytes')).run().done;
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / runs;
+}
+const answerMs: number[] = [];
+const setupMs: number[] = [];
+for (let r = 0; r < 5; r++) {
+  answerMs.push(await answers(40, ANSWER_CHUNKS));
+  setupMs.push(await answers(200, 1));
+}
+const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const answerSeconds = (ANSWER_CHUNKS * 480) / RATE;
+console.log(
+  `\na ${answerSeconds} s answer through the chain, its run's setup included (5 rounds of 40): ${mid(answerMs).toFixed(2)} ms CPU = ${((100 * mid(answerMs)) / (answerSeconds * 1000)).toFixed(3)} % of a core over its ${answerSeconds} s (worst round ${((100 * Math.max(...answerMs)) / (answerSeconds * 1000)).toFixed(3)} %); a run's setup alone (one chunk): ${mid(setupMs).toFixed(2)} ms`,
+);
