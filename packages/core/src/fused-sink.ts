@@ -1,3 +1,4 @@
+import { isThenable } from './pump.js';
 import type { StageSink, StageTransformer } from './stage.js';
 
 /**
@@ -12,8 +13,6 @@ export class OutputEnded extends TypeError {
     this.name = 'OutputEnded';
   }
 }
-
-const isThenable = (value: unknown): value is PromiseLike<void> => typeof (value as PromiseLike<void> | undefined)?.then === 'function';
 
 /**
  * The sink `sink` with a chain of synchronous stages (a fused transformer,

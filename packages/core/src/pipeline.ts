@@ -178,7 +178,7 @@ function startRun<R>(
       else await pump(readable, target, signal);
       value = handle.result();
     } catch (error) {
-      if ((endedAs === 'completed' || (loadedFusion() && error instanceof loadedFusion()!.OutputEnded)) && handle) {
+      if ((endedAs === 'completed' || endedEarly(error)) && handle) {
         value = handle.result();
       } else if (signal.aborted && (isAbortError(error) || isAbortError(signal.reason))) {
         outcome = 'aborted';
@@ -212,6 +212,12 @@ function startRun<R>(
       return controls.get(stage) as C | undefined;
     },
   };
+}
+
+/** Whether `error` is the synchronous stages before the sink ending their output early: the sink is closed, the run complete. */
+function endedEarly(error: unknown): boolean {
+  const fusion = loadedFusion();
+  return fusion !== undefined && error instanceof fusion.OutputEnded;
 }
 
 /** How many stages at the end of `transforms` are synchronous (have a `syncTransformer`). */

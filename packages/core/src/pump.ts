@@ -1,6 +1,7 @@
 import type { StageSink } from './stage.js';
 
-const isThenable = (value: unknown): value is PromiseLike<void> => typeof (value as PromiseLike<void> | undefined)?.then === 'function';
+/** Whether a sink's call returned a promise to wait for. */
+export const isThenable = (value: unknown): value is PromiseLike<void> => typeof (value as PromiseLike<void> | undefined)?.then === 'function';
 
 /**
  * Reads `readable` to its end into the underlying sink `sink`, as

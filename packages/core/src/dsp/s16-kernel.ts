@@ -75,10 +75,8 @@ export const S16_BLOCK = 4096;
 export interface S16Kernel {
   /** Float inputs: channel c's samples at `input[c]` (S16_BLOCK of them, any multiple of 8 read). */
   readonly input: readonly Float32Array[];
-  /** The s16 output, interleaved (2 · S16_BLOCK of them). */
-  readonly output: Int16Array;
-  /** The same output as bytes (little-endian). */
-  readonly outputBytes: Uint8Array;
+  /** The s16 output as little-endian bytes, interleaved (2 · S16_BLOCK samples). */
+  readonly output: Uint8Array;
   /** Converts `frames` frames (rounded up to 8) of one or two channels from `input` into `output`. */
   convert(channels: 1 | 2, frames: number): void;
 }
@@ -104,11 +102,10 @@ function makeKernel(): S16Kernel | null {
     const { buffer } = exports.memory; // one page, never grown
     const channelBytes = S16_BLOCK * 4;
     const input = [new Float32Array(buffer, 0, S16_BLOCK), new Float32Array(buffer, channelBytes, S16_BLOCK)];
-    const output = new Int16Array(buffer, 2 * channelBytes, 2 * S16_BLOCK);
+    const output = new Uint8Array(buffer, 2 * channelBytes, 4 * S16_BLOCK);
     return {
       input,
       output,
-      outputBytes: new Uint8Array(output.buffer, output.byteOffset, output.byteLength),
       convert(channels, frames) {
         const groups = (frames + 7) >>> 3;
         if (channels === 1) exports.mono(0, 2 * channelBytes, groups);

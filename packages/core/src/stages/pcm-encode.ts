@@ -87,7 +87,7 @@ function encodeS16(channels: readonly Float32Array[], frames: number, bytes: Uin
       const n = Math.min(S16_BLOCK, frames - at);
       for (let c = 0; c < count; c++) kernel.input[c].set(n === frames ? channels[c] : channels[c].subarray(at, at + n));
       kernel.convert(count as 1 | 2, n);
-      bytes.set(kernel.outputBytes.subarray(0, 2 * n * count), 2 * at * count);
+      bytes.set(kernel.output.subarray(0, 2 * n * count), 2 * at * count);
     }
     return;
   }
