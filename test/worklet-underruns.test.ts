@@ -7,7 +7,7 @@
 // sample once, in order, changed only by each fade-in.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { processorClass } from '../packages/browser/src/testing/playout.js';
+import { pieceFeeder, processorClass } from '../packages/browser/src/testing/playout.js';
 import { withoutUnderruns } from './support/browser/signals.js';
 
 const Processor = processorClass();
@@ -31,16 +31,9 @@ function play(pieces: Piece[], seed: number) {
   const send = (data: unknown) => p.port.onmessage!({ data });
   const output: number[] = [];
   const out = [new Float32Array(128)];
-  let delivered = 0;
-  let piece = 0;
-  let wait = 0;
+  const feed = pieceFeeder(send, signal, pieces);
   for (let q = 0; q < 100_000 && p.played < total; q++) {
-    if (piece < pieces.length && wait-- <= 0) {
-      send({ type: 'data', channels: [signal.slice(delivered, delivered + pieces[piece].frames)] });
-      delivered += pieces[piece].frames;
-      wait = pieces[piece++].gapQuanta;
-      if (piece === pieces.length) send({ type: 'end' });
-    }
+    feed();
     out[0].fill(0);
     p.process([], [out]);
     output.push(...out[0]);

@@ -5,7 +5,7 @@
 // the same in Chromium and Firefox.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { processorClass } from './testing/playout.js';
+import { pieceFeeder, processorClass } from './testing/playout.js';
 
 const Processor = processorClass();
 const RATE = 24000;
@@ -31,9 +31,7 @@ describe('the worklet output envelope', () => {
           const send = (data: unknown) => p.port.onmessage!({ data });
           const output: number[] = [];
           const out = [new Float32Array(128)];
-          let delivered = 0;
-          let piece = 0;
-          let wait = 0;
+          const feed = pieceFeeder(send, signal, pieces);
           let gain = 1;
           let paused = false;
           for (let q = 0; q < 100_000 && (p.played < total || paused); q++) {
@@ -44,12 +42,7 @@ describe('the worklet output envelope', () => {
               else (send({ type: 'resume' }), (paused = false));
             }
             if (q > 250 && paused) (send({ type: 'resume' }), (paused = false));
-            if (piece < pieces.length && wait-- <= 0) {
-              send({ type: 'data', channels: [signal.slice(delivered, delivered + pieces[piece].frames)] });
-              delivered += pieces[piece].frames;
-              wait = pieces[piece++].gapQuanta;
-              if (piece === pieces.length) send({ type: 'end' });
-            }
+            feed();
             out[0].fill(0);
             p.process([], [out]);
             output.push(...out[0]);

@@ -57,6 +57,28 @@ export function processorClass(): new (options: { processorOptions: ProcessorOpt
   return registered as new (options: { processorOptions: ProcessorOptions }) => Processor;
 }
 
+/**
+ * Hands `pieces` of `signal` to a processor through `send`, each once the
+ * one before has waited its `gapQuanta` render quanta, and `end` with the
+ * last; call it once per quantum, before `process`.
+ *
+ * ```ts
+ * const feed = pieceFeeder(send, signal, [{ frames: 500, gapQuanta: 3 }]); // each quantum: feed(); p.process([], [out]);
+ * ```
+ */
+export function pieceFeeder(send: (data: unknown) => void, signal: Float32Array, pieces: readonly { frames: number; gapQuanta: number }[]): () => void {
+  let delivered = 0;
+  let piece = 0;
+  let wait = 0;
+  return () => {
+    if (piece >= pieces.length || wait-- > 0) return;
+    send({ type: 'data', channels: [signal.slice(delivered, delivered + pieces[piece].frames)] });
+    delivered += pieces[piece].frames;
+    wait = pieces[piece++].gapQuanta;
+    if (piece === pieces.length) send({ type: 'end' });
+  };
+}
+
 let Processor: ReturnType<typeof processorClass> | undefined;
 
 /** Plays `schedule` (its samples speech or pause by `speech`) at `rate` through the processor with this jitter buffer (frames at `rate`). */
