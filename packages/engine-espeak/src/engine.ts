@@ -195,15 +195,13 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         const audioMs = (chars: number) => (chars * cost.audioMsPerChar) / speed;
         // Until its listener starts, a stream's work is due now (a new stream's, or all of a range's); after, when its
         // listener runs dry, but never before the audio still queued here is read (a paused reader is nobody's lateness).
-        let at = listening === undefined ? Math.max(now, arrived) : Math.max(schedule.deadline(), now + queuedMs());
-        const add = (chars: number) => {
-          out.push({ deadline: at, ms: chars * cost.msPerChar });
-          at += audioMs(chars);
-        };
-        const madeMs = (frames: number) => (frames * 1000) / ESPEAK_SAMPLE_RATE;
-        if (running) add(weights[running.segment] * Math.max(0.1, 1 - madeMs(running.offset) / audioMs(weights[running.segment])));
-        if (resume) add(weights[resume.segment] * Math.max(0.1, 1 - madeMs(resume.frames) / audioMs(weights[resume.segment])));
-        for (let k = next; k < segments.length; k++) add(weights[k]);
+        const at = listening === undefined ? Math.max(now, arrived) : Math.max(schedule.deadline(), now + queuedMs());
+        /** What is left of a segment `frames` into it, in characters (a tenth at least). */
+        const left = (segment: number, frames: number) => weights[segment] * Math.max(0.1, 1 - (frames * 1000) / ESPEAK_SAMPLE_RATE / audioMs(weights[segment]));
+        const coming = weights.slice(next, segments.length);
+        if (resume) coming.unshift(left(resume.segment, resume.frames));
+        if (running) coming.unshift(left(running.segment, running.offset));
+        layOut(cost, coming, speed, at, out);
       },
     };
     function onAbort(): void {
