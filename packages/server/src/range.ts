@@ -125,6 +125,9 @@ export function bodyFrom(first: Uint8Array | undefined, reader: ReadableStreamDe
           }
         } catch (error) {
           end();
+          // A turn later: the HTTP layer cuts the connection at once, and would drop what it has just written but not
+          // yet sent (Node corks a response's first write until the next tick), so the client would get nothing.
+          await new Promise((resolve) => setTimeout(resolve, 0));
           throw error;
         }
       },
