@@ -36,12 +36,14 @@ interface Sample {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   openStreams: number;
+  /** The server's own time to first byte of each stream served (its request line's ttfbMs). */
+  serverTtfbMs: number[];
   cpu: { mainS: number; otherS: number };
   engine: { workers: number; evicted: number; resumed: number; completed: number; cancelled: number; refused: number; msPerChar: number };
 }
 
 const child: ChildProcess = fork(join(import.meta.dirname, 'support', 'load-server.ts'), [], {
-  execArgv: ['--import', 'tsx'],
+  execArgv: ['--import', 'tsx', ...(process.env.LOAD_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.LOAD_PROF] : [])],
   env: { ...process.env, LOAD_MAX_STREAMS: String(LIMIT) },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
@@ -127,28 +129,31 @@ const pct = (values: number[], p: number) => {
 const f = (n: number) => (Number.isNaN(n) ? '—' : n.toFixed(0));
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 
-async function step(n: number, spreadMs = ARRIVAL_SPREAD_MS): Promise<{ results: ClientResult[]; server: Sample; wallS: number }> {
+async function step(n: number, spreadMs = ARRIVAL_SPREAD_MS): Promise<{ results: ClientResult[]; server: Sample; wallS: number; clientCpuS: number }> {
   ask('reset');
   const begin = performance.now();
+  const cpu = process.cpuUsage();
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => new Promise<ClientResult>((resolve, reject) => setTimeout(() => client(i).then(resolve, reject), (i / n) * spreadMs))),
   );
-  return { results, server: await sample(), wallS: (performance.now() - begin) / 1000 };
+  const used = process.cpuUsage(cpu);
+  return { results, server: await sample(), wallS: (performance.now() - begin) / 1000, clientCpuS: (used.user + used.system) / 1e6 };
 }
 
 console.log(`# load: real-time clients on loopback; server in a child process (espeak, ${ready.workers} workers, limit ${LIMIT} streams); text ≈ ${TEXT.length} chars`);
-console.log('clients | TTFB p50 / p95 / p99 ms | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | server CPU s: main / workers | engine evictions | engine ms/char');
+console.log('clients | TTFB p50 / p95 / p99 ms | of it in the server p50 / p95 | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | CPU s: server main / workers / clients | engine evictions | engine ms/char');
 await step(5); // warm-up
 let lastEvictions = (await sample()).engine.evicted;
 for (const n of steps) {
-  const { results, server } = await step(n);
+  const { results, server, clientCpuS } = await step(n);
   const ok = results.filter((r) => r.status === 200);
   const behind = ok.filter((r) => r.fellBehind).length;
   const refused = results.length - ok.length;
   console.log(
     `${String(n).padStart(7)} | ${f(pct(ok.map((r) => r.ttfbMs), 50))} / ${f(pct(ok.map((r) => r.ttfbMs), 95))} / ${f(pct(ok.map((r) => r.ttfbMs), 99))} | ` +
+      `${f(pct(server.serverTtfbMs, 50))} / ${f(pct(server.serverTtfbMs, 95))} | ` +
       `${behind}/${ok.length} (${((100 * behind) / Math.max(1, ok.length)).toFixed(0)} %) | ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} | ` +
-      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} | ${server.engine.evicted - lastEvictions} | ${server.engine.msPerChar.toFixed(3)}` +
+      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} / ${clientCpuS.toFixed(1)} | ${server.engine.evicted - lastEvictions} | ${server.engine.msPerChar.toFixed(3)}` +
       `${refused ? ` | ${refused} refused (${refusals(results)})` : ''}`,
   );
   lastEvictions = server.engine.evicted;

@@ -10,13 +10,19 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { createServer } from '../../packages/server/src/index.js';
 
+const serverTtfbs: number[] = [];
 // As `voxpipe serve` starts it: warmed thoroughly before it is ready (LOAD_WARM=quick: one word per worker).
-const engine = await createEspeakEngine({ workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()), warm: process.env.LOAD_WARM === 'quick' ? true : 'full' });
+const engine = await createEspeakEngine({
+  workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()),
+  warm: process.env.LOAD_WARM === 'quick' ? true : 'full',
+  workerNice: Number(process.env.LOAD_NICE ?? 10),
+});
 const server = createServer({
   engine,
   keys: ['load-key', ...(process.env.LOAD_KEYS ? process.env.LOAD_KEYS.split(',') : [])],
   env: {},
-  logger: false,
+  // Only the request lines: the server's own time to first byte (from the request's handling to its first body byte).
+  logger: { info() {}, warn() {}, error() {}, request: (line) => line.ttfbMs !== undefined && serverTtfbs.push(line.ttfbMs) },
   limits: { burst: 1e6, requestsPerSecond: 1e6, concurrentStreamsPerKey: 10_000, maxConcurrentStreams: Number(process.env.LOAD_MAX_STREAMS ?? 110) },
 });
 const listening = await server.listen();
@@ -49,6 +55,7 @@ process.on('message', async (message: { type: string }) => {
     delay.reset();
     peakRss = process.memoryUsage.rss();
     cpuAtReset = threadCpu();
+    serverTtfbs.length = 0;
   } else if (message.type === 'sample') {
     const stats = engine.stats();
     process.send!({
@@ -60,6 +67,7 @@ process.on('message', async (message: { type: string }) => {
       loopDelayP99Ms: delay.percentile(99) / 1e6,
       loopDelayMaxMs: delay.max / 1e6,
       openStreams: server.openStreams,
+      serverTtfbMs: [...serverTtfbs],
       cpu: (({ mainS, otherS }) => ({ mainS: mainS - cpuAtReset.mainS, otherS: otherS - cpuAtReset.otherS }))(threadCpu()),
       engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled, refused: stats.refused, msPerChar: stats.msPerChar },
     });

@@ -11,10 +11,10 @@ const workers = fc.integer({ min: 1, max: 8 });
 const copy = (work: Work[]) => work.map((piece) => ({ ...piece }));
 
 describe('worstLateness', () => {
-  it('is the latest start past its deadline with the work laid out earliest deadline first, in whatever order it is given', () => {
+  it('is the latest start past its deadline with the work laid out earliest deadline first, in whatever order it is given (the shorter first at equal deadlines)', () => {
     fc.assert(
       fc.property(pieces, workers, (work, n) => {
-        const sorted = copy(work).sort((a, b) => a.deadline - b.deadline);
+        const sorted = copy(work).sort((a, b) => a.deadline - b.deadline || a.ms - b.ms);
         let done = 0;
         let worst = -Infinity;
         for (const piece of sorted) {
@@ -73,6 +73,25 @@ describe('EngineCost', () => {
     }
     // The mix's own cost: (40 + 100) ms for 220 characters, not the mean of the two rates (1.25).
     expect(cost.msPerChar).toBeCloseTo(140 / 220, 1);
+  });
+
+  it('counts a running job in only once it has cost more than the measured rate: never lower, never above the slowest job', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ chars: fc.integer({ min: 5, max: 300 }), rate: fc.double({ min: 0.1, max: 3, noNaN: true }) }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.record({ chars: fc.integer({ min: 0, max: 300 }), ms: fc.double({ min: 0, max: 2000, noNaN: true }) }), { maxLength: 4 }),
+        (finished, running) => {
+          const cost = new EngineCost();
+          for (const job of finished) cost.observe(job.chars, job.chars * job.rate, job.chars * 60, 1);
+          const base = cost.msPerChar;
+          const withRunning = cost.msPerCharWith(running);
+          const over = running.filter((job) => job.chars > 0 && job.ms > job.chars * base);
+          if (over.length === 0) expect(withRunning).toBe(base);
+          else expect(withRunning).toBeGreaterThan(base);
+          expect(withRunning).toBeLessThanOrEqual(Math.max(base, ...over.map((job) => job.ms / job.chars)) * (1 + 1e-12));
+        },
+      ),
+    );
   });
 
   it('takes the slowest worker\'s warm-up cost until jobs are measured, and ignores a worker that did not measure one', () => {

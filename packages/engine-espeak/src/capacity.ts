@@ -55,6 +55,25 @@ export class EngineCost {
     return this.#ms / this.#chars;
   }
 
+  /**
+   * Wall ms per character, with the jobs still running that have already
+   * cost more than that counted in as they stand (so a machine that turns
+   * slow counts before those jobs end); the others are left out, as their
+   * cost is not known yet. Never below `msPerChar`.
+   */
+  msPerCharWith(running: readonly { chars: number; ms: number }[]): number {
+    const base = this.msPerChar;
+    let ms = this.#ms;
+    let chars = this.#chars;
+    for (const job of running) {
+      if (job.chars > 0 && job.ms > job.chars * base) {
+        ms += job.ms;
+        chars += job.chars;
+      }
+    }
+    return ms / chars;
+  }
+
   /** Audio ms per character at speed 1 (espeak's base rate). */
   get audioMsPerChar(): number {
     return this.#audioMs / this.#chars;
@@ -80,15 +99,17 @@ export class EngineCost {
 /**
  * How late the latest piece of `work` would start, ms past its deadline
  * (negative: all in time with that much to spare), if `workers` ran it
- * earliest deadline first from `now`, each giving it `USABLE_SHARE` of its
- * time.
+ * earliest deadline first from `now` (the shorter first at equal
+ * deadlines), each giving it `USABLE_SHARE` of its time.
  *
  * ```ts
  * worstLateness([{ deadline: now + 1000, ms: 300 }, { deadline: now, ms: 50 }], 2, now); // max(0, 28 - 1000) = 0: in time
  * ```
  */
 export function worstLateness(work: Work[], workers: number, now: number): number {
-  work.sort((a, b) => a.deadline - b.deadline);
+  // Pieces due at the same moment: the shorter first, so the answer does not depend on the order they came in (and the
+  // last of them starts as early as it can).
+  work.sort((a, b) => a.deadline - b.deadline || a.ms - b.ms);
   const speed = Math.max(1, workers) * USABLE_SHARE;
   let done = 0;
   let worst = -Infinity;

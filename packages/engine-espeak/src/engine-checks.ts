@@ -18,14 +18,15 @@ export function checkRequest(request: SynthesisRequest): { voice: string; rate: 
 }
 
 /** Validates engine options (valibot is not a dependency of this package). */
-export function checkOptions(options: EspeakEngineOptions): { workers: number | undefined; warm: boolean | 'full'; segmentChars: number; stallMs: number } {
+export function checkOptions(options: EspeakEngineOptions): { workers: number | undefined; warm: boolean | 'full'; workerNice: number; segmentChars: number; stallMs: number } {
   const bad = (message: string) => new VoxpipeError('bad-request', `Bad options for "espeak": ${message}`, { stage: 'espeak' });
-  const known = new Set(['workers', 'warm', 'segmentChars', 'stallMs']);
+  const known = new Set(['workers', 'warm', 'workerNice', 'segmentChars', 'stallMs']);
   for (const key of Object.keys(options ?? {})) if (!known.has(key)) throw bad(`unknown option ${key}`);
-  const { workers, warm = true, segmentChars = DEFAULT_SEGMENT_CHARS, stallMs = 1000 } = options ?? {};
+  const { workers, warm = true, workerNice = 0, segmentChars = DEFAULT_SEGMENT_CHARS, stallMs = 1000 } = options ?? {};
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw bad('workers must be an integer from 1 to 256');
   if (typeof warm !== 'boolean' && warm !== 'full') throw bad("warm must be a boolean or 'full'");
+  if (!(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19)) throw bad('workerNice must be an integer from 0 to 19');
   if (!(Number.isInteger(segmentChars) && segmentChars >= 20 && segmentChars <= 10_000)) throw bad('segmentChars must be an integer from 20 to 10000');
   if (!(typeof stallMs === 'number' && Number.isFinite(stallMs) && stallMs >= 10 && stallMs <= 600_000)) throw bad('stallMs must be a number of milliseconds from 10 to 600000');
-  return { workers, warm, segmentChars, stallMs };
+  return { workers, warm, workerNice, segmentChars, stallMs };
 }

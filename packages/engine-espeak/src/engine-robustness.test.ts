@@ -169,6 +169,19 @@ describe('espeak engine: cancellation, backpressure, crashes', () => {
     for (const heard of after) expect(sameSamples(heard.samples, referenceB.samples)).toBe(true);
   });
 
+  it('a segment waiting in a worker that crashes goes back to the queue: its stream completes on the new worker, sample-identical', async () => {
+    const engine = await engineWith(1);
+    const request = { text: 'Waiting behind a segment that crashes.', voice: 'en-gb+f3' };
+    const reference = await readAll(engine.synthesize(request));
+    const crashing = rejectionOf(readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { crashAfterChunks: 2 } })));
+    const waiting = readAll(engine.synthesize(request));
+    // Sent at once to the only worker, to start when the crashing segment ends.
+    expect(engine.stats()).toMatchObject({ busy: 1, queued: 1, waitingInWorkers: 1 });
+    expect(((await crashing) as VoxpipeError).code).toBe('server');
+    expect(sameSamples((await waiting).samples, reference.samples)).toBe(true);
+    await vi.waitFor(() => expect(engine.stats()).toMatchObject({ workers: 1, crashed: 1, failed: 1, busy: 0, queued: 0 }), WAIT);
+  });
+
   it('a synthesis failure inside the worker gives a server error and keeps the worker', async () => {
     const engine = solo;
     const before = engine.stats();

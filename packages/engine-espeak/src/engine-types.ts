@@ -20,6 +20,16 @@ export interface EspeakEngineOptions {
    * `'full'` (it says ready only after).
    */
   warm?: boolean | 'full';
+  /**
+   * How many steps (Linux nice levels, 0–19) below the process's own OS
+   * scheduling priority the worker threads run. 0 (the default) keeps them
+   * level. A server wants about 10: when the machine is busy, its own
+   * thread — accepting requests, sending first bytes — goes first and
+   * synthesis takes the rest (the engine's measured cost, and so its
+   * admission, follows what the workers get). Ignored where a thread's
+   * priority cannot be set on its own.
+   */
+  workerNice?: number;
   /** Longest text segment synthesized in one go, in characters (a digit counts as 6); bounds memory per stream. Default 200. */
   segmentChars?: number;
   /**
@@ -46,6 +56,8 @@ export interface EspeakEngineStats {
   busy: number;
   /** Segments waiting for a worker. */
   queued: number;
+  /** Of those, the ones already sent to a busy worker, to start the moment its running segment ends. */
+  waitingInWorkers: number;
   /** Streams not yet finished. */
   active: number;
   /** Audio produced but not yet read, summed over unfinished streams, ms. */

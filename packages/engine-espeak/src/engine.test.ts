@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { VoxpipeError } from '@voxpipe/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
@@ -142,5 +143,23 @@ describe('espeak engine', () => {
   it('rejects bad engine options', async () => {
     await expect(createEspeakEngine({ workers: 0 })).rejects.toMatchObject({ code: 'bad-request' });
     await expect(createEspeakEngine({ wrokers: 2 } as never)).rejects.toMatchObject({ code: 'bad-request' });
+    for (const workerNice of [-1, 20, 2.5]) await expect(createEspeakEngine({ workers: 1, workerNice })).rejects.toMatchObject({ code: 'bad-request' });
+  });
+
+  it.runIf(process.platform === 'linux')('runs its workers the given nice levels below the process, and the process itself where it was', async () => {
+    const niceOf = (task: string) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const before = new Set(readdirSync('/proc/self/task'));
+    const own = niceOf(String(process.pid));
+    const niced = await createEspeakEngine({ workers: 2, workerNice: 7 });
+    try {
+      const added = readdirSync('/proc/self/task').filter((task) => !before.has(task));
+      // The two workers, and no other thread, sit 7 levels below.
+      expect(added.filter((task) => niceOf(task) === Math.min(19, own + 7))).toHaveLength(2);
+      expect(niceOf(String(process.pid))).toBe(own);
+      const heard = await readAll(niced.synthesize({ text: 'Lower priority, same voice.', voice: 'en-us' }));
+      expect(sameSamples(heard.samples, (await readAll(engine.synthesize({ text: 'Lower priority, same voice.', voice: 'en-us' }))).samples)).toBe(true);
+    } finally {
+      await niced.close();
+    }
   });
 });

@@ -65,7 +65,7 @@ interface Reservation {
 export async function createEspeakEngine(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
   const o = checkOptions(options);
   const begin = performance.now();
-  const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm);
+  const pool = await WorkerPool.start(o.workers ?? availableParallelism(), o.warm, o.workerNice);
   const counts = { started: 0, completed: 0, cancelled: 0, failed: 0, evicted: 0, resumed: 0, refused: 0 };
   const active = new Set<StreamEntry>();
   const reservations = new Set<Reservation>();
@@ -107,8 +107,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     const now = performance.now();
     const speed = speedToRate(request.speed ?? 1) / BASE_RATE_WPM;
     const weights = openingSegments(request.text, o.segmentChars).map(segmentWeight);
-    // The measured cost, or more when a job running now has already cost more per character.
-    const cost: Cost = { msPerChar: Math.max(pool.cost.msPerChar, pool.runningMsPerChar(now)), audioMsPerChar: pool.cost.audioMsPerChar };
+    // The measured cost, with the jobs running now that have already cost more than it counted in.
+    const cost: Cost = { msPerChar: pool.cost.msPerCharWith(pool.running(now)), audioMsPerChar: pool.cost.audioMsPerChar };
     const work = comingWork(cost, now);
     // A few streams per worker are always taken: a cold worker made 10–15× real time in its first jobs, so they do not fall
     // behind, and their jobs correct a cost measured on a cold or idle engine.
@@ -416,6 +416,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
         busy: pool.busy,
         aheadBusy: pool.aheadBusy,
         queued: pool.queued,
+        waitingInWorkers: pool.waitingInWorkers,
         active: active.size,
         bufferedMs,
         msPerChar: pool.cost.msPerChar,

@@ -38,16 +38,21 @@ interface Job extends Schedulable {
   message: JobMessage;
   handlers: JobHandlers;
   cancelled: boolean;
-  /** It was not due when it started (work ahead of its listener). */
+  /** It was not due when it was sent (work ahead of its listener). */
   ahead: boolean;
   slot: Slot | undefined;
-  startedAt: number;
 }
 
 interface Slot {
   worker: Worker;
+  /** Int32Array[2]: a cell per job in the worker (running, waiting), holding the id of the job to stop. */
   flag: Int32Array;
-  job: Job | undefined;
+  /** Float64Array[2], written by the worker: the id of the job it runs and when it started it (ms since the epoch). */
+  running: Float64Array;
+  /** The jobs sent to the worker and not yet answered: the one it runs first, then at most one waiting behind it. */
+  jobs: Job[];
+  /** Jobs sent so far: a job's stop cell is its number's parity, so the two jobs in a worker never share one. */
+  sent: number;
   lastError: Error | undefined;
 }
 
@@ -86,10 +91,13 @@ export class WorkerPool {
   private restarting = 0;
   private wake: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(private readonly warm: boolean | 'full') {}
+  private constructor(
+    private readonly warm: boolean | 'full',
+    private readonly nice: number,
+  ) {}
 
-  static async start(size: number, warm: boolean | 'full'): Promise<WorkerPool> {
-    const pool = new WorkerPool(warm);
+  static async start(size: number, warm: boolean | 'full', nice = 0): Promise<WorkerPool> {
+    const pool = new WorkerPool(warm, nice);
     const results = await Promise.allSettled(Array.from({ length: size }, () => pool.spawn()));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
@@ -104,25 +112,32 @@ export class WorkerPool {
   }
 
   get busy(): number {
-    return this.slots.filter((slot) => slot.job !== undefined).length;
+    return this.slots.filter((slot) => slot.jobs.length > 0).length;
   }
 
+  /** Jobs not started and not cancelled: in the queue, or waiting in a worker behind its running job. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.waitingInWorkers;
+  }
+
+  /** Jobs (not cancelled) sent to a busy worker, waiting there behind its running job. */
+  get waitingInWorkers(): number {
+    let waiting = 0;
+    for (const slot of this.slots) for (let i = 1; i < slot.jobs.length; i++) if (!slot.jobs[i].cancelled) waiting++;
+    return waiting;
   }
 
   /** Queues a job; its handlers are called as the worker produces audio. Without a schedule it is due at once and owned by nobody in particular. */
-  submit(job: Omit<JobMessage, 'type' | 'id'>, handlers: JobHandlers, schedule?: JobSchedule): JobHandle {
+  submit(job: Omit<JobMessage, 'type' | 'id' | 'cell'>, handlers: JobHandlers, schedule?: JobSchedule): JobHandle {
     const submitted = performance.now();
     const entry: Job = {
-      message: { type: 'job', id: this.nextId++, ...job },
+      message: { type: 'job', id: this.nextId++, cell: 0, ...job },
       handlers,
       owner: schedule?.owner ?? '',
       deadline: schedule ? () => schedule.deadline() : () => submitted,
       cancelled: false,
       ahead: false,
       slot: undefined,
-      startedAt: 0,
     };
     if (this.closed) {
       queueMicrotask(() => handlers.fail(new VoxpipeError('server', 'The espeak engine is closed')));
@@ -150,32 +165,58 @@ export class WorkerPool {
     if (job.slot) this.stop(job);
   }
 
-  /** Tells the job's worker to stop it at its next ~100 ms piece. */
+  /** Tells the job's worker to stop it at its next ~100 ms piece (or not to start it). */
   private stop(job: Job): void {
-    Atomics.store(job.slot!.flag, 0, job.message.id);
-    Atomics.notify(job.slot!.flag, 0);
+    const cell = job.message.cell;
+    Atomics.store(job.slot!.flag, cell, job.message.id);
+    Atomics.notify(job.slot!.flag, cell);
   }
 
+  /**
+   * Sends queued jobs to workers: first to idle ones, then one more to each
+   * busy worker (the one whose job should end first, first), to start the
+   * moment its job ends: a worker that waited for this thread to hear its
+   * job was done and send the next sat idle for as long as this thread was
+   * busy. Only due work waits in a worker; work ahead of its listener goes
+   * to an idle worker, leaving one for due work.
+   */
   private dispatch(): void {
     const now = performance.now();
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
-      if (slot.job) continue;
+    const idle = this.slots.filter((slot) => slot.jobs.length === 0);
+    const busy = this.slots.filter((slot) => slot.jobs.length === 1).sort((a, b) => this.endsIn(a, now) - this.endsIn(b, now));
+    for (const slot of [...idle, ...busy]) {
+      if (this.queue.length === 0) return;
       const index = this.scheduler.pick(this.queue, now);
-      // Work that is ahead of its listener leaves one worker free for due work (a new request's first audio).
+      // The pick is due unless nothing queued is.
       const due = this.scheduler.isDue(this.queue[index], now);
-      if (!due && this.aheadBusy >= this.aheadLimit()) {
+      if (!due && (slot.jobs.length > 0 || this.aheadBusy >= this.aheadLimit())) {
         this.wakeWhenDue(now);
-        break;
+        return;
       }
-      const [job] = this.queue.splice(index, 1);
-      job.ahead = !due;
-      job.slot = slot;
-      job.startedAt = now;
-      slot.job = job;
-      slot.worker.ref();
-      slot.worker.postMessage(job.message);
+      this.send(slot, this.queue.splice(index, 1)[0], !due);
     }
+  }
+
+  /** How long the slot's running job should still take, ms, at the measured cost (all of it when not begun). */
+  private endsIn(slot: Slot, now: number): number {
+    const start = this.startOf(slot);
+    return segmentWeight(slot.jobs[0].message.text) * this.cost.msPerChar - (start === undefined ? 0 : now - start);
+  }
+
+  private send(slot: Slot, job: Job, ahead: boolean): void {
+    job.ahead = ahead;
+    job.slot = slot;
+    job.message.cell = slot.sent++ % 2;
+    slot.jobs.push(job);
+    slot.worker.ref();
+    slot.worker.postMessage(job.message);
+  }
+
+  /** When the slot's running job started (`performance.now()` clock), or undefined when the worker has not begun it. */
+  private startOf(slot: Slot): number | undefined {
+    const job = slot.jobs[0];
+    if (!job || slot.running[0] !== job.message.id) return undefined;
+    return slot.running[1] - performance.timeOrigin;
   }
 
   /** Workers that ahead work may use: all but one, so due work never waits for a worker. */
@@ -183,21 +224,20 @@ export class WorkerPool {
     return Math.max(1, this.slots.length - 1);
   }
 
-  /**
-   * The highest cost per character the jobs running now have already
-   * reached, ms (0 when none runs): a lower bound on what they cost, seen
-   * before they finish, so a machine that turns slow counts at once.
-   */
-  runningMsPerChar(now: number): number {
-    let most = 0;
-    for (const slot of this.slots) if (slot.job) most = Math.max(most, (now - slot.job.startedAt) / Math.max(1, segmentWeight(slot.job.message.text)));
-    return most;
+  /** The jobs running now: their characters and how long they have run, ms. */
+  running(now: number): { chars: number; ms: number }[] {
+    const out: { chars: number; ms: number }[] = [];
+    for (const slot of this.slots) {
+      const start = this.startOf(slot);
+      if (start !== undefined) out.push({ chars: segmentWeight(slot.jobs[0].message.text), ms: now - start });
+    }
+    return out;
   }
 
-  /** Workers running work that was ahead of its listener when it started. */
+  /** Workers given work that was ahead of its listener when it was sent. */
   get aheadBusy(): number {
     let n = 0;
-    for (const slot of this.slots) if (slot.job?.ahead) n++;
+    for (const slot of this.slots) if (slot.jobs.some((job) => job.ahead)) n++;
     return n;
   }
 
@@ -219,21 +259,21 @@ export class WorkerPool {
     for (const startup of this.startups) this.cost.seed(startup.msPerChar);
   }
 
-  /** Counts a whole job's wall time and audio into the engine's cost. */
-  private measure(job: Job, frames: number): void {
+  /** Counts a whole job's wall time in its worker and its audio into the engine's cost. */
+  private measure(job: Job, ms: number, frames: number): void {
     const { text, rate } = job.message;
-    this.cost.observe(segmentWeight(text), performance.now() - job.startedAt, (frames * 1000) / ESPEAK_SAMPLE_RATE, rate / BASE_RATE_WPM);
+    this.cost.observe(segmentWeight(text), ms, (frames * 1000) / ESPEAK_SAMPLE_RATE, rate / BASE_RATE_WPM);
   }
 
-  private charge(job: Job): void {
-    const now = performance.now();
-    this.scheduler.charge(job.owner, now - job.startedAt, now);
+  private charge(job: Job, ms: number): void {
+    this.scheduler.charge(job.owner, ms, performance.now());
   }
 
   private spawn(): Promise<void> {
-    const flag = new SharedArrayBuffer(4);
-    const worker = new Worker(WORKER_URL, { workerData: { flag, warm: this.warm } satisfies WorkerInit });
-    const slot: Slot = { worker, flag: new Int32Array(flag), job: undefined, lastError: undefined };
+    const flag = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+    const running = new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT);
+    const worker = new Worker(WORKER_URL, { workerData: { flag, running, warm: this.warm, nice: this.nice } satisfies WorkerInit });
+    const slot: Slot = { worker, flag: new Int32Array(flag), running: new Float64Array(running), jobs: [], sent: 0, lastError: undefined };
     this.threads.add(worker);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -270,17 +310,17 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, message: WorkerMessage): void {
-    const job = slot.job;
+    const job = slot.jobs[0];
     if (!job || message.type === 'ready' || message.id !== job.message.id) return;
     if (message.type === 'chunk') {
       if (!job.cancelled) job.handlers.chunk(message.samples, message.marks);
       return;
     }
-    slot.job = undefined;
-    slot.worker.unref();
-    this.charge(job);
+    slot.jobs.shift();
+    if (slot.jobs.length === 0) slot.worker.unref();
+    this.charge(job, message.ms);
     if (message.type === 'done' && message.stopped) this.counters.stoppedEarly++;
-    else if (message.type === 'done' && !job.message.skipFrames) this.measure(job, message.frames);
+    else if (message.type === 'done' && !job.message.skipFrames) this.measure(job, message.ms, message.frames);
     if (!job.cancelled) {
       if (message.type === 'done') job.handlers.done();
       else job.handlers.fail(new VoxpipeError('server', `espeak synthesis failed: ${message.message}`));
@@ -293,9 +333,14 @@ export class WorkerPool {
     if (index < 0) return; // terminated by close()
     this.slots.splice(index, 1);
     this.counters.crashed++;
-    const job = slot.job;
-    slot.job = undefined;
-    if (job) this.charge(job);
+    const start = this.startOf(slot);
+    const [job, ...waiting] = slot.jobs.splice(0);
+    if (job) this.charge(job, start === undefined ? 0 : performance.now() - start);
+    // Jobs waiting behind it never started: they go back to the queue.
+    for (const next of waiting) {
+      next.slot = undefined;
+      if (!next.cancelled) this.queue.push(next);
+    }
     if (job && !job.cancelled) {
       const why = slot.lastError ? `: ${slot.lastError.message}` : ` (exit code ${code})`;
       job.handlers.fail(new VoxpipeError('server', `The espeak worker crashed${why}`, { cause: slot.lastError }));

@@ -25,6 +25,8 @@ export interface SegmentMark {
 export interface JobMessage {
   type: 'job';
   id: number;
+  /** The worker's stop cell for this job (0 or 1): the engine writes the job's id there to stop it. */
+  cell: number;
   text: string;
   /** espeak's own voice name, e.g. `en+m3`. */
   voice: string;
@@ -41,12 +43,17 @@ export type WorkerMessage =
   /** `msPerChar`: what the last rounds of a thorough warm-up cost per character (their median) (0 without one). */
   | { type: 'ready'; loadMs: number; warmMs: number; msPerChar: number }
   | { type: 'chunk'; id: number; samples: Float32Array; marks: SegmentMark[] }
-  | { type: 'done'; id: number; stopped: boolean; frames: number }
-  | { type: 'failed'; id: number; message: string };
+  /** `ms`: the job's wall time in its worker, from its start to its last message. */
+  | { type: 'done'; id: number; stopped: boolean; frames: number; ms: number }
+  | { type: 'failed'; id: number; message: string; ms: number };
 
 export interface WorkerInit {
-  /** Int32Array[1]: the id of the job the worker must stop. */
+  /** Int32Array[2]: per stop cell, the id of a job the worker must stop (or not start). */
   flag: SharedArrayBuffer;
+  /** Float64Array[2], written by the worker: the id of the job it runs and when it started it (ms since the epoch). */
+  running: SharedArrayBuffer;
   /** `'full'`: the thorough warm-up (see `EspeakEngineOptions.warm`). */
   warm: boolean | 'full';
+  /** Nice levels below the process's priority the thread runs at (see `EspeakEngineOptions.workerNice`). */
+  nice: number;
 }

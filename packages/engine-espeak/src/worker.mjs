@@ -3,17 +3,22 @@
 // under Node, tsx and vitest (no TypeScript loader inside the worker).
 //
 // Protocol (mirrored by the types in protocol.ts):
-//   workerData: { flag: SharedArrayBuffer /* Int32Array[1]: id of the job to stop */, warm: boolean | 'full' }
-//   in:  { type: 'job', id, text, voice /* espeak name */, rate, pitch, skipFrames?, test? }
+//   workerData: { flag: SharedArrayBuffer /* Int32Array[2]: per stop cell, the id of a job to stop */,
+//                 running: SharedArrayBuffer /* Float64Array[2]: written here: the running job's id, its start (epoch ms) */,
+//                 warm: boolean | 'full', nice /* levels below the process's priority to run at */ }
+//   in:  { type: 'job', id, cell /* its stop cell */, text, voice /* espeak name */, rate, pitch, skipFrames?, test? }
 //   out: { type: 'ready', loadMs, warmMs, msPerChar /* the thorough warm-up's last rounds' median cost, 0 without one */ }
 //        { type: 'chunk', id, samples /* Float32Array, buffer transferred */,
 //          marks /* [{ frame, duration, charStart, charEnd }]: words starting in it, UTF-16 offsets into the job's text */ }
-//        { type: 'done', id, stopped /* true when cancelled part-way */, frames }
-//        { type: 'failed', id, message }
+//        { type: 'done', id, stopped /* true when cancelled part-way */, frames, ms /* the job's wall time here */ }
+//        { type: 'failed', id, message, ms }
 //
 // A job runs synchronously inside espeak; the thread cannot read messages
-// meanwhile, so cancellation goes through the shared flag, which the audio
-// callback reads before every ~100 ms piece (returning true stops espeak).
+// meanwhile, so cancellation goes through the job's stop cell in the shared
+// flag, which the audio callback reads before every ~100 ms piece (returning
+// true stops espeak). The engine may send the next job while one runs: it
+// waits in this thread's port and starts the moment the running one ends,
+// unless its own stop cell already names it.
 //
 // Word marks: eSpeak's word and phoneme events come with the audio they fall
 // in; word-marks.mjs turns them into marks and holds a piece back until the
@@ -35,14 +40,29 @@
 //   with _malloc and passed by pointer; voice names are short enough for the
 //   glue's 128-byte buffer, which is allocated before the snapshot.
 
+import { readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import createEspeak from '@echogarden/espeak-ng-emscripten';
 import { MarkedAudio } from './word-marks.mjs';
 
-/** @type {{ flag: SharedArrayBuffer, warm: boolean | 'full' }} */
-const { flag: flagBuffer, warm } = workerData;
+/** @type {{ flag: SharedArrayBuffer, running: SharedArrayBuffer, warm: boolean | 'full', nice: number }} */
+const { flag: flagBuffer, running: runningBuffer, warm, nice } = workerData;
 const flag = new Int32Array(flagBuffer);
+const running = new Float64Array(runningBuffer);
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+
+if (nice > 0) lowerPriority(nice);
+
+/** Runs this thread `steps` nice levels below the process (Linux: a thread's id names it to setpriority); elsewhere nothing. */
+function lowerPriority(/** @type {number} */ steps) {
+  try {
+    const tid = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]);
+    setPriority(tid, Math.min(19, getPriority(process.pid) + steps));
+  } catch {
+    // no /proc, or not allowed: the thread keeps the process's priority
+  }
+}
 
 const FIXED_NOW = Date.UTC(2024, 0, 1);
 Date.now = () => FIXED_NOW;
@@ -122,16 +142,18 @@ function lastNonZero(bytes) {
 }
 
 /**
- * @param {{ id: number, text: string, voice: string, rate: number, pitch: number, skipFrames?: number,
+ * @param {{ id: number, cell: number, text: string, voice: string, rate: number, pitch: number, skipFrames?: number,
  *           test?: { crashAfterChunks?: number, pauseAfterChunks?: number, throwAfterChunks?: number } }} job
+ * @param {number} started when the job started (performance.now())
  */
-function run(job) {
+function run(job, started) {
   const test = job.test ?? {};
+  const cell = job.cell;
   let chunks = 0;
   let stopped = false;
   const skip = job.skipFrames ?? 0;
-  if (Atomics.load(flag, 0) === job.id) {
-    port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0 });
+  if (Atomics.load(flag, cell) === job.id) {
+    port.postMessage({ type: 'done', id: job.id, stopped: true, frames: 0, ms: performance.now() - started });
     return;
   }
   if (job.voice.length > 60) throw new Error(`voice name too long: ${job.voice}`);
@@ -152,15 +174,15 @@ function run(job) {
       if (chunks === test.crashAfterChunks) process.exit(70);
       if (chunks === test.throwAfterChunks) throw new Error('test: synthesis failed on purpose');
       if (chunks === test.pauseAfterChunks) {
-        const seen = Atomics.load(flag, 0);
-        if (seen !== job.id) Atomics.wait(flag, 0, seen, 30_000); // returns at once if the flag changed since `seen`
+        const seen = Atomics.load(flag, cell);
+        if (seen !== job.id) Atomics.wait(flag, cell, seen, 30_000); // returns at once if the flag changed since `seen`
       }
-      if (Atomics.load(flag, 0) === job.id) return (stopped = true);
+      if (Atomics.load(flag, cell) === job.id) return (stopped = true);
     }
     return false;
   };
   onAudio = (audioPtr, length, eventsPtr) => {
-    if (Atomics.load(flag, 0) === job.id) {
+    if (Atomics.load(flag, cell) === job.id) {
       stopped = true;
       return 1;
     }
@@ -184,15 +206,18 @@ function run(job) {
     send();
   }
   const frames = audio.made;
-  port.postMessage({ type: 'done', id: job.id, stopped, frames });
+  port.postMessage({ type: 'done', id: job.id, stopped, frames, ms: performance.now() - started });
 }
 
 /** Runs one job message, then puts the heap back. */
 function handle(/** @type {any} */ message) {
+  const started = performance.now();
+  running[0] = message.id;
+  running[1] = performance.timeOrigin + started;
   try {
-    run(message);
+    run(message, started);
   } catch (error) {
-    port.postMessage({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) });
+    port.postMessage({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error), ms: performance.now() - started });
   } finally {
     // Restore now rather than at the next job's start: the copy (the
     // heap's used part, ~1 MB of its 17) overlaps the main thread's dispatch
@@ -211,7 +236,7 @@ if (warm === 'full') {
   const costs = [];
   for (let round = 0; round < WARM_ROUNDS; round++) {
     const started = performance.now();
-    handle({ type: 'job', id: -1 - round, text: WARM_TEXT, voice: WARM_VOICES[round % WARM_VOICES.length], rate: 175, pitch: 50 });
+    handle({ type: 'job', id: -1 - round, cell: 0, text: WARM_TEXT, voice: WARM_VOICES[round % WARM_VOICES.length], rate: 175, pitch: 50 });
     costs.push((performance.now() - started) / WARM_TEXT.length);
   }
   // The median of the last four rounds: one round held up by other work on the machine does not count.
