@@ -6,7 +6,13 @@
 // character. Then one step past the engine's capacity: the excess is refused
 // with 429 (engine-busy, or too-many-streams past the stream limit) and the
 // admitted clients are not degraded.
-// Run: npx tsx bench/load.ts   (LOAD_STEPS=10,25,50 picks steps, LOAD_CHARS=600 a longer text; VOXPIPE_HEAVY=1: steps up to 200, 600 chars)
+// Run: npx tsx bench/load.ts   (LOAD_STEPS=10,25,50 picks steps, LOAD_CHARS=600 a longer text; VOXPIPE_HEAVY=1: steps up to 200, 600 chars;
+// LOAD_NICE=0 runs the engine's workers level with the server's thread instead of 5 below, as `voxpipe serve` runs them;
+// LOAD_PROF=<dir> writes the server's CPU profile there)
+//
+// Besides the clients' TTFB, each step prints the server's own (from handling the request to its first body byte: the
+// rest is the connection waiting to be accepted and read, and the way back), and the CPU the server's main thread,
+// the engine's workers, the server's other threads (V8's compilers and garbage collector) and the clients used.
 //
 // A client here: POSTs (aura-lite, pcm), starts "playing" 200 ms after its first byte, and reads at
 // real-time pace (it stops reading when it is more than 1 s ahead of playback, so backpressure
@@ -38,7 +44,8 @@ interface Sample {
   openStreams: number;
   /** The server's own time to first byte of each stream served (its request line's ttfbMs). */
   serverTtfbMs: number[];
-  cpu: { mainS: number; otherS: number };
+  /** CPU seconds of the server's threads: its own, the engine's workers (when they run below it: else counted in other), the rest (GC, libuv). */
+  cpu: { mainS: number; workersS: number; otherS: number };
   engine: { workers: number; evicted: number; resumed: number; completed: number; cancelled: number; refused: number; msPerChar: number };
 }
 
@@ -141,7 +148,7 @@ async function step(n: number, spreadMs = ARRIVAL_SPREAD_MS): Promise<{ results:
 }
 
 console.log(`# load: real-time clients on loopback; server in a child process (espeak, ${ready.workers} workers, limit ${LIMIT} streams); text ≈ ${TEXT.length} chars`);
-console.log('clients | TTFB p50 / p95 / p99 ms | of it in the server p50 / p95 | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | CPU s: server main / workers / clients | engine evictions | engine ms/char');
+console.log('clients | TTFB p50 / p95 / p99 ms | of it in the server p50 / p95 | fell behind | worst lag ms | server RSS end / peak | loop delay p99 / max ms | CPU s: server main / engine workers / server other / clients | engine evictions | engine ms/char');
 await step(5); // warm-up
 let lastEvictions = (await sample()).engine.evicted;
 for (const n of steps) {
@@ -153,7 +160,7 @@ for (const n of steps) {
     `${String(n).padStart(7)} | ${f(pct(ok.map((r) => r.ttfbMs), 50))} / ${f(pct(ok.map((r) => r.ttfbMs), 95))} / ${f(pct(ok.map((r) => r.ttfbMs), 99))} | ` +
       `${f(pct(server.serverTtfbMs, 50))} / ${f(pct(server.serverTtfbMs, 95))} | ` +
       `${behind}/${ok.length} (${((100 * behind) / Math.max(1, ok.length)).toFixed(0)} %) | ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} | ` +
-      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} / ${clientCpuS.toFixed(1)} | ${server.engine.evicted - lastEvictions} | ${server.engine.msPerChar.toFixed(3)}` +
+      `${mb(server.rss)} / ${mb(server.peakRss)} | ${server.loopDelayP99Ms.toFixed(1)} / ${server.loopDelayMaxMs.toFixed(1)} | ${server.cpu.mainS.toFixed(1)} / ${server.cpu.workersS.toFixed(1)} / ${server.cpu.otherS.toFixed(1)} / ${clientCpuS.toFixed(1)} | ${server.engine.evicted - lastEvictions} | ${server.engine.msPerChar.toFixed(3)}` +
       `${refused ? ` | ${refused} refused (${refusals(results)})` : ''}`,
   );
   lastEvictions = server.engine.evicted;
@@ -170,7 +177,7 @@ for (const n of steps) {
   console.log(
     `past capacity: ${n} clients → ${ok.length} served, ${refused} refused with 429 (others: ${results.length - ok.length - refused}; ${refusals(results)}); ` +
       `served: TTFB p50 ${f(pct(ok.map((r) => r.ttfbMs), 50))} / p95 ${f(pct(ok.map((r) => r.ttfbMs), 95))} / p99 ${f(pct(ok.map((r) => r.ttfbMs), 99))} ms, fell behind ${behind}/${ok.length} ` +
-      `(worst lag ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} ms); loop delay p99 ${server.loopDelayP99Ms.toFixed(1)} ms; CPU s main ${server.cpu.mainS.toFixed(1)} / workers ${server.cpu.otherS.toFixed(1)}; engine ms/char ${server.engine.msPerChar.toFixed(3)}`,
+      `(worst lag ${f(Math.max(0, ...ok.map((r) => r.worstLagMs)))} ms); loop delay p99 ${server.loopDelayP99Ms.toFixed(1)} ms; CPU s main ${server.cpu.mainS.toFixed(1)} / workers ${server.cpu.workersS.toFixed(1)} / other ${server.cpu.otherS.toFixed(1)}; engine ms/char ${server.engine.msPerChar.toFixed(3)}`,
   );
 }
 ask('close');

@@ -5,17 +5,18 @@
 //   ← { type: 'sample' } → { type: 'sample', ... }   figures since the last reset
 //   ← { type: 'close' }                 closes and exits
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEspeakEngine } from '../../packages/engine-espeak/src/index.js';
 import { createServer } from '../../packages/server/src/index.js';
 
 const serverTtfbs: number[] = [];
+const mainNice = getPriority(process.pid);
 // As `voxpipe serve` starts it: warmed thoroughly before it is ready (LOAD_WARM=quick: one word per worker).
 const engine = await createEspeakEngine({
   workers: Number(process.env.LOAD_WORKERS ?? availableParallelism()),
   warm: process.env.LOAD_WARM === 'quick' ? true : 'full',
-  workerNice: Number(process.env.LOAD_NICE ?? 10),
+  workerNice: Number(process.env.LOAD_NICE ?? 5),
 });
 const server = createServer({
   engine,
@@ -31,22 +32,28 @@ delay.enable();
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 
-/** CPU seconds used so far by this process's main thread and by its other threads (the engine's workers, libuv), from /proc. */
-function threadCpu(): { mainS: number; otherS: number } {
+/**
+ * CPU seconds used so far by this process's main thread, by the engine's workers (the threads running below the
+ * process's priority: LOAD_NICE > 0) and by its other threads (V8's garbage collection, libuv), from /proc. Threads
+ * that have ended are not counted.
+ */
+function threadCpu(): { mainS: number; workersS: number; otherS: number } {
   const tick = 100; // USER_HZ
   let mainS = 0;
+  let workersS = 0;
   let otherS = 0;
   try {
     for (const tid of readdirSync('/proc/self/task')) {
       const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
       const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
       if (Number(tid) === process.pid) mainS += seconds;
+      else if (Number(fields[16]) > mainNice) workersS += seconds;
       else otherS += seconds;
     }
   } catch {
     // not Linux: no split
   }
-  return { mainS, otherS };
+  return { mainS, workersS, otherS };
 }
 let cpuAtReset = threadCpu();
 
@@ -68,7 +75,7 @@ process.on('message', async (message: { type: string }) => {
       loopDelayMaxMs: delay.max / 1e6,
       openStreams: server.openStreams,
       serverTtfbMs: [...serverTtfbs],
-      cpu: (({ mainS, otherS }) => ({ mainS: mainS - cpuAtReset.mainS, otherS: otherS - cpuAtReset.otherS }))(threadCpu()),
+      cpu: (({ mainS, workersS, otherS }) => ({ mainS: mainS - cpuAtReset.mainS, workersS: workersS - cpuAtReset.workersS, otherS: otherS - cpuAtReset.otherS }))(threadCpu()),
       engine: { workers: stats.workers, evicted: stats.evicted, resumed: stats.resumed, completed: stats.completed, cancelled: stats.cancelled, refused: stats.refused, msPerChar: stats.msPerChar },
     });
   } else if (message.type === 'close') {

@@ -7,8 +7,8 @@ export async function serve(settings: ServeSettings, signal: AbortSignal, log: (
     keys: settings.keys,
     keysFile: settings.keysFile,
     // Every engine worker warmed thoroughly before /readyz says ready: a fresh worker's first jobs are many times slower;
-    // the workers below the server's own thread, so accepting requests and sending first bytes go first on a busy machine.
-    engineOptions: { warm: 'full', workerNice: 10 },
+    // the workers 5 nice levels below the server's own thread, so accepting requests and sending first bytes go first on a busy machine.
+    engineOptions: { warm: 'full', workerNice: 5 },
     cors: settings.corsOrigins === undefined ? undefined : { origins: settings.corsOrigins },
     trustProxy: settings.trustProxy,
     limits: settings.limits,
