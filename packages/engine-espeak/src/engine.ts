@@ -20,6 +20,9 @@ import type { SegmentMark } from './protocol.js';
 import { ESPEAK_VOICES } from './voices.js';
 import { DIGIT_WEIGHT, OPENING_CHARS } from './segment.js';
 
+/** How many texts' segments the engine keeps (see `cutsOf`). */
+const RECENT_CUTS = 64;
+
 /** A piece of audio waiting to be read, and where it starts in its segment (to remake it after eviction). */
 interface QueuedPiece {
   chunk: PcmChunk;
@@ -45,7 +48,7 @@ interface Reservation {
   speed: number;
   at: number;
   /** Its segments' weights, and how much of the text is not yet started. */
-  weights: number[];
+  weights: readonly number[];
   left: number;
 }
 
@@ -70,6 +73,23 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   const active = new Set<StreamEntry>();
   const reservations = new Set<Reservation>();
   let closed = false;
+
+  /**
+   * A text's segments and their weights. The server asks for a text's twice
+   * in a row (admitting its stream, then starting it), so the last few are
+   * kept; callers never change them.
+   */
+  const recentCuts = new Map<string, { segments: readonly string[]; weights: readonly number[] }>();
+  const cutsOf = (text: string): { segments: readonly string[]; weights: readonly number[] } => {
+    let cuts = recentCuts.get(text);
+    if (!cuts) {
+      const segments = openingSegments(text, o.segmentChars);
+      cuts = { segments, weights: segments.map(segmentWeight) };
+      if (recentCuts.size >= RECENT_CUTS) recentCuts.delete(recentCuts.keys().next().value as string);
+      recentCuts.set(text, cuts);
+    }
+    return cuts;
+  };
 
   /** Lays out `weights` (characters) as work from `start`, each piece needed once the audio of those before it has played. */
   const layOut = (cost: Cost, weights: readonly number[], speed: number, start: number, out: Work[]): void => {
@@ -106,7 +126,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   function admit(request: { text: string; speed?: number; owner?: string }): { release(): void } | { retryAfter: number } {
     const now = performance.now();
     const speed = speedToRate(request.speed ?? 1) / BASE_RATE_WPM;
-    const weights = openingSegments(request.text, o.segmentChars).map(segmentWeight);
+    const { weights } = cutsOf(request.text);
     // The measured cost, with the jobs running now that have already cost more than it counted in.
     const cost: Cost = { msPerChar: pool.cost.msPerCharWith(pool.running(now)), audioMsPerChar: pool.cost.audioMsPerChar };
     const work = comingWork(cost, now);
@@ -128,8 +148,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   }
 
   function synthesize(request: EspeakSynthesisRequest): ReadableStream<PcmChunk> {
-    let segments: string[] = [];
-    let weights: number[] = [];
+    let segments: readonly string[] = [];
+    let weights: readonly number[] = [];
     /** Where each segment's code units are in the request's text (segments collapse whitespace and may cut a long word). */
     let origins: Int32Array[] = [];
     /** The next segment to start (after any resume). */
@@ -323,8 +343,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
             job = checkRequest(request);
             // Short segments first (a new stream's first audio is quick to make, and so is every stream's next while many
             // start), longer ones after; the same for every request of this text, so a resumed stream is identical.
-            segments = openingSegments(request.text, o.segmentChars);
-            weights = segments.map(segmentWeight);
+            ({ segments, weights } = cutsOf(request.text));
             let cursor = 0;
             origins = segments.map((segment) => {
               const { at, end } = locateSentence(request.text, cursor, segment);
