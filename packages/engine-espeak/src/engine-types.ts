@@ -70,7 +70,7 @@ export interface EspeakEngineStats {
   cancelled: number;
   /** Streams that ended in an error (worker crash, synthesis failure, engine closed). */
   failed: number;
-  /** Jobs a worker stopped part-way because their stream was cancelled. */
+  /** Jobs a worker stopped because their stream was cancelled: part-way, or while they waited in it, before they began. */
   stoppedEarly: number;
   /** Workers that died and were replaced. */
   crashed: number;

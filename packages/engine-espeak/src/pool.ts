@@ -28,7 +28,7 @@ export interface JobHandle {
 }
 
 export interface PoolCounters {
-  /** Jobs a worker stopped part-way because they were cancelled. */
+  /** Jobs a worker stopped because they were cancelled: part-way, or while they waited in it, before they began. */
   stoppedEarly: number;
   /** Workers that died and were replaced. */
   crashed: number;
