@@ -23,10 +23,11 @@ export interface EspeakEngineOptions {
   /**
    * How many steps (Linux nice levels, 0–19) below the process's own OS
    * scheduling priority the worker threads run. 0 (the default) keeps them
-   * level. A server wants about 10: when the machine is busy, its own
-   * thread — accepting requests, sending first bytes — goes first and
-   * synthesis takes the rest (the engine's measured cost, and so its
-   * admission, follows what the workers get). Ignored where a thread's
+   * level. A server wants about 5 (what `voxpipe serve` uses): when the
+   * machine is busy, its own thread — accepting requests, sending first
+   * bytes — goes first and synthesis takes the rest (the engine's measured
+   * cost, and so its admission, follows what the workers get: at 10 they got
+   * so little that it admitted fewer streams). Ignored where a thread's
    * priority cannot be set on its own.
    */
   workerNice?: number;

@@ -75,9 +75,9 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   let closed = false;
 
   /**
-   * A text's segments and their weights. The server asks for a text's twice
-   * in a row (admitting its stream, then starting it), so the last few are
-   * kept; callers never change them.
+   * A text's segments and their weights. The server asks for a text's
+   * segments twice in a row (admitting its stream, then starting it), so
+   * the last few texts' are kept; callers never change them.
    */
   const recentCuts = new Map<string, { segments: readonly string[]; weights: readonly number[] }>();
   const cutsOf = (text: string): { segments: readonly string[]; weights: readonly number[] } => {
