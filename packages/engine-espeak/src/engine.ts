@@ -47,8 +47,9 @@ interface Reservation {
   text: string;
   speed: number;
   at: number;
-  /** Its segments' weights, and how much of the text is not yet started. */
+  /** Its segments' weights, their sum, and how much of the text is not yet started. */
   weights: readonly number[];
+  total: number;
   left: number;
 }
 
@@ -106,9 +107,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     for (const stream of active) stream.pending(cost, now, out);
     for (const r of reservations) {
       if (r.left <= 0) continue;
-      const total = r.weights.reduce((a, b) => a + b, 0);
-      if (r.left >= total) layOut(cost, r.weights, r.speed, Math.max(now, r.at), out);
-      else layOut(cost, [r.left], r.speed, Math.max(now, r.at + ((total - r.left) * cost.audioMsPerChar) / r.speed), out);
+      if (r.left >= r.total) layOut(cost, r.weights, r.speed, Math.max(now, r.at), out);
+      else layOut(cost, [r.left], r.speed, Math.max(now, r.at + ((r.total - r.left) * cost.audioMsPerChar) / r.speed), out);
     }
     return out;
   };
@@ -142,7 +142,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       for (const piece of work) backlog += piece.ms;
       return { retryAfter: Math.min(30, Math.max(1, Math.ceil(backlog / (Math.max(1, pool.size) * USABLE_SHARE) / 1000))) };
     }
-    const reservation: Reservation = { owner: request.owner ?? '', text: request.text, speed, at: now, weights, left: weights.reduce((a, b) => a + b, 0) };
+    const total = weights.reduce((a, b) => a + b, 0);
+    const reservation: Reservation = { owner: request.owner ?? '', text: request.text, speed, at: now, weights, total, left: total };
     reservations.add(reservation);
     return { release: () => void reservations.delete(reservation) };
   }

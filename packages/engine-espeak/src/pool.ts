@@ -36,6 +36,8 @@ export interface PoolCounters {
 
 interface Job extends Schedulable {
   message: JobMessage;
+  /** Its text's weight in characters (`segmentWeight`), what its cost is counted by. */
+  chars: number;
   handlers: JobHandlers;
   cancelled: boolean;
   /** It was not due when it was sent (work ahead of its listener). */
@@ -132,6 +134,7 @@ export class WorkerPool {
     const submitted = performance.now();
     const entry: Job = {
       message: { type: 'job', id: this.nextId++, cell: 0, ...job },
+      chars: segmentWeight(job.text),
       handlers,
       owner: schedule?.owner ?? '',
       deadline: schedule ? () => schedule.deadline() : () => submitted,
@@ -200,7 +203,7 @@ export class WorkerPool {
   /** How long the slot's running job should still take, ms, at the measured cost (all of it when not begun). */
   private endsIn(slot: Slot, now: number): number {
     const start = this.startOf(slot);
-    return segmentWeight(slot.jobs[0].message.text) * this.cost.msPerChar - (start === undefined ? 0 : now - start);
+    return slot.jobs[0].chars * this.cost.msPerChar - (start === undefined ? 0 : now - start);
   }
 
   private send(slot: Slot, job: Job, ahead: boolean): void {
@@ -229,7 +232,7 @@ export class WorkerPool {
     const out: { chars: number; ms: number }[] = [];
     for (const slot of this.slots) {
       const start = this.startOf(slot);
-      if (start !== undefined) out.push({ chars: segmentWeight(slot.jobs[0].message.text), ms: now - start });
+      if (start !== undefined) out.push({ chars: slot.jobs[0].chars, ms: now - start });
     }
     return out;
   }
@@ -261,8 +264,7 @@ export class WorkerPool {
 
   /** Counts a whole job's wall time in its worker and its audio into the engine's cost. */
   private measure(job: Job, ms: number, frames: number): void {
-    const { text, rate } = job.message;
-    this.cost.observe(segmentWeight(text), ms, (frames * 1000) / ESPEAK_SAMPLE_RATE, rate / BASE_RATE_WPM);
+    this.cost.observe(job.chars, ms, (frames * 1000) / ESPEAK_SAMPLE_RATE, job.message.rate / BASE_RATE_WPM);
   }
 
   private charge(job: Job, ms: number): void {
