@@ -1,7 +1,8 @@
 // The embedded espeak engine: pool start-up, time to first audio once warm,
 // speed (× real time) for one stream and for many, and how responsive the
 // main event loop stays under load. The reference is espeak called directly
-// on the main thread (no pool, no messages). Run: npx tsx bench/espeak.ts
+// on the main thread (no pool, no messages), this package's WebAssembly build
+// beside the wasm2js build it replaced. Run: npx tsx bench/espeak.ts
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEspeakEngine, type EspeakEngine } from '../packages/engine-espeak/src/index.js';
 
@@ -29,15 +30,23 @@ async function drain(engine: EspeakEngine, text: string): Promise<number> {
   return frames / engine.sampleRate;
 }
 
-// 1. Direct espeak on this thread, for reference.
-{
-  const url = new URL('../packages/engine-espeak/node_modules/@echogarden/espeak-ng-emscripten/espeak-ng.js', import.meta.url).href;
+// 1. Direct espeak on this thread, for reference: this package's WebAssembly build, and the
+// wasm2js build it replaced (@echogarden/espeak-ng-emscripten 0.3.5, the same eSpeak NG code
+// and flags, giving the same samples) as the peer, each from a fresh module in this process.
+const BUILDS = [
+  ['this build (wasm)', new URL('../packages/engine-espeak/espeak-ng/espeak-ng.js', import.meta.url).href],
+  ['peer: @echogarden/espeak-ng-emscripten 0.3.5 (wasm2js)', import.meta.resolve('@echogarden/espeak-ng-emscripten')],
+] as const;
+const speeds: number[] = [];
+for (const [name, url] of BUILDS) {
   const t0 = performance.now();
-  const module = await ((await import(url)).default as () => Promise<any>)();
+  const module = await ((await import(url)).default as () => Promise<any>)(); // eslint-disable-line @typescript-eslint/no-explicit-any
   const espeak = new module.eSpeakNGWorker();
   espeak.set_voice('en-us');
   const loadMs = performance.now() - t0;
+  const readyStart = performance.now();
   espeak.synthesize('Ready.', () => false);
+  const readyMs = performance.now() - readyStart;
   const firsts: number[] = [];
   for (let i = 0; i < 20; i++) {
     const start = performance.now();
@@ -48,17 +57,27 @@ async function drain(engine: EspeakEngine, text: string): Promise<number> {
     });
     firsts.push(first);
   }
-  let frames = 0;
-  const start = performance.now();
-  for (const part of LONG.match(/[^.]+\./g)!) {
-    espeak.synthesize(part, (pcm: Int16Array | undefined) => {
-      frames += pcm?.length ?? 0;
-      return false;
-    });
+  // Rounds of the long text: the first rounds include V8's optimizing; the median and worst of the last five are steady state.
+  const rounds: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    let frames = 0;
+    const start = performance.now();
+    for (const part of LONG.match(/[^.]+\./g)!) {
+      espeak.synthesize(part, (pcm: Int16Array | undefined) => {
+        frames += pcm?.length ?? 0;
+        return false;
+      });
+    }
+    rounds.push(frames / 22050 / ((performance.now() - start) / 1000));
   }
-  const wall = (performance.now() - start) / 1000;
-  console.log(`direct espeak (main thread): load ${f(loadMs, 0)} ms, first audio ${f(median(firsts), 2)} ms (median of 20), ${f(frames / 22050 / wall, 0)}× real time`);
+  const steady = rounds.slice(-5);
+  speeds.push(median(steady));
+  console.log(
+    `direct espeak, ${name} (main thread): load ${f(loadMs, 0)} ms, first call ${f(readyMs, 0)} ms, first audio ${f(median(firsts), 2)} ms (median of 20); ` +
+      `${f(rounds[0], 0)}× real time in the first round, then median ${f(median(steady), 0)}×, slowest ${f(Math.min(...steady), 0)}× (last 5 of 8 rounds)`,
+  );
 }
+console.log(`direct espeak: this build is ${f(speeds[0] / speeds[1], 2)}× the peer's speed (steady-state medians)`);
 
 // 2. Pool start-up.
 const startups: number[] = [];

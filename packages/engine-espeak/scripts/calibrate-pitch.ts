@@ -17,7 +17,7 @@ const TEXT: Record<string, string> = {
 const PITCHES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 
 async function main(): Promise<void> {
-  const url = new URL('../node_modules/@echogarden/espeak-ng-emscripten/espeak-ng.js', import.meta.url).href;
+  const url = new URL('../espeak-ng/espeak-ng.js', import.meta.url).href;
   const factory = (await import(url)).default as () => Promise<any>;
   const module = await factory();
   const espeak = new module.eSpeakNGWorker();

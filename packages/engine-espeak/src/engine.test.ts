@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
 import type { EspeakEngine } from './engine-types.js';
 import { medianF0, semitonesBetween } from './f0.js';
+import { PITCH_POINTS, PITCH_TABLE } from './pitch-table.js';
 import { splitSegments } from './segment.js';
 import { LONG_TEXT, readAll, rejectionOf, rms, sameSamples } from './test-helpers.js';
+import { ESPEAK_VOICES } from './voices.js';
 
 /** How long the engine may take to settle: a hang limit, never a speed requirement (SETTLE in test/support/budgets.ts). */
 const WAIT = { timeout: 30_000, interval: 20 };
@@ -51,6 +53,23 @@ describe('espeak engine', () => {
     const female = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+f3' }))).samples, 22050)!;
     const male = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+m3' }))).samples, 22050)!;
     expect(semitonesBetween(male, female)).toBeGreaterThan(5);
+  });
+
+  it('speaks with every exposed voice, each near the f0 its pitch table gives (the packaged data holds every language and variant)', async () => {
+    const texts: Record<string, string> = {
+      'en-US': 'Please call Stella and ask her to bring these things with her.',
+      'en-GB': 'Please call Stella and ask her to bring these things with her.',
+      'de-DE': 'Bitte ruf Stella an und sag ihr, sie soll diese Dinge mitbringen.',
+      'fr-FR': 'Appelle Stella et demande-lui d’apporter ces choses avec elle.',
+      'es-ES': 'Por favor llama a Stella y pídele que traiga estas cosas.',
+    };
+    const at50 = PITCH_POINTS.indexOf(50);
+    for (const voice of ESPEAK_VOICES) {
+      const heard = await readAll(engine.synthesize({ text: texts[voice.language], voice: voice.id }));
+      const f0 = medianF0(heard.samples, 22050, { minHz: 50, maxHz: 600 });
+      expect(f0, voice.id).toBeDefined();
+      expect(Math.abs(semitonesBetween(PITCH_TABLE[voice.id][at50], f0!)), voice.id).toBeLessThan(3);
+    }
   });
 
   it('delivers a long sentence in many ~100 ms pieces, the first while synthesis is still running', async () => {

@@ -417,7 +417,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     build: ((require) =>
       [
         `@voxpipe/engine-espeak@${(require('../package.json') as { version: string }).version}`,
-        `espeak-ng-emscripten@${(require('@echogarden/espeak-ng-emscripten/package.json') as { version: string }).version}`,
+        `espeak-ng@${(require('../espeak-ng/build.json') as { espeakNg: string }).espeakNg}`,
         `segments=${o.segmentChars} opening=${OPENING_CHARS.join(',')} digit=${DIGIT_WEIGHT}`,
       ].join(' '))(createRequire(import.meta.url)),
     startupMs,

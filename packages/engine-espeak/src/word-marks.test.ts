@@ -59,8 +59,8 @@ function checkMarks(text: string, heard: Heard): string[] {
   return heard.marks.map((m) => m.text);
 }
 
-/** eSpeak NG's wasm build, loaded as the worker loads it (the package ships no types). */
-const ESPEAK_MODULE: string = '@echogarden/espeak-ng-emscripten';
+/** eSpeak NG's wasm build, loaded as the worker loads it (the module has no types). */
+const ESPEAK_MODULE: string = new URL('../espeak-ng/espeak-ng.js', import.meta.url).href;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the wasm glue has no types
 let reference: Promise<{ module: any; espeak: any; fresh: Uint8Array }> | undefined;
 

@@ -1,4 +1,5 @@
-// The espeak synthesis worker: one eSpeak NG wasm instance per thread.
+// The espeak synthesis worker: one eSpeak NG WebAssembly instance per thread
+// (this package's own build: ../espeak-ng, made by wasm/build.sh).
 // Plain JavaScript on purpose, so `new Worker(url)` loads it the same way
 // under Node, tsx and vitest (no TypeScript loader inside the worker).
 //
@@ -43,7 +44,7 @@
 import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import createEspeak from '@echogarden/espeak-ng-emscripten';
+import createEspeak from '../espeak-ng/espeak-ng.js';
 import { MarkedAudio } from './word-marks.mjs';
 
 /** @type {{ flag: SharedArrayBuffer, running: SharedArrayBuffer, warm: boolean | 'full', nice: number }} */
