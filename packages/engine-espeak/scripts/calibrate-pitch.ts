@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { medianF0 } from '../src/f0.js';
+import { ESPEAK_SAMPLE_RATE } from '../src/engine-types.js';
 import { ESPEAK_VOICES } from '../src/voices.js';
 
 const TEXT: Record<string, string> = {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   };
   const rows: string[] = [];
   for (const voice of ESPEAK_VOICES) {
-    const hz = PITCHES.map((p) => medianF0(synth(TEXT[voice.language], voice.espeak, p), 22050, { minHz: 50, maxHz: 600 }) ?? NaN);
+    const hz = PITCHES.map((p) => medianF0(synth(TEXT[voice.language], voice.espeak, p), ESPEAK_SAMPLE_RATE, { minHz: 50, maxHz: 600 }) ?? NaN);
     for (let i = 1; i < hz.length; i++) if (!(hz[i] > hz[i - 1])) throw new Error(`f0 not increasing for ${voice.id}: ${hz.join(', ')}`);
     rows.push(`  '${voice.id}': [${hz.map((x) => x.toFixed(1)).join(', ')}],`);
     console.log(voice.id.padEnd(10), hz.map((x) => x.toFixed(0)).join(' '));

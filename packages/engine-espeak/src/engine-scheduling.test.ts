@@ -2,7 +2,7 @@
 // changing a single sample; and which streams it admits (capacity.ts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
-import type { EspeakEngine } from './engine-types.js';
+import { ESPEAK_SAMPLE_RATE, type EspeakEngine } from './engine-types.js';
 import { LONG_TEXT, readAll, sameSamples } from './test-helpers.js';
 
 /** How long the engine may take to settle: a hang limit, never a speed requirement. */
@@ -40,7 +40,7 @@ describe('espeak engine: scheduling', () => {
         return parts;
       })(),
     );
-    await vi.waitFor(() => expect(Math.min(...read)).toBeGreaterThan(5 * 22050), WAIT);
+    await vi.waitFor(() => expect(Math.min(...read)).toBeGreaterThan(5 * ESPEAK_SAMPLE_RATE), WAIT);
     const shorts: Float32Array[] = [];
     for (let i = 0; i < 4; i++) shorts.push((await readAll(engine.synthesize({ text: shortText, voice: 'en-gb+f3', owner: 'quiet' }))).samples);
     const flooded = await Promise.all(floods);

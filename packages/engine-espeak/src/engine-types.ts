@@ -2,8 +2,8 @@ import type { PcmChunk, SynthesisRequest, Engine } from '@voxpipe/core';
 import type { WorkerStartup } from './pool.js';
 import type { WorkerTestHooks } from './protocol.js';
 
-/** The rate of every chunk espeak gives. */
-export const ESPEAK_SAMPLE_RATE = 22050;
+/** The rate of every chunk espeak gives: this package's build speaks at 24 kHz, the rate the server sends (see wasm/build.sh). */
+export const ESPEAK_SAMPLE_RATE = 24000;
 /** Audio a stream holds for its reader: no segment starts above it, and a stalled reader's surplus is dropped down to it. */
 export const HIGH_WATER_MS = 1000;
 

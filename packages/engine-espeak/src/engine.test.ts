@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { VoxpipeError } from '@voxpipe/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEspeakEngine } from './engine.js';
-import type { EspeakEngine } from './engine-types.js';
+import { ESPEAK_SAMPLE_RATE, type EspeakEngine } from './engine-types.js';
 import { medianF0, semitonesBetween } from './f0.js';
 import { PITCH_POINTS, PITCH_TABLE } from './pitch-table.js';
 import { splitSegments } from './segment.js';
@@ -11,6 +11,7 @@ import { ESPEAK_VOICES } from './voices.js';
 
 /** How long the engine may take to settle: a hang limit, never a speed requirement (SETTLE in test/support/budgets.ts). */
 const WAIT = { timeout: 30_000, interval: 20 };
+const RATE = ESPEAK_SAMPLE_RATE;
 
 let engine: EspeakEngine;
 
@@ -25,7 +26,7 @@ afterAll(async () => {
 describe('espeak engine', () => {
   it('describes itself and lists the voices it can speak with', () => {
     expect(engine.name).toBe('espeak');
-    expect(engine.sampleRate).toBe(22050);
+    expect(engine.sampleRate).toBe(24000);
     const voices = engine.voices();
     const ids = voices.map((v) => v.id);
     for (const id of ['en-us+m3', 'en-us+f3', 'en-gb+m3', 'en-gb+f3', 'de+m3', 'de+f3', 'fr+m3', 'fr+f3', 'es+m3', 'es+f3']) expect(ids).toContain(id);
@@ -34,9 +35,9 @@ describe('espeak engine', () => {
     expect(voices.find((v) => v.id === 'de+m3')?.gender).toBe('male');
   });
 
-  it('speaks "Hello world" as plausible, non-silent mono audio at 22050 Hz', async () => {
+  it('speaks "Hello world" as plausible, non-silent mono audio at 24 kHz', async () => {
     const heard = await readAll(engine.synthesize({ text: 'Hello world', voice: 'en-us+m3' }));
-    expect(heard.rate).toBe(22050);
+    expect(heard.rate).toBe(24000);
     expect(heard.seconds).toBeGreaterThan(0.5);
     expect(heard.seconds).toBeLessThan(3);
     expect(rms(heard.samples)).toBeGreaterThan(0.01);
@@ -48,10 +49,10 @@ describe('espeak engine', () => {
     for (const [voice, text] of Object.entries(texts)) {
       const heard = await readAll(engine.synthesize({ text, voice }));
       expect(heard.seconds).toBeGreaterThan(0.3);
-      expect(medianF0(heard.samples, 22050)).toBeDefined();
+      expect(medianF0(heard.samples, RATE)).toBeDefined();
     }
-    const female = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+f3' }))).samples, 22050)!;
-    const male = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+m3' }))).samples, 22050)!;
+    const female = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+f3' }))).samples, RATE)!;
+    const male = medianF0((await readAll(engine.synthesize({ text: 'Good morning to you.', voice: 'en-us+m3' }))).samples, RATE)!;
     expect(semitonesBetween(male, female)).toBeGreaterThan(5);
   });
 
@@ -66,7 +67,7 @@ describe('espeak engine', () => {
     const at50 = PITCH_POINTS.indexOf(50);
     for (const voice of ESPEAK_VOICES) {
       const heard = await readAll(engine.synthesize({ text: texts[voice.language], voice: voice.id }));
-      const f0 = medianF0(heard.samples, 22050, { minHz: 50, maxHz: 600 });
+      const f0 = medianF0(heard.samples, RATE, { minHz: 50, maxHz: 600 });
       expect(f0, voice.id).toBeDefined();
       expect(Math.abs(semitonesBetween(PITCH_TABLE[voice.id][at50], f0!)), voice.id).toBeLessThan(3);
     }
@@ -98,7 +99,7 @@ describe('espeak engine', () => {
     const long = { text: LONG_TEXT, voice: 'de+m3' };
     expect(splitSegments(long.text).length).toBeGreaterThan(1);
     const [a, b] = await Promise.all([readAll(engine.synthesize(long)), readAll(engine.synthesize(long))]);
-    expect(a.samples.length).toBeGreaterThan(22050 * 10);
+    expect(a.samples.length).toBeGreaterThan(RATE * 10);
     expect(sameSamples(a.samples, b.samples)).toBe(true);
   });
 
@@ -127,9 +128,9 @@ describe('espeak engine', () => {
   it('pitch +4 semitones raises the measured f0 by 4 ± 1.5 semitones', async () => {
     const text = 'My mother brought a large loaf of bread home from the market.';
     for (const voice of ['en-us+m3', 'en-gb+f3']) {
-      const base = medianF0((await readAll(engine.synthesize({ text, voice }))).samples, 22050)!;
-      const up = medianF0((await readAll(engine.synthesize({ text, voice, pitch: 4 }))).samples, 22050)!;
-      const down = medianF0((await readAll(engine.synthesize({ text, voice, pitch: -3 }))).samples, 22050)!;
+      const base = medianF0((await readAll(engine.synthesize({ text, voice }))).samples, RATE)!;
+      const up = medianF0((await readAll(engine.synthesize({ text, voice, pitch: 4 }))).samples, RATE)!;
+      const down = medianF0((await readAll(engine.synthesize({ text, voice, pitch: -3 }))).samples, RATE)!;
       expect(Math.abs(semitonesBetween(base, up) - 4)).toBeLessThan(1.5);
       expect(Math.abs(semitonesBetween(base, down) + 3)).toBeLessThan(1.5);
     }

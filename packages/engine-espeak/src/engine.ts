@@ -57,7 +57,7 @@ interface Reservation {
  * Starts the embedded eSpeak NG engine: a pool of worker threads (one wasm
  * instance each), so synthesis never blocks the event loop. Use it as the
  * server's local engine or to speak text with no network at all. Audio is
- * mono float32 at 22050 Hz in ~100 ms chunks, each with the word marks of
+ * mono float32 at 24 kHz in ~100 ms chunks, each with the word marks of
  * the words starting in it (from eSpeak NG's own events; see word-marks.mjs);
  * always `close()` it.
  *

@@ -23,7 +23,8 @@
 // - audio is held back until the ends of the words starting in it are known
 //   (at most about one word), so each chunk leaves with its marks complete.
 
-const SAMPLE_RATE = 22050;
+/** The rate the engine's eSpeak NG build speaks at (the worker checks it at start-up). */
+export const SAMPLE_RATE = 24000;
 
 /** Punctuation that is not read out: left off the ends of a written word. */
 const QUIET_EDGES = /^[.,;:!?¡¿…"'“”„‘’‚«»‹›()[\]{}\-‐‑–—]+|[.,;:!?¡¿…"'“”„‘’‚«»‹›()[\]{}\-‐‑–—]+$/gu;

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEspeakEngine } from './engine.js';
-import type { EspeakEngine } from './engine-types.js';
+import { ESPEAK_SAMPLE_RATE, type EspeakEngine } from './engine-types.js';
 import { semitonesToPitch, speedToRate } from './prosody.js';
 import { openingSegments } from './segment.js';
 import { findVoice } from './voices.js';
 import { readAll, sameSamples, type Heard } from './test-helpers.js';
 
-const RATE = 22050;
+const RATE = ESPEAK_SAMPLE_RATE;
 let engine: EspeakEngine;
 
 beforeAll(async () => {

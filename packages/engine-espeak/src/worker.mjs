@@ -45,7 +45,7 @@ import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import createEspeak from '../espeak-ng/espeak-ng.js';
-import { MarkedAudio } from './word-marks.mjs';
+import { MarkedAudio, SAMPLE_RATE } from './word-marks.mjs';
 
 /** @type {{ flag: SharedArrayBuffer, running: SharedArrayBuffer, warm: boolean | 'full', nice: number }} */
 const { flag: flagBuffer, running: runningBuffer, warm, nice } = workerData;
@@ -72,6 +72,7 @@ const loadStart = performance.now();
 const module = await createEspeak();
 const espeak = new module.eSpeakNGWorker();
 espeak.set_voice('en-us');
+if (espeak.get_samplerate() !== SAMPLE_RATE) throw new Error(`espeak speaks at ${espeak.get_samplerate()} Hz, not ${SAMPLE_RATE}`);
 
 // eSpeak's event list (espeak_EVENT, wasm32): type at 0, text_position at 8,
 // length at 12, sample at 20, id (a phoneme's name, 8 bytes) at 28; a type of 0 ends the list.
