@@ -2,6 +2,7 @@
 // real espeak engine: JSON { error: { code, message } }, the right status, and
 // never a key in the logs.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -216,6 +217,50 @@ describe('500 without internals', () => {
       expect(error).toMatchObject({ status: 500, code: 'internal' });
       expect(error.message).not.toMatch(/secret|etc|exploded/);
       expect(said.join('\n')).toMatch(/exploded/); // the operator still learns what happened
+    } finally {
+      await listening.close();
+      await real.close();
+    }
+  });
+});
+
+describe('a failure right after the first audio', () => {
+  it('the client gets the 200, the audio sent and a cut transfer, even when the failure comes before the first bytes left the server', async () => {
+    // An engine whose second chunk fails at once: the failure reaches the server in the same turn as its first bytes.
+    const real = await createEspeakEngine({ workers: 1 });
+    const tenth = new Float32Array(2400).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 24000));
+    const failing: Engine = {
+      name: 'fails-after-one-chunk',
+      sampleRate: 24000,
+      voices: () => real.voices(),
+      synthesize: () => {
+        let sent = false;
+        return new ReadableStream({
+          pull(controller) {
+            if (sent) return Promise.reject(new Error('synthesis broke after its first chunk'));
+            sent = true;
+            controller.enqueue({ sampleRate: 24000, channels: [tenth] });
+          },
+        });
+      },
+      close: () => real.close(),
+    };
+    const said: string[] = [];
+    const listening = await createServer({ engine: failing, keys: [KEY], env: {}, logger: { info() {}, warn() {}, error: (m) => said.push(m) } }).listen();
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const heard = await new Promise<{ status: number; bytes: number; complete: boolean }>((resolve, reject) => {
+          const req = httpRequest(`${listening.url}/v1/tts/stream`, { method: 'POST', headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' } }, (res) => {
+            let bytes = 0;
+            res.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+            res.on('close', () => resolve({ status: res.statusCode ?? 0, bytes, complete: res.complete }));
+          });
+          req.on('error', reject); // a hang-up before the status line
+          req.end(JSON.stringify({ ...ok, format: 'pcm' }));
+        });
+        expect(heard).toEqual({ status: 200, bytes: 4800, complete: false });
+      }
+      expect(said.join('\n')).toMatch(/stream failed mid-way.*synthesis broke after its first chunk/);
     } finally {
       await listening.close();
       await real.close();

@@ -8,9 +8,10 @@ export interface GuardOptions {
   /** Told when making the audio failed mid-stream (for the log). */
   onFailure(error: unknown): void;
   /**
-   * Ends the connection at once, without another byte (Node: destroys the
-   * response, so the client sees a cut transfer, never error text inside its
-   * audio). Without it the body stream errors instead.
+   * Ends the connection without another byte (Node: destroys the response,
+   * so the client sees a cut transfer, never error text inside its audio),
+   * on the turn after the failure, once the bytes already written are on
+   * their way. Without it the body stream errors instead.
    */
   abortConnection?: () => void;
 }
@@ -40,12 +41,19 @@ export function guardBody(inner: ReadableStream<Uint8Array>, options: GuardOptio
     over = true;
     stopTimer();
     if (options.abortConnection) {
-      options.abortConnection();
-      try {
-        out.close();
-      } catch {
-        // already cancelled by the adapter
-      }
+      // Cut on the next turn, not now: Node holds a response's writes until the end of the current one (it corks the
+      // socket), so a failure that comes right after the first audio would otherwise take the status line and that
+      // audio with it, and the client would see a hang-up instead of a cut transfer. The body stays open till then, so
+      // the adapter cannot end the response as if it were whole.
+      const abortConnection = options.abortConnection;
+      setImmediate(() => {
+        abortConnection();
+        try {
+          out.close();
+        } catch {
+          // already cancelled by the adapter
+        }
+      });
     } else {
       out.error(error);
     }
