@@ -262,6 +262,20 @@ describe('resample', () => {
     expect(errorDb(out.channels[0], (j) => amplitude * Math.sin((2 * Math.PI * 1000 * j) / 24000))).toBeLessThan(-80);
   });
 
+  it('at the same rate gives on the very chunks it takes, marks and all; a mark on an empty chunk lands on the next frame', async () => {
+    const mark = (frame: number, text: string) => ({ frame, duration: 0.1, text, charStart: 0, charEnd: text.length });
+    const first: PcmChunk = { sampleRate: 24000, channels: [sine(24000, 440, 480)], marks: [mark(10, 'one')] };
+    const empty: PcmChunk = { sampleRate: 24000, channels: [new Float32Array(0)], marks: [mark(0, 'two')] };
+    const third: PcmChunk = { sampleRate: 24000, channels: [sine(24000, 440, 480)] };
+    const fourth: PcmChunk = { sampleRate: 24000, channels: [sine(24000, 440, 240)], marks: [mark(5, 'three')] };
+    const out = await runTransform(resample({ rate: 24000 }), [first, empty, third, fourth], { kind: 'pcm', sampleRate: 24000, channels: 1 });
+    expect(out).toHaveLength(3);
+    expect(out[0]).toBe(first);
+    expect(out[1].channels[0]).toEqual(third.channels[0]);
+    expect(out[1].marks).toEqual([mark(0, 'two')]);
+    expect(out[2]).toBe(fourth);
+  });
+
   it('buffers boundedly behind a stalled reader', async () => {
     const chunks = cutPcm({ sampleRate: 48000, channels: [sine(48000, 440, 48000)] }, Array.from({ length: 100 }, (_, i) => i * 480));
     const accepted = await acceptedWhileStalled(resample({ rate: 24000 }), chunks, { kind: 'pcm', sampleRate: 48000, channels: 1 });

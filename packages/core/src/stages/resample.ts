@@ -24,7 +24,8 @@ export type ResampleOptions = v.InferInput<typeof schema>;
  * no delay (a tone keeps its timing), and the same output however the input
  * was chunked. Use it where a source's rate differs from the sink's, e.g.
  * 44.1 kHz MP3 into a 24 kHz voice pipeline or 24 kHz TTS into a 48 kHz AudioContext.
- * The same rate passes through unchanged; `createResampler` is the stream-free core.
+ * The same rate passes through unchanged: the stage gives on the very chunks
+ * it takes, with no copy. `createResampler` is the stream-free core.
  *
  * A word mark on input frame p (time p / from) lands on output frame
  * ceil(p × rate / from) — the first output sample at or after the mark's
@@ -43,6 +44,8 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
     gives: (input) => ({ ...input, kind: 'pcm', sampleRate: o.rate }),
     spec: { stage: 'resample', options: { ...o } },
     synchronous: true,
+    // At another rate it reads its input's arrays (copying them into its history); at the same rate it gives them on.
+    syncInput: 'passed',
     transformer: (ctx) => {
       let resampler: Resampler | undefined;
       /** Input frames taken and output frames given so far. */
@@ -88,11 +91,19 @@ export function resample(options: ResampleOptions): TransformStage<PcmChunk, Pcm
               { stage: 'resample' },
             );
           }
+          const frames = chunk.channels[0].length;
+          if (rate === o.rate && frames > 0 && waiting.length === 0 && chunk.channels.every((samples) => samples.length === frames)) {
+            // The same rate: the chunk itself goes on, its marks on their frames.
+            taken += frames;
+            given += frames;
+            controller.enqueue(chunk);
+            return;
+          }
           if (chunk.marks) {
             // ceil(p × to / from) in integers: exact for any stream shorter than a day at 384 kHz.
             for (const mark of chunk.marks) waiting.push({ ...mark, frame: Math.floor(((taken + mark.frame) * o.rate + rate - 1) / rate) });
           }
-          taken += chunk.channels[0].length;
+          taken += frames;
           give(resampler.process(chunk.channels), controller, false);
         },
         flush(controller) {
