@@ -7,6 +7,7 @@
 //   them as fast as the socket allows, then while "flood" sends ranges far past the end of such a text.
 // - range past the end: the time to a 416 for `Range: bytes=999999999999-` on a 5,000-character text.
 import { fork, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 
@@ -91,6 +92,7 @@ row('alone', alone);
 
 {
   const stop = new AbortController();
+  setMaxListeners(4 * FLOOD_STREAMS, stop.signal); // every flood request listens to it
   const flood = keepGoing(FLOOD_STREAMS, (signal) => post('flood', LONG, undefined, signal), stop.signal);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const during = await quietTtfb();
@@ -100,6 +102,7 @@ row('alone', alone);
 }
 {
   const stop = new AbortController();
+  setMaxListeners(4 * FLOOD_STREAMS, stop.signal); // every flood request listens to it
   let refused = 0;
   const flood = keepGoing(FLOOD_STREAMS, async (signal) => {
     const answer = await post('flood', LONG, 'bytes=999999999999-', signal);

@@ -9,8 +9,10 @@
 // keep-alive timeout, counted from when it finished writing a response a real-time client was still
 // reading) could close one just as a new request went out on it: `fetch failed … ECONNRESET`. A client
 // that fails anyway is counted and named in its step's line; it does not end the run.
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createEspeakEngine } from '../packages/engine-espeak/src/index.js';
 import { createServer } from '../packages/server/src/index.js';
@@ -52,6 +54,15 @@ async function ttfb(body: object): Promise<{ firstByteMs: number; totalMs: numbe
   return { firstByteMs, totalMs: performance.now() - start };
 }
 
+/** Times to first byte of `n` requests made one after another by a client in a process of its own (bench/support/ttfb-client.ts). */
+function clientApart(body: object, n: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support', 'ttfb-client.ts'), JSON.stringify({ url, key: KEY, body, n })], (error, stdout) =>
+      error ? reject(error) : resolve(JSON.parse(stdout) as number[]),
+    );
+  });
+}
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -62,10 +73,17 @@ const fmt = (n: number) => n.toFixed(1);
 const short = { text: 'Hello! This is a short answer from the streaming server.', voice: 'Peter', language: 'en-US' };
 for (let i = 0; i < 5; i++) await ttfb({ ...short, model: 'aura-lite', format: 'pcm' });
 console.log('# /v1/tts/stream on loopback, espeak engine, %d workers', availableParallelism());
+// Measured twice: by a client on the server's own thread (which cannot read its first byte while the server is busy
+// with the rest of the answer: with the engine giving a short answer's audio at once, that is encoding all of it), and
+// by a client in a process of its own, as a real one.
 for (const [model, format] of [['aura-lite', 'pcm'], ['aura-lite', 'mp3'], ['rapid-flash', 'pcm'], ['rapid-flash', 'mp3']] as const) {
   const samples: number[] = [];
   for (let i = 0; i < 20; i++) samples.push((await ttfb({ ...short, model, format })).firstByteMs);
-  console.log(`TTFB ${model} ${format}: p50 ${fmt(percentile(samples, 50))} ms, p90 ${fmt(percentile(samples, 90))} ms (n=20, warm)`);
+  const apart = await clientApart({ ...short, model, format }, 20);
+  console.log(
+    `TTFB ${model} ${format}: p50 ${fmt(percentile(apart, 50))} ms, p90 ${fmt(percentile(apart, 90))} ms (client in its own process); ` +
+      `p50 ${fmt(percentile(samples, 50))} ms, p90 ${fmt(percentile(samples, 90))} ms (client on the server's thread) (n=20 each, warm)`,
+  );
 }
 
 // --- concurrent clients reading in real time ----------------------------------
