@@ -19,7 +19,7 @@
 
 /** How late a segment may be projected before new streams are refused, ms (a new stream's first segment: after its arrival). */
 export const LATENESS_MS = 100;
-/** Streams per worker admitted whatever the projection says (a cold worker made 10–15× real time in its first jobs). */
+/** Streams per worker admitted whatever the projection says (a few streams never outrun even a cold worker). */
 export const ALWAYS_ADMITTED_PER_WORKER = 2;
 /** The share of the workers' time the projection counts on (the rest: the server's own thread, other load, the estimate's error). */
 export const USABLE_SHARE = 0.9;

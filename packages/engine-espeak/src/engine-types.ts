@@ -8,7 +8,7 @@ export const ESPEAK_SAMPLE_RATE = 24000;
 export const HIGH_WATER_MS = 1000;
 
 export interface EspeakEngineOptions {
-  /** Worker threads, each with its own espeak instance (~75 MB). Default: the number of cores. */
+  /** Worker threads, each with its own espeak instance (~65 MB). Default: the number of cores. */
   workers?: number;
   /**
    * Synthesize a word in each worker at start, so the first request is

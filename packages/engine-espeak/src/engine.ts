@@ -130,8 +130,8 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
     // The measured cost, with the jobs running now that have already cost more than it counted in.
     const cost: Cost = { msPerChar: pool.cost.msPerCharWith(pool.running(now)), audioMsPerChar: pool.cost.audioMsPerChar };
     const work = comingWork(cost, now);
-    // A few streams per worker are always taken: a cold worker made 10–15× real time in its first jobs, so they do not fall
-    // behind, and their jobs correct a cost measured on a cold or idle engine.
+    // A few streams per worker are always taken: they do not fall behind even on a cold worker (its first jobs run
+    // slower), and their jobs correct a cost measured on a cold or idle engine.
     let open = active.size;
     for (const r of reservations) if (r.left > 0) open++;
     const few = open < ALWAYS_ADMITTED_PER_WORKER * pool.size;
