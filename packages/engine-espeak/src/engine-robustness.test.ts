@@ -193,6 +193,15 @@ describe('espeak engine: cancellation, backpressure, crashes', () => {
     expect(heard.seconds).toBeGreaterThan(0.3);
   });
 
+  it('after many failures inside espeak the worker still speaks the same samples (a failure leaves nothing behind)', async () => {
+    const engine = solo;
+    const reference = await readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us+f3' }));
+    const before = engine.stats();
+    for (let i = 0; i < 200; i++) await rejectionOf(readAll(engine.synthesize({ text: 'Fail at once, please.', voice: 'en-us', __test: { throwAfterChunks: 1 } })));
+    expect(since(engine, before)).toMatchObject({ crashed: 0, failed: 200 });
+    expect(sameSamples((await readAll(engine.synthesize({ text: LONG_TEXT, voice: 'en-us+f3' }))).samples, reference.samples)).toBe(true);
+  });
+
   it('close() ends streams in flight with an error and refuses new ones', async () => {
     const engine = await createEspeakEngine({ workers: 1 });
     const reader = engine.synthesize({ text: LONG_TEXT, voice: 'en-us', __test: { pauseAfterChunks: 1 } }).getReader();

@@ -87,6 +87,8 @@ const callbackPtr = module.addFunction((/** @type {number} */ audioPtr, /** @typ
 const breakAt = findBreak();
 /** @type {Uint8Array} */
 const snapshot = module.HEAPU8.slice();
+/** WebAssembly's stack pointer at the snapshot: a global outside the heap, which an exception unwinding through espeak's frames leaves lower. */
+const stackTop = module.stackSave();
 /** The snapshot's last byte that is not 0 (everything above is zero). */
 const snapshotUsed = lastNonZero(snapshot) + 1;
 const loadMs = performance.now() - loadStart;
@@ -98,12 +100,13 @@ const WARM_TEXT =
   'Good morning! At 7:45 on Tuesday, 3 March, the quick brown fox jumped over the lazy dog; "why?" she asked. Nothing at all, really, said he.';
 const WARM_VOICES = ['en-us+m3', 'en-us+f3', 'en-us', 'en+f2'];
 
-/** Puts the heap back as the snapshot has it: up to the break (as high as the job took it: emscripten's malloc never lowers it), or all of it. */
+/** Puts the heap back as the snapshot has it: up to the break (as high as the job took it: emscripten's malloc never lowers it), or all of it; and the stack pointer. */
 function restore() {
   const heap = /** @type {Uint8Array} */ (module.HEAPU8);
   const brk = breakAt < 0 ? Infinity : /** @type {Uint32Array} */ (module.HEAPU32)[breakAt >> 2];
   heap.set(brk <= heap.length ? snapshot.subarray(0, Math.min(snapshot.length, Math.max(snapshotUsed, brk + BREAK_MARGIN))) : snapshot);
   if (heap.length > snapshot.length) heap.fill(0, snapshot.length);
+  module.stackRestore(stackTop);
 }
 
 /** Bytes restored past the break: the allocator's boundary tags sit just past the chunks they end. */

@@ -105,7 +105,7 @@ $NICE emcc -O3 "$HERE/glue/espeak-glue.c" -I"$SRC/src/include" "${LIBS[@]}" \
   -sALLOW_MEMORY_GROWTH=1 -sALLOW_TABLE_GROWTH=1 -sINITIAL_MEMORY=16MB -sTOTAL_STACK=512KB \
   -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0 -sFILESYSTEM=1 \
   -sEXPORTED_FUNCTIONS=_malloc,_free \
-  -sEXPORTED_RUNTIME_METHODS=addFunction,removeFunction,UTF8ToString,stringToUTF8,lengthBytesUTF8,FS \
+  -sEXPORTED_RUNTIME_METHODS=addFunction,removeFunction,UTF8ToString,stringToUTF8,lengthBytesUTF8,FS,stackSave,stackRestore \
   --extern-pre-js "$HERE/glue/extern-pre.js" --pre-js "$HERE/glue/pre.js" --pre-js "$BUILD/data-package.js" \
   --post-js "$HERE/glue/post.js" -sFORCE_FILESYSTEM=1
 # What the engine names as its build (engine.build): eSpeak NG's source package and the compiler.
