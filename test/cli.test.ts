@@ -313,11 +313,24 @@ describe('voxpipe say through a proxy that changes the text on the reconnect', (
 });
 
 describe('voxpipe say, interrupted', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(listening.url);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
   it('on Ctrl-C finishes the WAV for what was written, says how much and where, and exits 130', async () => {
     const out = join(dir, 'interrupted.wav');
-    // Minutes of speech, within the server's 5,000 characters.
+    // Minutes of speech, within the server's 5,000 characters; the engine makes them in about a second, so the proxy
+    // holds the answer after 2 s of audio: the command is still running, however fast, when Ctrl-C comes.
     const text = 'This sentence is one of many in a long text that keeps the speech going for minutes. '.repeat(55);
-    const child = execFile(tsx, [main, 'say', text, '--out', out, '--model', 'aura-lite'], { cwd: dir, env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' } });
+    proxy.plan({ stallAfter: 96_000 });
+    const child = execFile(tsx, [main, 'say', text, '--out', out, '--model', 'aura-lite', '--format', 'pcm', '--url', proxy.url, '--api-key', 'right-key'], {
+      cwd: dir,
+      env: { ...process.env, VOXPIPE_URL: '', VOXPIPE_API_KEY: '' },
+    });
     let stderr = '';
     child.stderr!.on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
