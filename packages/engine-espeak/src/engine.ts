@@ -76,16 +76,17 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   let closed = false;
 
   /**
-   * A text's segments and their weights. The server asks for a text's
+   * A text's segments, their weights and the weights' sum. The server asks for a text's
    * segments twice in a row (admitting its stream, then starting it), so
    * the last few texts' are kept; callers never change them.
    */
-  const recentCuts = new Map<string, { segments: readonly string[]; weights: readonly number[] }>();
-  const cutsOf = (text: string): { segments: readonly string[]; weights: readonly number[] } => {
+  const recentCuts = new Map<string, { segments: readonly string[]; weights: readonly number[]; total: number }>();
+  const cutsOf = (text: string): { segments: readonly string[]; weights: readonly number[]; total: number } => {
     let cuts = recentCuts.get(text);
     if (!cuts) {
       const segments = openingSegments(text, o.segmentChars);
-      cuts = { segments, weights: segments.map(segmentWeight) };
+      const weights = segments.map(segmentWeight);
+      cuts = { segments, weights, total: weights.reduce((a, b) => a + b, 0) };
       if (recentCuts.size >= RECENT_CUTS) recentCuts.delete(recentCuts.keys().next().value as string);
       recentCuts.set(text, cuts);
     }
@@ -126,7 +127,7 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
   function admit(request: { text: string; speed?: number; owner?: string }): { release(): void } | { retryAfter: number } {
     const now = performance.now();
     const speed = speedToRate(request.speed ?? 1) / BASE_RATE_WPM;
-    const { weights } = cutsOf(request.text);
+    const { weights, total } = cutsOf(request.text);
     // The measured cost, with the jobs running now that have already cost more than it counted in.
     const cost: Cost = { msPerChar: pool.cost.msPerCharWith(pool.running(now)), audioMsPerChar: pool.cost.audioMsPerChar };
     const work = comingWork(cost, now);
@@ -142,7 +143,6 @@ export async function createEspeakEngine(options: EspeakEngineOptions = {}): Pro
       for (const piece of work) backlog += piece.ms;
       return { retryAfter: Math.min(30, Math.max(1, Math.ceil(backlog / (Math.max(1, pool.size) * USABLE_SHARE) / 1000))) };
     }
-    const total = weights.reduce((a, b) => a + b, 0);
     const reservation: Reservation = { owner: request.owner ?? '', text: request.text, speed, at: now, weights, total, left: total };
     reservations.add(reservation);
     return { release: () => void reservations.delete(reservation) };
